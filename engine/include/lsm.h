@@ -1,0 +1,197 @@
+/*
+ * lsm.h - the public C API of liblsm, the LSM key-value engine under lsmfs.
+ *
+ * The API mirrors RocksDB's rocksdb/c.h with the prefix lsm_ instead of rocksdb_: the same
+ * names, the same argument order and the same error convention. A function that can fail
+ * takes `char **errptr` as its last argument. On success *errptr is left untouched (so it
+ * must be NULL on entry, as in RocksDB); on failure it receives a malloc'd message that the
+ * caller frees with lsm_free(). Messages start with a category ("IO error: ",
+ * "Corruption: ", "Invalid argument: ", "Not found: ", "Busy: ", "Not supported: ") and
+ * name the file involved; lsm_error_errno() maps a message to the nearest errno.
+ *
+ * Everything that returns memory (values, property texts, error messages) returns it
+ * malloc'd; free it with lsm_free().
+ *
+ * Thread safety: an lsm_t may be used from any number of threads at once. Options,
+ * write/read options, batches and iterators belong to one thread at a time.
+ *
+ * Differences from c.h, all additive: lsm_delete_range and lsm_compact_range take the
+ * default column family (there are no column families) and compact_range reports errors;
+ * lsm_sync_wal; lsm_error_errno; a few options that lsmfs needs.
+ */
+#ifndef LSM_H
+#define LSM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lsm_t lsm_t;
+typedef struct lsm_options_t lsm_options_t;
+typedef struct lsm_readoptions_t lsm_readoptions_t;
+typedef struct lsm_writeoptions_t lsm_writeoptions_t;
+typedef struct lsm_flushoptions_t lsm_flushoptions_t;
+typedef struct lsm_writebatch_t lsm_writebatch_t;
+typedef struct lsm_iterator_t lsm_iterator_t;
+typedef struct lsm_snapshot_t lsm_snapshot_t;
+
+/* Version of the on-disk store format this library reads and writes. */
+#define LSM_FORMAT_VERSION 1
+
+/* ---- DB operations ---------------------------------------------------------------- */
+
+lsm_t *lsm_open(const lsm_options_t *options, const char *name, char **errptr);
+/* Opens without writing anything to the directory: the WAL is replayed into memory, no new
+ * files are made, writes fail with "Not supported". Used by fsck -n. */
+lsm_t *lsm_open_for_read_only(const lsm_options_t *options, const char *name,
+                              unsigned char error_if_wal_file_exists, char **errptr);
+void lsm_close(lsm_t *db);
+
+void lsm_put(lsm_t *db, const lsm_writeoptions_t *options, const char *key, size_t keylen,
+             const char *val, size_t vallen, char **errptr);
+void lsm_delete(lsm_t *db, const lsm_writeoptions_t *options, const char *key,
+                size_t keylen, char **errptr);
+/* Deletes every key k with start_key <= k < end_key. */
+void lsm_delete_range(lsm_t *db, const lsm_writeoptions_t *options, const char *start_key,
+                      size_t start_key_len, const char *end_key, size_t end_key_len,
+                      char **errptr);
+/* Applies the whole batch atomically: after a crash either all of it or none is there. */
+void lsm_write(lsm_t *db, const lsm_writeoptions_t *options, lsm_writebatch_t *batch,
+               char **errptr);
+/* Returns NULL (and leaves *errptr alone) if the key is absent; else a malloc'd value. */
+char *lsm_get(lsm_t *db, const lsm_readoptions_t *options, const char *key, size_t keylen,
+              size_t *vallen, char **errptr);
+
+lsm_iterator_t *lsm_create_iterator(lsm_t *db, const lsm_readoptions_t *options);
+
+const lsm_snapshot_t *lsm_create_snapshot(lsm_t *db);
+void lsm_release_snapshot(lsm_t *db, const lsm_snapshot_t *snapshot);
+uint64_t lsm_snapshot_get_sequence_number(const lsm_snapshot_t *snapshot);
+uint64_t lsm_get_latest_sequence_number(lsm_t *db);
+
+/* Returns NULL if the property is unknown, else a malloc'd text. Properties:
+ *   "lsm.stats"                    human-readable statistics (write path, levels, cache)
+ *   "lsm.num-files-at-level<N>"    number of SST files at level N
+ *   "lsm.estimate-num-keys", "lsm.cur-size-all-mem-tables", "lsm.num-immutable-mem-table" */
+char *lsm_property_value(lsm_t *db, const char *propname);
+/* Returns 0 and sets *out_val for a numeric property, -1 if unknown. */
+int lsm_property_int(lsm_t *db, const char *propname, uint64_t *out_val);
+
+/* Flushes the memtable to an SST (waits if the flush options say so). */
+void lsm_flush(lsm_t *db, const lsm_flushoptions_t *options, char **errptr);
+/* Makes everything written so far durable: fdatasync of the WAL through the write group,
+ * so that many callers at once share one device flush. */
+void lsm_flush_wal(lsm_t *db, unsigned char sync, char **errptr);
+/* Compacts the key range [start, limit] (NULL = open end) down the levels. */
+void lsm_compact_range(lsm_t *db, const char *start_key, size_t start_key_len,
+                       const char *limit_key, size_t limit_key_len, char **errptr);
+/* Reads every block of every live file and checks its checksum. */
+void lsm_verify_checksum(lsm_t *db, char **errptr);
+
+void lsm_destroy_db(const lsm_options_t *options, const char *name, char **errptr);
+
+/* ---- Write batch ------------------------------------------------------------------- */
+
+lsm_writebatch_t *lsm_writebatch_create(void);
+/* A batch from a serialized rep (see lsm_writebatch_data); rejects a malformed rep. */
+lsm_writebatch_t *lsm_writebatch_create_from(const char *rep, size_t size);
+void lsm_writebatch_destroy(lsm_writebatch_t *b);
+void lsm_writebatch_clear(lsm_writebatch_t *b);
+int lsm_writebatch_count(lsm_writebatch_t *b);
+void lsm_writebatch_put(lsm_writebatch_t *b, const char *key, size_t klen, const char *val,
+                        size_t vlen);
+void lsm_writebatch_delete(lsm_writebatch_t *b, const char *key, size_t klen);
+void lsm_writebatch_delete_range(lsm_writebatch_t *b, const char *start_key,
+                                 size_t start_key_len, const char *end_key,
+                                 size_t end_key_len);
+/* Calls put / deleted for each record in order; range deletions reach deleted_range. */
+void lsm_writebatch_iterate(lsm_writebatch_t *b, void *state,
+                            void (*put)(void *, const char *k, size_t klen, const char *v,
+                                        size_t vlen),
+                            void (*deleted)(void *, const char *k, size_t klen));
+const char *lsm_writebatch_data(lsm_writebatch_t *b, size_t *size);
+
+/* ---- Iterator ------------------------------------------------------------------------ */
+
+void lsm_iter_destroy(lsm_iterator_t *iter);
+unsigned char lsm_iter_valid(const lsm_iterator_t *iter);
+void lsm_iter_seek_to_first(lsm_iterator_t *iter);
+void lsm_iter_seek_to_last(lsm_iterator_t *iter);
+void lsm_iter_seek(lsm_iterator_t *iter, const char *k, size_t klen);
+void lsm_iter_seek_for_prev(lsm_iterator_t *iter, const char *k, size_t klen);
+void lsm_iter_next(lsm_iterator_t *iter);
+void lsm_iter_prev(lsm_iterator_t *iter);
+/* Key and value stay valid until the iterator moves or is destroyed. */
+const char *lsm_iter_key(const lsm_iterator_t *iter, size_t *klen);
+const char *lsm_iter_value(const lsm_iterator_t *iter, size_t *vlen);
+void lsm_iter_get_error(const lsm_iterator_t *iter, char **errptr);
+
+/* ---- Options --------------------------------------------------------------------------- */
+
+lsm_options_t *lsm_options_create(void);
+void lsm_options_destroy(lsm_options_t *opt);
+void lsm_options_set_create_if_missing(lsm_options_t *opt, unsigned char v);
+void lsm_options_set_error_if_exists(lsm_options_t *opt, unsigned char v);
+/* Check every checksum we read, and fail open on any corruption in a WAL (default on).
+ * Off: recovery stops at the first damaged WAL record and keeps the prefix before it
+ * (point-in-time recovery). */
+void lsm_options_set_paranoid_checks(lsm_options_t *opt, unsigned char v);
+void lsm_options_set_write_buffer_size(lsm_options_t *opt, size_t s);
+void lsm_options_set_max_write_buffer_number(lsm_options_t *opt, int n);
+void lsm_options_set_enable_pipelined_write(lsm_options_t *opt, unsigned char v);
+void lsm_options_set_allow_concurrent_memtable_write(lsm_options_t *opt, unsigned char v);
+enum { lsm_no_compression = 0, lsm_zlib_compression = 2 };
+void lsm_options_set_compression(lsm_options_t *opt, int t);
+/* LSM tree shape (see docs/ENGINE.md): L0 compaction trigger, slowdown and stop; size of
+ * L1 and the multiplier per level; target SST size; number of levels. */
+void lsm_options_set_level0_file_num_compaction_trigger(lsm_options_t *opt, int n);
+void lsm_options_set_level0_slowdown_writes_trigger(lsm_options_t *opt, int n);
+void lsm_options_set_level0_stop_writes_trigger(lsm_options_t *opt, int n);
+void lsm_options_set_max_bytes_for_level_base(lsm_options_t *opt, uint64_t n);
+void lsm_options_set_max_bytes_for_level_multiplier(lsm_options_t *opt, double n);
+void lsm_options_set_target_file_size_base(lsm_options_t *opt, uint64_t n);
+void lsm_options_set_num_levels(lsm_options_t *opt, int n);
+void lsm_options_set_disable_auto_compactions(lsm_options_t *opt, int disable);
+/* SST block cache capacity in bytes (0 = no cache), bloom filter bits per key (0 = none),
+ * data block size, open-file budget of the table cache. */
+void lsm_options_set_block_cache_size(lsm_options_t *opt, size_t bytes);
+void lsm_options_set_bloom_bits_per_key(lsm_options_t *opt, int bits);
+void lsm_options_set_block_size(lsm_options_t *opt, size_t bytes);
+void lsm_options_set_max_open_files(lsm_options_t *opt, int n);
+
+lsm_readoptions_t *lsm_readoptions_create(void);
+void lsm_readoptions_destroy(lsm_readoptions_t *opt);
+void lsm_readoptions_set_verify_checksums(lsm_readoptions_t *opt, unsigned char v);
+void lsm_readoptions_set_fill_cache(lsm_readoptions_t *opt, unsigned char v);
+void lsm_readoptions_set_snapshot(lsm_readoptions_t *opt, const lsm_snapshot_t *snap);
+/* Iterator bounds: keys < upper (exclusive) and >= lower (inclusive). The bytes are copied. */
+void lsm_readoptions_set_iterate_upper_bound(lsm_readoptions_t *opt, const char *key,
+                                             size_t keylen);
+void lsm_readoptions_set_iterate_lower_bound(lsm_readoptions_t *opt, const char *key,
+                                             size_t keylen);
+
+lsm_writeoptions_t *lsm_writeoptions_create(void);
+void lsm_writeoptions_destroy(lsm_writeoptions_t *opt);
+/* fdatasync the WAL before the write returns. */
+void lsm_writeoptions_set_sync(lsm_writeoptions_t *opt, unsigned char v);
+/* Skip the WAL: the write is lost on a crash unless flushed first. */
+void lsm_writeoptions_disable_WAL(lsm_writeoptions_t *opt, int disable);
+
+lsm_flushoptions_t *lsm_flushoptions_create(void);
+void lsm_flushoptions_destroy(lsm_flushoptions_t *opt);
+void lsm_flushoptions_set_wait(lsm_flushoptions_t *opt, unsigned char v);
+
+/* ---- Utility ------------------------------------------------------------------------- */
+
+void lsm_free(void *ptr);
+/* The errno nearest to an error message from this API: ENOSPC, EIO, EBUSY (locked),
+ * EINVAL, ENOENT (not found), EROFS (read-only), ENOTSUP, EUCLEAN (corruption). */
+int lsm_error_errno(const char *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LSM_H */

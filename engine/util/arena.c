@@ -1,0 +1,98 @@
+/*
+ * arena.c - concurrent bump allocator (see arena.h).
+ *
+ * Invariant: `cur` always points at a block in `blocks`; a block's `used` may run past its
+ * capacity (a failed fetch-add is never undone), which only means the block is full.
+ * Requests larger than a quarter block get a block of their own so as not to waste the
+ * rest of the current one.
+ */
+#include "util/arena.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+struct arena_block {
+    struct arena_block *next;
+    size_t cap;
+    _Atomic size_t used;
+    char data[] __attribute__((aligned(8)));
+};
+
+static struct arena_block *block_new(size_t cap)
+{
+    struct arena_block *b = malloc(sizeof(*b) + cap);
+    if (!b)
+        return NULL;
+    b->next = NULL;
+    b->cap = cap;
+    atomic_init(&b->used, 0);
+    return b;
+}
+
+void arena_init(arena_t *a, size_t block_size)
+{
+    if (block_size < 4096)
+        block_size = 4096;
+    if (block_size > (4u << 20))
+        block_size = 4u << 20;
+    a->block_size = block_size;
+    pthread_mutex_init(&a->mu, NULL);
+    a->blocks = NULL;
+    atomic_init(&a->usage, 0);
+    atomic_init(&a->cur, NULL);
+}
+
+void arena_destroy(arena_t *a)
+{
+    struct arena_block *b = a->blocks;
+    while (b) {
+        struct arena_block *n = b->next;
+        free(b);
+        b = n;
+    }
+    a->blocks = NULL;
+    atomic_store(&a->cur, NULL);
+    pthread_mutex_destroy(&a->mu);
+}
+
+static void link_block(arena_t *a, struct arena_block *b)
+{
+    b->next = a->blocks;
+    a->blocks = b;
+    atomic_fetch_add_explicit(&a->usage, b->cap + sizeof(*b), memory_order_relaxed);
+}
+
+void *arena_alloc(arena_t *a, size_t n)
+{
+    n = (n + 7) & ~(size_t)7;
+    if (n == 0)
+        n = 8;
+    for (;;) {
+        struct arena_block *b = atomic_load_explicit(&a->cur, memory_order_acquire);
+        if (b) {
+            size_t off = atomic_fetch_add_explicit(&b->used, n, memory_order_relaxed);
+            if (off + n <= b->cap)
+                return b->data + off;
+        }
+        pthread_mutex_lock(&a->mu);
+        if (n > a->block_size / 4) {
+            struct arena_block *big = block_new(n);
+            if (big) {
+                atomic_store_explicit(&big->used, n, memory_order_relaxed);
+                link_block(a, big);
+            }
+            pthread_mutex_unlock(&a->mu);
+            return big ? big->data : NULL;
+        }
+        if (atomic_load_explicit(&a->cur, memory_order_relaxed) == b) {
+            struct arena_block *nb = block_new(a->block_size);
+            if (!nb) {
+                pthread_mutex_unlock(&a->mu);
+                return NULL;
+            }
+            link_block(a, nb);
+            atomic_store_explicit(&a->cur, nb, memory_order_release);
+        }
+        pthread_mutex_unlock(&a->mu);
+    }
+}

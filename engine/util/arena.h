@@ -1,0 +1,36 @@
+/*
+ * arena.h - bump allocator for memtables, safe for concurrent allocation.
+ *
+ * Memory comes from blocks that are freed all at once with the arena. Allocation is a
+ * fetch-add on the current block's offset; only the thread that finds the block full takes
+ * the arena's mutex to install a new one. Every allocation is 8-byte aligned.
+ * arena_memory_usage() counts whole blocks, so it is what the process really holds.
+ */
+#ifndef LSM_UTIL_ARENA_H
+#define LSM_UTIL_ARENA_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+
+struct arena_block;
+
+typedef struct arena {
+    _Atomic(struct arena_block *) cur;
+    pthread_mutex_t mu;           /* guards blocks and block installation */
+    struct arena_block *blocks;   /* every block, for arena_destroy */
+    size_t block_size;
+    _Atomic size_t usage;
+} arena_t;
+
+/* block_size: bytes per regular block (clamped to [4 KiB, 4 MiB]). */
+void arena_init(arena_t *a, size_t block_size);
+void arena_destroy(arena_t *a);
+/* Returns n bytes, 8-aligned, or NULL if the system is out of memory. */
+void *arena_alloc(arena_t *a, size_t n);
+static inline size_t arena_memory_usage(arena_t *a)
+{
+    return atomic_load_explicit(&a->usage, memory_order_relaxed);
+}
+
+#endif

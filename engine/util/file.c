@@ -1,0 +1,451 @@
+/*
+ * file.c - POSIX implementation of the engine's file wrappers (see file.h).
+ *
+ * Invariants: every error message names the path; EINTR is retried; a short write is
+ * continued until done or failed. In LSM_TESTING builds each operation first asks the
+ * env's fault hook, which may fail it.
+ */
+#define _GNU_SOURCE
+#include "util/file.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define WBUF_SIZE (64 * 1024)
+
+#ifdef LSM_TESTING
+#define FAULT(env, op, path)                                                     \
+    do {                                                                         \
+        if ((env) && (env)->fault_hook) {                                        \
+            int e__ = (env)->fault_hook((env)->fault_arg, (op), (path));         \
+            if (e__)                                                             \
+                return st_io(e__, "%s (injected)", (path));                     \
+        }                                                                        \
+    } while (0)
+#define OBSERVE(env, op, path, off, len)                                         \
+    do {                                                                         \
+        if ((env) && (env)->io_observer)                                         \
+            (env)->io_observer((env)->io_arg, (op), (path), (off), (len));       \
+    } while (0)
+#else
+#define FAULT(env, op, path) do { (void)(env); } while (0)
+#define OBSERVE(env, op, path, off, len) do { } while (0)
+#endif
+
+struct wfile {
+    env_t *env;
+    int fd;
+    uint64_t size;     /* logical size including buffered bytes */
+    size_t buffered;
+    char *path;
+    char buf[WBUF_SIZE];
+};
+
+status_t wfile_open(env_t *env, const char *path, int append, wfile_t **out)
+{
+    *out = NULL;
+    FAULT(env, FOP_OPEN_WRITE, path);
+    int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC);
+    int fd = open(path, flags, 0644);
+    if (fd < 0)
+        return st_io(errno, "%s: open for writing", path);
+    struct wfile *f = malloc(sizeof(*f));
+    char *p = strdup(path);
+    if (!f || !p) {
+        free(f);
+        free(p);
+        close(fd);
+        return st_io(ENOMEM, "%s", path);
+    }
+    f->env = env;
+    f->fd = fd;
+    f->buffered = 0;
+    f->path = p;
+    f->size = 0;
+    if (append) {
+        struct stat stt;
+        if (fstat(fd, &stt) == 0)
+            f->size = (uint64_t)stt.st_size;
+    }
+    *out = f;
+    return NULL;
+}
+
+static status_t write_all(wfile_t *f, const char *p, size_t n)
+{
+    FAULT(f->env, FOP_WRITE, f->path);
+    uint64_t off = f->size - f->buffered;
+    (void)off;
+    size_t left = n;
+    while (left > 0) {
+        ssize_t w = write(f->fd, p, left);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return st_io(errno, "%s: write", f->path);
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    OBSERVE(f->env, FOP_WRITE, f->path, off, n);
+    return NULL;
+}
+
+status_t wfile_flush(wfile_t *f)
+{
+    if (f->buffered == 0)
+        return NULL;
+    status_t s = write_all(f, f->buf, f->buffered);
+    /* On failure the buffered bytes are dropped: the caller learns the append failed and
+     * must not assume any of it reached the file. */
+    f->buffered = 0;
+    return s;
+}
+
+status_t wfile_append(wfile_t *f, const void *data, size_t n)
+{
+    const char *p = data;
+    if (f->buffered + n <= WBUF_SIZE) {
+        memcpy(f->buf + f->buffered, p, n);
+        f->buffered += n;
+        f->size += n;
+        return NULL;
+    }
+    /* Fill the buffer, write it, then write large remainders directly. */
+    size_t room = WBUF_SIZE - f->buffered;
+    memcpy(f->buf + f->buffered, p, room);
+    f->buffered += room;
+    f->size += room;
+    p += room;
+    n -= room;
+    ST_RETURN_IF_ERR(wfile_flush(f));
+    if (n >= WBUF_SIZE) {
+        f->size += n;
+        return write_all(f, p, n);
+    }
+    memcpy(f->buf, p, n);
+    f->buffered = n;
+    f->size += n;
+    return NULL;
+}
+
+status_t wfile_sync(wfile_t *f)
+{
+    ST_RETURN_IF_ERR(wfile_flush(f));
+    FAULT(f->env, FOP_SYNC, f->path);
+    if (fdatasync(f->fd) < 0)
+        return st_io(errno, "%s: fdatasync", f->path);
+    OBSERVE(f->env, FOP_SYNC, f->path, 0, f->size);
+    return NULL;
+}
+
+status_t wfile_close(wfile_t *f)
+{
+    if (!f)
+        return NULL;
+    status_t s = wfile_flush(f);
+    if (close(f->fd) < 0 && !s)
+        s = st_io(errno, "%s: close", f->path);
+    free(f->path);
+    free(f);
+    return s;
+}
+
+uint64_t wfile_size(const wfile_t *f) { return f->size; }
+const char *wfile_path(const wfile_t *f) { return f->path; }
+
+status_t wfile_truncate(wfile_t *f, uint64_t size)
+{
+    f->buffered = 0;
+    FAULT(f->env, FOP_TRUNCATE, f->path);
+    if (ftruncate(f->fd, (off_t)size) < 0)
+        return st_io(errno, "%s: truncate", f->path);
+    f->size = size;
+    return NULL;
+}
+
+/* ---- random access ---- */
+struct rfile {
+    env_t *env;
+    int fd;
+    char *path;
+};
+
+status_t rfile_open(env_t *env, const char *path, rfile_t **out, uint64_t *size)
+{
+    *out = NULL;
+    FAULT(env, FOP_OPEN_READ, path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return st_io(errno, "%s: open", path);
+    struct stat stt;
+    if (fstat(fd, &stt) < 0) {
+        int e = errno;
+        close(fd);
+        return st_io(e, "%s: stat", path);
+    }
+    struct rfile *f = malloc(sizeof(*f));
+    char *p = strdup(path);
+    if (!f || !p) {
+        free(f);
+        free(p);
+        close(fd);
+        return st_io(ENOMEM, "%s", path);
+    }
+    f->env = env;
+    f->fd = fd;
+    f->path = p;
+    if (size)
+        *size = (uint64_t)stt.st_size;
+    *out = f;
+    return NULL;
+}
+
+status_t rfile_read(rfile_t *f, uint64_t off, size_t n, char *buf)
+{
+    FAULT(f->env, FOP_READ, f->path);
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r = pread(f->fd, buf + done, n - done, (off_t)(off + done));
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return st_io(errno, "%s: read at offset %llu", f->path,
+                         (unsigned long long)(off + done));
+        }
+        if (r == 0)
+            return st_error(ST_CORRUPTION, "%s: truncated: wanted %zu bytes at offset %llu",
+                            f->path, n, (unsigned long long)off);
+        done += (size_t)r;
+    }
+    return NULL;
+}
+
+void rfile_close(rfile_t *f)
+{
+    if (!f)
+        return;
+    close(f->fd);
+    free(f->path);
+    free(f);
+}
+
+const char *rfile_path(const rfile_t *f) { return f->path; }
+
+void rfile_hint_sequential(rfile_t *f)
+{
+    posix_fadvise(f->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+}
+
+/* ---- sequential ---- */
+struct sfile {
+    env_t *env;
+    int fd;
+    char *path;
+};
+
+status_t sfile_open(env_t *env, const char *path, sfile_t **out)
+{
+    *out = NULL;
+    FAULT(env, FOP_OPEN_READ, path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return st_io(errno, "%s: open", path);
+    struct sfile *f = malloc(sizeof(*f));
+    char *p = strdup(path);
+    if (!f || !p) {
+        free(f);
+        free(p);
+        close(fd);
+        return st_io(ENOMEM, "%s", path);
+    }
+    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    f->env = env;
+    f->fd = fd;
+    f->path = p;
+    *out = f;
+    return NULL;
+}
+
+status_t sfile_read(sfile_t *f, size_t n, char *buf, size_t *got)
+{
+    FAULT(f->env, FOP_READ, f->path);
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r = read(f->fd, buf + done, n - done);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return st_io(errno, "%s: read", f->path);
+        }
+        if (r == 0)
+            break;
+        done += (size_t)r;
+    }
+    *got = done;
+    return NULL;
+}
+
+void sfile_close(sfile_t *f)
+{
+    if (!f)
+        return;
+    close(f->fd);
+    free(f->path);
+    free(f);
+}
+
+/* ---- whole files ---- */
+status_t file_read_all(env_t *env, const char *path, char **data, size_t *len)
+{
+    *data = NULL;
+    *len = 0;
+    rfile_t *f;
+    uint64_t size;
+    ST_RETURN_IF_ERR(rfile_open(env, path, &f, &size));
+    if (size > (64u << 20)) {
+        rfile_close(f);
+        return st_error(ST_CORRUPTION, "%s: unexpectedly large (%llu bytes)", path,
+                        (unsigned long long)size);
+    }
+    char *buf = malloc(size + 1);
+    if (!buf) {
+        rfile_close(f);
+        return st_io(ENOMEM, "%s", path);
+    }
+    status_t s = size ? rfile_read(f, 0, size, buf) : NULL;
+    rfile_close(f);
+    if (s) {
+        free(buf);
+        return s;
+    }
+    buf[size] = 0;
+    *data = buf;
+    *len = size;
+    return NULL;
+}
+
+status_t file_sync_dir(env_t *env, const char *dir)
+{
+    FAULT(env, FOP_SYNC_DIR, dir);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return st_io(errno, "%s: open directory", dir);
+    int r = fsync(fd);
+    int e = errno;
+    close(fd);
+    if (r < 0)
+        return st_io(e, "%s: fsync directory", dir);
+    OBSERVE(env, FOP_SYNC_DIR, dir, 0, 0);
+    return NULL;
+}
+
+status_t file_write_atomic(env_t *env, const char *dir, const char *name, const void *data,
+                           size_t len)
+{
+    char tmp[PATH_MAX], dst[PATH_MAX];
+    snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, name);
+    snprintf(dst, sizeof(dst), "%s/%s", dir, name);
+    wfile_t *f;
+    ST_RETURN_IF_ERR(wfile_open(env, tmp, 0, &f));
+    status_t s = wfile_append(f, data, len);
+    if (!s)
+        s = wfile_sync(f);
+    status_t c = wfile_close(f);
+    if (!s)
+        s = c;
+    else
+        st_free(c);
+    if (!s)
+        s = file_rename(env, tmp, dst);
+    if (!s)
+        s = file_sync_dir(env, dir);
+    if (s)
+        unlink(tmp);
+    return s;
+}
+
+status_t file_rename(env_t *env, const char *from, const char *to)
+{
+    FAULT(env, FOP_RENAME, from);
+    if (rename(from, to) < 0)
+        return st_io(errno, "rename %s to %s", from, to);
+    OBSERVE(env, FOP_RENAME, to, 0, 0);
+    return NULL;
+}
+
+status_t file_remove(env_t *env, const char *path)
+{
+    FAULT(env, FOP_REMOVE, path);
+    if (unlink(path) < 0)
+        return st_io(errno, "%s: remove", path);
+    return NULL;
+}
+
+int file_exists(const char *path) { return access(path, F_OK) == 0; }
+
+status_t file_size(const char *path, uint64_t *size)
+{
+    struct stat stt;
+    if (stat(path, &stt) < 0)
+        return st_io(errno, "%s: stat", path);
+    *size = (uint64_t)stt.st_size;
+    return NULL;
+}
+
+status_t file_mkdir(const char *path)
+{
+    if (mkdir(path, 0755) < 0 && errno != EEXIST)
+        return st_io(errno, "%s: mkdir", path);
+    return NULL;
+}
+
+status_t file_list_dir(const char *dir, int (*fn)(void *arg, const char *name), void *arg)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return st_io(errno, "%s: open directory", dir);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (fn(arg, de->d_name))
+            break;
+    }
+    closedir(d);
+    return NULL;
+}
+
+status_t file_lock(const char *path, int *fd_out)
+{
+    *fd_out = -1;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return st_io(errno, "%s: open lock file", path);
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        close(fd);
+        if (e == EWOULDBLOCK)
+            return st_error(ST_BUSY, "%s: store is locked: it is already open in this or "
+                            "another process", path);
+        return st_io(e, "%s: lock", path);
+    }
+    *fd_out = fd;
+    return NULL;
+}
+
+void file_unlock(int fd)
+{
+    if (fd >= 0) {
+        flock(fd, LOCK_UN);
+        close(fd);
+    }
+}

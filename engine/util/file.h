@@ -1,0 +1,92 @@
+/*
+ * file.h - the engine's only door to the file system.
+ *
+ * Every open, write, sync, rename, remove and lock of the engine goes through these
+ * wrappers, each taking the store's env_t. That gives one place for error messages that name
+ * the file, and one place where test builds inject faults: with LSM_TESTING defined, an env
+ * may carry a fault hook that is asked before each operation and can make it fail with any
+ * errno (EIO, ENOSPC, ...). Release builds compile the hook out.
+ *
+ * wfile_t is an append-only file with a user-space buffer: wfile_append copies into the
+ * buffer, wfile_flush hands it to the kernel with write(2) (data then survives a process
+ * crash), wfile_sync also fdatasyncs (data then survives a power cut).
+ */
+#ifndef LSM_UTIL_FILE_H
+#define LSM_UTIL_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/slice.h"
+#include "util/status.h"
+
+typedef enum {
+    FOP_OPEN_WRITE, FOP_OPEN_READ, FOP_WRITE, FOP_SYNC, FOP_READ, FOP_RENAME, FOP_REMOVE,
+    FOP_SYNC_DIR, FOP_TRUNCATE, FOP_COUNT
+} file_op_t;
+
+typedef struct env {
+#ifdef LSM_TESTING
+    /* Returns 0 to let the operation run, or an errno to fail it with. */
+    int (*fault_hook)(void *arg, file_op_t op, const char *path);
+    void *fault_arg;
+    /* Called after each successful write/sync so a test can model what a power cut loses:
+     * (path, offset, length) for FOP_WRITE, (path, 0, file size) for FOP_SYNC. */
+    void (*io_observer)(void *arg, file_op_t op, const char *path, uint64_t off, uint64_t len);
+    void *io_arg;
+#endif
+    int unused;
+} env_t;
+
+/* ---- append-only files ---- */
+typedef struct wfile wfile_t;
+/* Creates (truncating) or, with append=1, opens for appending. */
+status_t wfile_open(env_t *env, const char *path, int append, wfile_t **out);
+status_t wfile_append(wfile_t *f, const void *data, size_t n);
+status_t wfile_flush(wfile_t *f);
+status_t wfile_sync(wfile_t *f);
+/* Flushes and closes; the handle is freed even when an error is returned. */
+status_t wfile_close(wfile_t *f);
+uint64_t wfile_size(const wfile_t *f);
+const char *wfile_path(const wfile_t *f);
+/* Truncate to `size` bytes (after a failed append, to drop a partial record). */
+status_t wfile_truncate(wfile_t *f, uint64_t size);
+
+/* ---- random-access read-only files ---- */
+typedef struct rfile rfile_t;
+status_t rfile_open(env_t *env, const char *path, rfile_t **out, uint64_t *size);
+/* Reads exactly n bytes at off into buf; a short read is a Corruption (file truncated). */
+status_t rfile_read(rfile_t *f, uint64_t off, size_t n, char *buf);
+void rfile_close(rfile_t *f);
+const char *rfile_path(const rfile_t *f);
+/* Advises the kernel that the file will be read sequentially (compaction). */
+void rfile_hint_sequential(rfile_t *f);
+
+/* ---- sequential reading ---- */
+typedef struct sfile sfile_t;
+status_t sfile_open(env_t *env, const char *path, sfile_t **out);
+/* Reads up to n bytes; *got < n only at end of file. */
+status_t sfile_read(sfile_t *f, size_t n, char *buf, size_t *got);
+void sfile_close(sfile_t *f);
+
+/* ---- whole files and directories ---- */
+status_t file_read_all(env_t *env, const char *path, char **data, size_t *len);
+/* Writes data to dir/name.tmp, fsyncs it, renames it over dir/name, fsyncs dir. */
+status_t file_write_atomic(env_t *env, const char *dir, const char *name, const void *data,
+                           size_t len);
+status_t file_rename(env_t *env, const char *from, const char *to);
+status_t file_remove(env_t *env, const char *path);
+status_t file_sync_dir(env_t *env, const char *dir);
+int file_exists(const char *path);
+status_t file_size(const char *path, uint64_t *size);
+status_t file_mkdir(const char *path);
+/* Calls fn for every entry of dir except . and ..; stops early if fn returns non-zero. */
+status_t file_list_dir(const char *dir, int (*fn)(void *arg, const char *name), void *arg);
+
+/* ---- the LOCK file ---- */
+/* Takes an exclusive flock on path (created if needed). Busy "locked" if another open
+ * holds it, in this process or another. */
+status_t file_lock(const char *path, int *fd_out);
+void file_unlock(int fd);
+
+#endif

@@ -1,0 +1,16 @@
+#!/bin/sh
+# install-deps.sh - installs the Debian packages lsmfs needs to build, test and benchmark,
+# skipping the work when they are all present already. Needs root (or sudo) and apt-get.
+set -e
+PKGS="build-essential pkg-config libfuse3-dev fuse3 libcmocka-dev zlib1g-dev \
+      librocksdb-dev libleveldb-dev clang libclang-rt-14-dev sqlite3 attr psmisc"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+echo "install-deps: installing$missing"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
