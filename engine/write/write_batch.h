@@ -39,7 +39,8 @@ void wb_delete(write_batch_t *b, slice_t key);
 void wb_delete_range(write_batch_t *b, slice_t start, slice_t end);
 /* Appends src's records to dst (dst's count grows by src's). */
 void wb_append(write_batch_t *dst, const write_batch_t *src);
-/* 1 if an append ran out of memory since the last clear (the batch must not be written). */
+/* 1 if an append ran out of memory since the last clear (the batch must not be written).
+ * A key or value longer than UINT32_MAX bytes is not representable and also sets it. */
 static inline int wb_oom(const write_batch_t *b) { return b->rep.oom; }
 
 uint32_t wb_count(const write_batch_t *b);
@@ -52,7 +53,8 @@ static inline size_t wb_byte_size(const write_batch_t *b) { return b->rep.len; }
 status_t wb_set_rep(write_batch_t *b, slice_t rep);
 
 /* Record callbacks. Each returns 0 to go on, or a positive errno to stop the iteration
- * (wb_iterate then returns an IO error carrying it). `seq` is the record's own sequence. */
+ * (wb_iterate then returns an IO error carrying it). `seq` is the record's own sequence.
+ * A NULL callback skips records of that kind (they still consume their sequence). */
 typedef struct wb_handler {
     int (*put)(void *arg, uint64_t seq, slice_t key, slice_t value);
     int (*del)(void *arg, uint64_t seq, slice_t key);
