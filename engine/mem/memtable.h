@@ -37,7 +37,8 @@ void memtable_ref(memtable_t *m);
 void memtable_unref(memtable_t *m);
 
 /* Adds one entry. For TYPE_RANGE_DELETION, key is the start and value the (exclusive) end.
- * Thread-safe against other adds and readers. Returns 0, or ENOMEM. */
+ * Thread-safe against other adds and readers. Returns 0, ENOMEM, or EINVAL (unknown type,
+ * seq > MAX_SEQUENCE, key or value longer than 4 GiB). */
 int memtable_add(memtable_t *m, uint64_t seq, value_type_t type, slice_t key, slice_t value);
 
 typedef enum {
@@ -58,9 +59,11 @@ uint64_t memtable_num_entries(memtable_t *m);     /* point entries */
 uint64_t memtable_num_range_dels(memtable_t *m);  /* range tombstones */
 /* Smallest / largest sequence ever added (0 if empty); set by memtable_add. */
 uint64_t memtable_first_seq(memtable_t *m);
+uint64_t memtable_last_seq(memtable_t *m);
 
 /* An iterator over the point entries as internal keys (all sequences; the caller filters by
- * snapshot). Holds a reference to the memtable until destroyed. NULL if out of memory. */
+ * snapshot). Holds a reference to the memtable until destroyed. NULL if out of memory.
+ * Seek targets are internal keys; one shorter than 8 bytes is taken as a bare user key. */
 iter_t *memtable_iter_new(memtable_t *m);
 
 /* The memtable's range tombstones. */
