@@ -160,8 +160,13 @@ int vset_num_level_files(version_set_t *vs, int level);
 uint64_t vset_level_bytes(version_set_t *vs, int level);
 /* Target size of a level: L1 = max_bytes_for_level_base, each deeper level * multiplier. */
 uint64_t vset_max_bytes_for_level(version_set_t *vs, int level);
-/* Appends one line per level to out: "L<n>: <files> files, <bytes> bytes, score <s>". */
+/* Appends one line per level to out: "L<n>: <files> files, <bytes> bytes". */
 void vset_level_summary(version_set_t *vs, buf_t *out);
+
+/* Round-robin compaction pointer of a level (internal key; empty if none). Valid until
+ * the next set. With the DB mutex held; used by compaction_picker.c. */
+slice_t vset_compact_pointer(version_set_t *vs, int level);
+void vset_set_compact_pointer(version_set_t *vs, int level, slice_t ikey);
 
 /* ---- compaction picking (compaction_picker.c) ---- */
 
@@ -212,6 +217,9 @@ int compaction_should_stop_before(compaction_t *c, slice_t ikey);
 /* 1 when no level deeper than the output level has a file whose range contains user_key:
  * a deletion of it (or a range tombstone over it) may then be dropped at the bottom. */
 int compaction_is_base_level_for_key(const compaction_t *c, slice_t user_key);
+/* The same for a range tombstone [start, end) (user keys): 1 when no deeper level has a
+ * file overlapping it, so the tombstone may be dropped. */
+int compaction_is_base_level_for_range(const compaction_t *c, slice_t start, slice_t end);
 uint64_t compaction_input_bytes(const compaction_t *c);
 
 #endif
