@@ -40,7 +40,8 @@ enum { LOG_ZERO = 0, LOG_FULL = 1, LOG_FIRST = 2, LOG_MIDDLE = 3, LOG_LAST = 4 }
 typedef struct log_writer log_writer_t;
 
 /* Wraps an open append-only file (the writer owns it from now on). The block offset
- * continues from the file's current size, so a reopened log can be appended to. */
+ * continues from the file's current size, so a reopened log can be appended to. Returns
+ * NULL only when out of memory; the file then still belongs to the caller. */
 log_writer_t *log_writer_new(wfile_t *f);
 /* Appends one record (fragmenting it as needed) to the file's user-space buffer. Nothing is
  * handed to the kernel until log_writer_flush/sync. On error the file is left as it was
@@ -61,12 +62,17 @@ typedef struct log_reader log_reader_t;
 status_t log_reader_open(env_t *env, const char *path, log_reader_t **out);
 /* Reads the next record. Returns NULL with *rec set and *eof = 0 for a record (the bytes
  * stay valid until the next call), NULL with *eof = 1 at the end (clean or torn tail), or a
- * Corruption / IO error status. */
+ * Corruption / IO error status. The end and errors are sticky: later calls repeat them. */
 status_t log_read_record(log_reader_t *r, slice_t *rec, int *eof);
 /* File offset at which the last record returned starts. */
 uint64_t log_reader_record_offset(const log_reader_t *r);
-/* Bytes dropped as a torn tail (valid after *eof = 1). */
+/* Bytes dropped as a torn tail (valid after *eof = 1): from the start of the unfinished
+ * record (or of the damaged fragment) to end of file. */
 uint64_t log_reader_dropped_bytes(const log_reader_t *r);
+/* File offset just past the last record returned (0 if none). A log that is to be appended
+ * to after recovery must first be truncated to this offset when bytes were dropped:
+ * appending after a torn fragment would turn the torn tail into mid-log corruption. */
+uint64_t log_reader_valid_end(const log_reader_t *r);
 const char *log_reader_path(const log_reader_t *r);
 void log_reader_close(log_reader_t *r);
 
