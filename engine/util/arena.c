@@ -64,9 +64,23 @@ static void link_block(arena_t *a, struct arena_block *b)
 
 void *arena_alloc(arena_t *a, size_t n)
 {
+    if (n > SIZE_MAX / 2)
+        return NULL; /* cannot be satisfied; rounding up would wrap around */
     n = (n + 7) & ~(size_t)7;
     if (n == 0)
         n = 8;
+    if (n > a->block_size / 4) {
+        /* Decided before touching the current block: a fetch-add on it would mark the
+         * rest of it used although the request is served elsewhere. */
+        pthread_mutex_lock(&a->mu);
+        struct arena_block *big = block_new(n);
+        if (big) {
+            atomic_store_explicit(&big->used, n, memory_order_relaxed);
+            link_block(a, big);
+        }
+        pthread_mutex_unlock(&a->mu);
+        return big ? big->data : NULL;
+    }
     for (;;) {
         struct arena_block *b = atomic_load_explicit(&a->cur, memory_order_acquire);
         if (b) {
@@ -75,15 +89,6 @@ void *arena_alloc(arena_t *a, size_t n)
                 return b->data + off;
         }
         pthread_mutex_lock(&a->mu);
-        if (n > a->block_size / 4) {
-            struct arena_block *big = block_new(n);
-            if (big) {
-                atomic_store_explicit(&big->used, n, memory_order_relaxed);
-                link_block(a, big);
-            }
-            pthread_mutex_unlock(&a->mu);
-            return big ? big->data : NULL;
-        }
         if (atomic_load_explicit(&a->cur, memory_order_relaxed) == b) {
             struct arena_block *nb = block_new(a->block_size);
             if (!nb) {
