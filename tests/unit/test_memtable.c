@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "mem/memtable.h"
+#include "util/random.h"
 
 static slice_t S(const char *s) { return slice_str(s); }
 
@@ -371,6 +372,76 @@ static void test_long_keys(void **state)
     memtable_unref(m);
 }
 
+/* memtable_get against brute force: random puts, deletes and range deletes over a small
+ * key space, then every key at many snapshots. Seeded (LSM_TEST_SEED overrides). */
+typedef struct {
+    uint64_t seq;
+    value_type_t type;
+    int key, end;
+} gop_t;
+
+static void test_get_model(void **state)
+{
+    (void)state;
+    const char *env = getenv("LSM_TEST_SEED");
+    uint64_t seed = env ? strtoull(env, NULL, 0) : 777;
+    for (int round = 0; round < 20; round++) {
+        rnd_t r;
+        rnd_seed(&r, seed * 7919 + (uint64_t)round);
+        int nkeys = 5 + (int)rnd_uniform(&r, 40), nops = 50 + (int)rnd_uniform(&r, 600);
+        gop_t *ops = calloc((size_t)nops, sizeof(*ops));
+        memtable_t *m = memtable_new();
+        char k1[16], k2[16], v[24];
+        for (int i = 0; i < nops; i++) {
+            gop_t *o = &ops[i];
+            o->seq = (uint64_t)i + 1;
+            o->key = (int)rnd_uniform(&r, (uint64_t)nkeys);
+            int roll = (int)rnd_uniform(&r, 10);
+            o->type = roll < 1 ? TYPE_RANGE_DELETION : roll < 4 ? TYPE_DELETION : TYPE_VALUE;
+            o->end = (int)rnd_uniform(&r, (uint64_t)nkeys + 1);
+            snprintf(k1, sizeof(k1), "%03d", o->key);
+            snprintf(k2, sizeof(k2), "%03d", o->end);
+            snprintf(v, sizeof(v), "v%d", i);
+            assert_int_equal(memtable_add(m, o->seq, o->type, S(k1),
+                                          o->type == TYPE_RANGE_DELETION ? S(k2) : S(v)),
+                             0);
+        }
+        for (uint64_t snap = 0; snap <= (uint64_t)nops + 1; snap += 1 + rnd_uniform(&r, 9)) {
+            for (int k = 0; k < nkeys; k++) {
+                const gop_t *pt = NULL;
+                uint64_t tomb = 0;
+                for (int i = 0; i < nops && ops[i].seq <= snap; i++) {
+                    const gop_t *o = &ops[i];
+                    if (o->type == TYPE_RANGE_DELETION) {
+                        if (k >= o->key && k < o->end)
+                            tomb = o->seq;
+                    } else if (o->key == k) {
+                        pt = o;
+                    }
+                }
+                mt_get_t want = MT_NOT_FOUND;
+                if (pt && pt->seq > tomb)
+                    want = pt->type == TYPE_VALUE ? MT_FOUND : MT_DELETED;
+                else if (tomb)
+                    want = MT_DELETED;
+                snprintf(k1, sizeof(k1), "%03d", k);
+                if (want == MT_FOUND)
+                    snprintf(v, sizeof(v), "v%d", (int)(pt->seq - 1));
+                buf_t b;
+                buf_init(&b);
+                mt_get_t got = memtable_get(m, S(k1), snap, &b);
+                if (got != want || (want == MT_FOUND && !slice_equal(buf_slice(&b), S(v))))
+                    fail_msg("seed %llu round %d: get %s at %llu = %d, want %d",
+                             (unsigned long long)seed, round, k1, (unsigned long long)snap, got,
+                             want);
+                buf_free(&b);
+            }
+        }
+        memtable_unref(m);
+        free(ops);
+    }
+}
+
 /* ---- concurrency --------------------------------------------------------------------- */
 
 #define CT_THREADS 8
@@ -539,6 +610,7 @@ int main(void)
         cmocka_unit_test(test_memory_usage),
         cmocka_unit_test(test_empty_key_value),
         cmocka_unit_test(test_long_keys),
+        cmocka_unit_test(test_get_model),
         cmocka_unit_test(test_concurrent_add),
         cmocka_unit_test(test_concurrent_range_dels),
     };
