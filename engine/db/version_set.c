@@ -789,8 +789,12 @@ status_t vset_recover(env_t *env, const char *dir, const vset_options_t *opt,
     }
     install_version(vs, v);
     atomic_store(&vs->manifest_file_number, mnum);
+    /* Never hand out a number in use, even if the recorded counter lags behind. */
     vset_mark_file_number_used(vs, mnum);
     vset_mark_file_number_used(vs, atomic_load(&vs->log_number));
+    for (int l = 0; l < v->num_levels; l++)
+        for (int i = 0; i < v->nfiles[l]; i++)
+            vset_mark_file_number_used(vs, v->files[l][i]->number);
     vs->manifest = NULL; /* the next log_and_apply starts a new MANIFEST */
     *out = vs;
     return NULL;

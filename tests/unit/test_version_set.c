@@ -646,11 +646,16 @@ static void test_format_version(void **state)
     assert_non_null(strstr(st_msg(s), "no next file number"));
     st_free(s);
 
-    /* A valid hand-made MANIFEST opens. */
+    /* A valid hand-made MANIFEST opens; a next file number lagging behind the files and
+     * the log number in use is raised past them. */
     base_snapshot(&e, 1);
+    version_edit_set_log_number(&e, 7);
+    add_file(f, &e, 2, 10, "a", "b", 10, 1, 1);
     write_manifest(f, &e, 1);
     version_edit_free(&e);
     OK(vset_recover(&f->env, f->dir, &f->opt, &vs));
+    assert_int_equal(vset_next_file_number(vs), 11);
+    assert_int_equal(vset_new_file_number(vs), 11);
     vset_close(vs);
 }
 
