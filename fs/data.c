@@ -1,0 +1,273 @@
+/*
+ * data.c - file data as fixed-size B rows (see data.h for the contract).
+ *
+ * Writes put whole blocks: a block the write covers fully is put as is, a partial one is
+ * read, merged and put (a block wholly at or past EOF is known to be absent and is not
+ * read). Reads of one block use a point lookup, longer reads one bounded iterator. Holes
+ * are absent rows; truncation and hole punching drop whole blocks with one range deletion
+ * and rewrite at most the two edge blocks. Stored blocks never hold bytes at or past EOF.
+ */
+#include "data.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char *block_get(fs_t *fs, uint64_t ino, uint64_t idx, size_t *len, int *rc)
+{
+    char key[FS_KEY_MAX], *err = NULL;
+    size_t klen = fs_key_block(key, ino, idx);
+    char *v = lsm_get(fs->db, fs->ropt, key, klen, len, &err);
+    *rc = 0;
+    if (err) {
+        *rc = fs_err(fs, err, "read data block");
+        return NULL;
+    }
+    if (v && fs_block_check(*len, fs->bsize) != 0) {
+        lsm_free(v);
+        *rc = -EUCLEAN;
+        return NULL;
+    }
+    return v;
+}
+
+static void block_put(lsm_writebatch_t *b, uint64_t ino, uint64_t idx, const char *data,
+                      size_t len)
+{
+    char key[FS_KEY_MAX];
+    size_t klen = fs_key_block(key, ino, idx);
+    lsm_writebatch_put(b, key, klen, data, len);
+}
+
+static void block_del_range(lsm_writebatch_t *b, uint64_t ino, uint64_t from, uint64_t to)
+{
+    char k1[FS_KEY_MAX], k2[FS_KEY_MAX];
+    size_t n1 = fs_key_block(k1, ino, from);
+    size_t n2 = to == UINT64_MAX ? fs_key_range_end(k2, FS_ROW_BLOCK, ino)
+                                 : fs_key_block(k2, ino, to);
+    lsm_writebatch_delete_range(b, k1, n1, k2, n2);
+}
+
+/* Copies the part of block idx (data, dlen) that overlaps [off, end) into buf (which maps
+ * offset `off`). */
+static void copy_overlap(uint32_t bs, uint64_t idx, const char *data, size_t dlen,
+                         uint64_t off, uint64_t end, char *buf)
+{
+    uint64_t bstart = idx * bs;
+    uint64_t lo = bstart > off ? bstart : off;
+    uint64_t hi = bstart + dlen < end ? bstart + dlen : end;
+    if (lo < hi)
+        memcpy(buf + (lo - off), data + (lo - bstart), hi - lo);
+}
+
+int fs_data_read(fs_t *fs, uint64_t ino, uint64_t size, uint64_t off, size_t len, char *buf,
+                 size_t *got)
+{
+    uint32_t bs = fs->bsize;
+    *got = 0;
+    if (off >= size || len == 0)
+        return 0;
+    uint64_t end = size - off < len ? size : off + len;
+    memset(buf, 0, end - off);
+    uint64_t first = off / bs, last = (end - 1) / bs;
+    int rc = 0;
+    if (first == last) {
+        size_t dlen;
+        char *v = block_get(fs, ino, first, &dlen, &rc);
+        if (rc)
+            return rc;
+        if (v) {
+            copy_overlap(bs, first, v, dlen, off, end, buf);
+            lsm_free(v);
+        }
+    } else {
+        char lo[FS_KEY_MAX], hi[FS_KEY_MAX], *err = NULL;
+        size_t nlo = fs_key_block(lo, ino, first), nhi = fs_key_block(hi, ino, last + 1);
+        lsm_readoptions_t *ro = lsm_readoptions_create();
+        lsm_readoptions_set_iterate_upper_bound(ro, hi, nhi);
+        lsm_iterator_t *it = lsm_create_iterator(fs->db, ro);
+        for (lsm_iter_seek(it, lo, nlo); lsm_iter_valid(it); lsm_iter_next(it)) {
+            size_t klen, vlen;
+            const char *k = lsm_iter_key(it, &klen);
+            const char *v = lsm_iter_value(it, &vlen);
+            fs_key_t pk;
+            if (fs_key_parse(k, klen, &pk) != 0 || pk.type != FS_ROW_BLOCK || pk.ino != ino ||
+                pk.index < first || pk.index > last || fs_block_check(vlen, bs) != 0) {
+                rc = -EUCLEAN;
+                break;
+            }
+            copy_overlap(bs, pk.index, v, vlen, off, end, buf);
+        }
+        lsm_iter_get_error(it, &err);
+        lsm_iter_destroy(it);
+        lsm_readoptions_destroy(ro);
+        if (err)
+            return fs_err(fs, err, "read data");
+        if (rc)
+            return rc;
+    }
+    *got = end - off;
+    return 0;
+}
+
+int fs_data_write(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t size, uint64_t off,
+                  const char *buf, size_t len)
+{
+    uint32_t bs = fs->bsize;
+    if (len == 0)
+        return 0;
+    uint64_t end = off + len;
+    char *tmp = NULL;
+    int rc = 0;
+    for (uint64_t idx = off / bs; idx <= (end - 1) / bs; idx++) {
+        uint64_t bstart = idx * bs;
+        size_t lo = off > bstart ? off - bstart : 0;
+        size_t hi = end < bstart + bs ? end - bstart : bs;
+        const char *src = buf + (bstart + lo - off);
+        if (lo == 0 && hi == bs) {
+            block_put(b, ino, idx, src, bs);
+            continue;
+        }
+        if (!tmp && !(tmp = malloc(bs)))
+            return -ENOMEM;
+        size_t oldlen = 0;
+        if (bstart < size) {
+            char *old = block_get(fs, ino, idx, &oldlen, &rc);
+            if (rc)
+                break;
+            if (old) {
+                memcpy(tmp, old, oldlen);
+                lsm_free(old);
+            } else {
+                oldlen = 0;
+            }
+        }
+        if (lo > oldlen)
+            memset(tmp + oldlen, 0, lo - oldlen);
+        memcpy(tmp + lo, src, hi - lo);
+        block_put(b, ino, idx, tmp, hi > oldlen ? hi : oldlen);
+    }
+    free(tmp);
+    return rc;
+}
+
+/* Zeroes bytes [lo, hi) of block idx (if the block exists). */
+static int zero_in_block(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t idx, size_t lo,
+                         size_t hi)
+{
+    int rc;
+    size_t len;
+    char *v = block_get(fs, ino, idx, &len, &rc);
+    if (rc || !v)
+        return rc;
+    if (lo < len) {
+        if (hi >= len) {
+            block_put(b, ino, idx, v, lo);  /* the tail is gone: keep the prefix */
+        } else {
+            memset(v + lo, 0, hi - lo);
+            block_put(b, ino, idx, v, len);
+        }
+    }
+    lsm_free(v);
+    return 0;
+}
+
+int fs_data_truncate(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t old_size,
+                     uint64_t new_size)
+{
+    uint32_t bs = fs->bsize;
+    if (new_size >= old_size)
+        return 0;
+    uint64_t keep = (new_size + bs - 1) / bs;  /* blocks [0, keep) may stay */
+    block_del_range(b, ino, keep, UINT64_MAX);
+    if (new_size % bs)
+        return zero_in_block(fs, b, ino, new_size / bs, new_size % bs, bs);
+    return 0;
+}
+
+int fs_data_punch(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t size, uint64_t off,
+                  uint64_t len)
+{
+    uint32_t bs = fs->bsize;
+    if (off >= size || len == 0)
+        return 0;
+    uint64_t end = size - off < len ? size : off + len;
+    uint64_t h = off / bs, t = (end - 1) / bs;
+    int rc;
+    if (h == t) {
+        size_t lo = off - h * bs, hi = end - h * bs;
+        if (lo == 0 && hi == bs) {
+            block_del_range(b, ino, h, h + 1);
+            return 0;
+        }
+        return zero_in_block(fs, b, ino, h, lo, hi);
+    }
+    uint64_t fb = h, lb = t + 1;
+    if (off % bs) {
+        if ((rc = zero_in_block(fs, b, ino, h, off % bs, bs)))
+            return rc;
+        fb = h + 1;
+    }
+    if (end % bs) {
+        if ((rc = zero_in_block(fs, b, ino, t, 0, end % bs)))
+            return rc;
+        lb = t;
+    }
+    if (fb < lb)
+        block_del_range(b, ino, fb, lb);
+    return 0;
+}
+
+int fs_data_seek(fs_t *fs, uint64_t ino, uint64_t size, uint64_t off, int whence,
+                 uint64_t *out)
+{
+    uint32_t bs = fs->bsize;
+    if (off >= size)
+        return -ENXIO;
+    char lo[FS_KEY_MAX], hi[FS_KEY_MAX], *err = NULL;
+    uint64_t idx = off / bs, last = (size - 1) / bs;
+    size_t nlo = fs_key_block(lo, ino, idx), nhi = fs_key_block(hi, ino, last + 1);
+    lsm_readoptions_t *ro = lsm_readoptions_create();
+    lsm_readoptions_set_iterate_upper_bound(ro, hi, nhi);
+    lsm_iterator_t *it = lsm_create_iterator(fs->db, ro);
+    lsm_iter_seek(it, lo, nlo);
+    int rc = 0;
+    uint64_t expect = idx;
+    for (; lsm_iter_valid(it); lsm_iter_next(it)) {
+        size_t klen;
+        const char *k = lsm_iter_key(it, &klen);
+        fs_key_t pk;
+        if (fs_key_parse(k, klen, &pk) != 0 || pk.type != FS_ROW_BLOCK || pk.ino != ino) {
+            rc = -EUCLEAN;
+            break;
+        }
+        if (whence == SEEK_DATA) {
+            expect = pk.index;
+            break;
+        }
+        if (pk.index != expect)
+            break;  /* a gap: the hole starts at `expect` */
+        expect++;
+    }
+    int found = lsm_iter_valid(it);
+    lsm_iter_get_error(it, &err);
+    lsm_iter_destroy(it);
+    lsm_readoptions_destroy(ro);
+    if (err)
+        return fs_err(fs, err, "seek in data");
+    if (rc)
+        return rc;
+    if (whence == SEEK_DATA) {
+        if (!found)
+            return -ENXIO;
+        uint64_t start = expect * bs;
+        *out = start > off ? start : off;
+        return 0;
+    }
+    uint64_t hole = expect * bs;
+    if (hole > size)
+        hole = size;
+    *out = hole > off ? hole : off;
+    return 0;
+}

@@ -1,0 +1,176 @@
+/*
+ * fs.h - the lsmfs daemon's state and the helpers every operation module shares.
+ *
+ * One fs_t per mount, reached from each request through fuse_req_userdata(); there is no
+ * other global state. The store is used only through lsm.h, and rows are laid out only
+ * through schema.h. Invariants the helpers keep:
+ *   - every change an operation makes goes into one lsm_writebatch committed by
+ *     fs_commit() (synced when mounted with -o sync);
+ *   - every inode number handed out is below the superblock's persisted high-water mark
+ *     (fs_alloc_ino raises it, in chunks, before handing out a number past it);
+ *   - an operation that read-modify-writes an inode holds that inode's lock (inode_table.h).
+ */
+#ifndef LSMFS_FS_H
+#define LSMFS_FS_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "inode_table.h"
+#include "lsm.h"
+#include "schema.h"
+
+#define LSMFS_VERSION "0.1"
+
+/* Raise the persisted inode high-water mark this many numbers ahead of use. */
+#define FS_INO_CHUNK 1024
+/* Data per copy_file_range request (one batch); callers loop for more. */
+#define FS_COPY_CHUNK (8u << 20)
+/* Largest file size: leaves room so that offset + length never overflows. */
+#define FS_MAX_FILE_SIZE ((uint64_t)INT64_MAX - (1u << 20) * 2)
+#define FS_LINK_MAX 65000
+
+enum { FS_ATIME_RELATIME = 0, FS_ATIME_NOATIME, FS_ATIME_STRICTATIME };
+
+typedef struct {
+    char *store;            /* absolute path of the store directory */
+    char *mountpoint;
+    int foreground, debug;
+    int ro, sync, allow_other, writeback;
+    int atime_mode;
+    double entry_timeout, attr_timeout;
+    size_t block_cache, write_buffer;
+    char *fsname;           /* NULL: the store path */
+    char *fuse_opts;        /* options handed to libfuse as one -o string (malloc'd) */
+} fs_opts_t;
+
+typedef struct {
+    atomic_uint_fast64_t ops, writes, bytes_written, reads, bytes_read, fsyncs, batches,
+        errors, orphans_reclaimed;
+} fs_stats_t;
+
+typedef struct fs {
+    lsm_t *db;
+    lsm_readoptions_t *ropt;
+    lsm_writeoptions_t *wopt;
+    fs_opts_t *opts;
+    fs_super_t sb;
+    uint32_t bsize;
+    fs_itab_t *itab;
+    pthread_mutex_t alloc_mu;   /* guards next_ino and sb.inode_hwm */
+    uint64_t next_ino;
+    fs_stats_t stats;
+} fs_t;
+
+/* ---- lifecycle (fs.c) ---- */
+/* Opens the store, checks its superblock, reclaims orphans; on failure prints a message
+ * naming the store and returns NULL. */
+fs_t *fs_open(fs_opts_t *opts);
+/* Flushes, syncs and closes the store. */
+void fs_close(fs_t *fs);
+
+/* ---- store helpers (store.c) ---- */
+static inline fs_t *fs_of(fuse_req_t req) { return (fs_t *)fuse_req_userdata(req); }
+/* Frees an engine error message and returns the matching -errno (logs it). */
+int fs_err(fs_t *fs, char *err, const char *what);
+int fs_inode_load(fs_t *fs, uint64_t ino, fs_inode_t *out);
+void fs_batch_inode(lsm_writebatch_t *b, uint64_t ino, const fs_inode_t *in);
+int fs_dentry_load(fs_t *fs, uint64_t parent, const char *name, uint64_t *ino, unsigned *type);
+void fs_batch_dentry(lsm_writebatch_t *b, uint64_t parent, const char *name, uint64_t ino,
+                     unsigned type);
+void fs_batch_dentry_del(lsm_writebatch_t *b, uint64_t parent, const char *name);
+/* Adds the deletion of every row of inode `ino` (I, L, X*, B*, O) to the batch. */
+void fs_batch_reclaim(lsm_writebatch_t *b, uint64_t ino);
+/* Applies and destroys the batch. 0 or -errno. */
+int fs_commit(fs_t *fs, lsm_writebatch_t *b);
+/* 1 if directory `ino` has an entry. <0 on error. */
+int fs_dir_nonempty(fs_t *fs, uint64_t ino);
+int fs_alloc_ino(fs_t *fs, uint64_t *ino);
+int fs_write_super(fs_t *fs, const fs_super_t *sb);
+
+fs_time_t fs_now(void);
+void fs_stat_fill(fs_t *fs, uint64_t ino, const fs_inode_t *in, struct stat *st);
+/* Replies an entry for ino (counting one kernel lookup). */
+void fs_reply_entry(fuse_req_t req, uint64_t ino, const fs_inode_t *in);
+void fs_reply_err(fuse_req_t req, int negerr);
+/* -ENAMETOOLONG / -EINVAL for a bad name. */
+int fs_check_name(const char *name);
+/* Inode for a new file: owner from the request, setgid-directory inheritance, umask. */
+void fs_inode_new(fuse_req_t req, const fs_inode_t *parent, mode_t mode, fs_inode_t *out);
+/* Whether relatime/strictatime wants atime of `in` bumped to `now`. */
+int fs_atime_due(fs_t *fs, const fs_inode_t *in, fs_time_t now);
+
+/* ---- operations (ops_*.c) ---- */
+void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void fs_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+void fs_op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *f);
+void fs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev);
+void fs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
+void fs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
+void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
+void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+                  const char *newname, unsigned int flags);
+void fs_op_readlink(fuse_req_t req, fuse_ino_t ino);
+/* Creates a node and its dentry in one batch; used by mknod/mkdir/symlink/create. */
+int fs_make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                 dev_t rdev, const char *link, uint64_t *ino_out, fs_inode_t *in_out,
+                 int open_it);
+/* Called with no locks held when nlink may have dropped to 0 and the last handle closed. */
+void fs_reclaim_if_unused(fs_t *fs, uint64_t ino);
+
+void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+                   struct fuse_file_info *fi);
+void fs_op_access(fuse_req_t req, fuse_ino_t ino, int mask);
+void fs_op_statfs(fuse_req_t req, fuse_ino_t ino);
+
+void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                  struct fuse_file_info *fi);
+void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                struct fuse_file_info *fi);
+void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+                 struct fuse_file_info *fi);
+void fs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
+                     struct fuse_file_info *fi);
+void fs_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+                 struct fuse_file_info *fi);
+void fs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+                           struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
+                           struct fuse_file_info *fi_out, size_t len, int flags);
+
+void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                   struct fuse_file_info *fi);
+void fs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                       struct fuse_file_info *fi);
+void fs_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+
+void fs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+                    size_t size, int flags);
+void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void fs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+
+/* ---- options (options.c) ---- */
+/* Parses one comma-separated -o list into opts; unknown options are an error (message on
+ * stderr). Returns 0 or -1. */
+int fs_opts_parse(fs_opts_t *opts, const char *list);
+void fs_opts_init(fs_opts_t *opts);
+void fs_opts_free(fs_opts_t *opts);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * inode_table.h - what the daemon remembers about inodes between requests.
+ *
+ * Two things, both in memory only:
+ *   - for every inode the kernel knows (FUSE lookup count > 0) or that is open, the lookup
+ *     count and the number of open file handles. The open count decides whether the last
+ *     unlink deletes an inode at once or leaves an orphan row until the last release.
+ *   - a striped table of per-inode mutexes. Operations that read-modify-write an inode or a
+ *     directory hold the lock of every inode they change; sets of locks are always taken
+ *     in stripe order, so two operations never deadlock.
+ *
+ * The table never holds a file descriptor (there is none per inode in lsmfs).
+ */
+#ifndef LSMFS_INODE_TABLE_H
+#define LSMFS_INODE_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct fs_itab fs_itab_t;
+
+fs_itab_t *fs_itab_create(void);
+void fs_itab_destroy(fs_itab_t *t);
+
+/* Adds n kernel lookups of ino. */
+void fs_itab_ref(fs_itab_t *t, uint64_t ino, uint64_t n);
+/* Drops n lookups (clamped at the count); returns 1 if the inode is now unknown to the
+ * kernel and not open. */
+int fs_itab_forget(fs_itab_t *t, uint64_t ino, uint64_t n);
+/* Open handles: open adds one, release drops one and returns how many remain. */
+void fs_itab_open(fs_itab_t *t, uint64_t ino);
+uint32_t fs_itab_release(fs_itab_t *t, uint64_t ino);
+uint32_t fs_itab_nopen(fs_itab_t *t, uint64_t ino);
+uint64_t fs_itab_nlookup(fs_itab_t *t, uint64_t ino);
+/* Number of inodes in the table. */
+size_t fs_itab_size(fs_itab_t *t);
+
+/* ---- per-inode locks ---- */
+#define FS_LOCKSET_MAX 4
+typedef struct {
+    int n;
+    unsigned stripe[FS_LOCKSET_MAX];
+} fs_lockset_t;
+
+void fs_ilock(fs_itab_t *t, uint64_t ino);
+void fs_iunlock(fs_itab_t *t, uint64_t ino);
+/* Locks the inodes inos[0..n) (n <= FS_LOCKSET_MAX, zeros ignored, duplicates fine). */
+void fs_ilock_set(fs_itab_t *t, const uint64_t *inos, int n, fs_lockset_t *ls);
+void fs_iunlock_set(fs_itab_t *t, fs_lockset_t *ls);
+
+#endif

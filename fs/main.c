@@ -1,0 +1,286 @@
+/*
+ * main.c - the lsmfs command: `lsmfs [-f] [-d] [-o opt,...] STORE MOUNTPOINT`.
+ *
+ * Arguments may come in any order (mount.fuse3 runs `lsmfs STORE MNT -o opts`). Unless
+ * -f is given the daemon detaches, but only after the store is open and the mount is up:
+ * the parent waits on a pipe for the child's verdict, so errors (unknown option, store in
+ * use, not a store, bad mountpoint) reach the terminal and the exit status. Then the
+ * libfuse multi-threaded loop serves requests until unmount (or SIGINT/SIGTERM/SIGHUP),
+ * after which the store is flushed, synced and closed.
+ */
+#include "fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"usage: lsmfs [-f] [-d] [-o opt[,opt...]] STORE MOUNTPOINT\n"
+"Mounts the lsmfs store STORE (made by mkfs.lsmfs) on MOUNTPOINT.\n"
+"\n"
+"  -f                 stay in the foreground\n"
+"  -d                 debug output (implies -f)\n"
+"  -o OPTS            comma-separated options:\n"
+"     ro               read-only\n"
+"     sync             every change is synced to the device before it is acknowledged\n"
+"     allow_other      let other users access the mount (default_permissions is always on)\n"
+"     noatime|relatime|strictatime   access time policy (default relatime)\n"
+"     entry_timeout=S, attr_timeout=S  kernel cache timeouts in seconds (default 1)\n"
+"     block_cache=SIZE  engine block cache (default 64M)\n"
+"     write_buffer=SIZE memtable size (default 64M)\n"
+"     nowriteback      disable the kernel writeback cache\n"
+"     fsname=NAME      name shown in /proc/mounts (default: the store path)\n"
+"     dev,nodev,suid,nosuid,exec,noexec,dirsync,max_read=N  handed to the kernel\n"
+"  -h, --help         this text\n"
+"  -V, --version      version\n"
+"\n"
+"Unmount with `fusermount3 -u MOUNTPOINT` or `umount MOUNTPOINT`.\n");
+}
+
+static struct fuse_lowlevel_ops ops;
+
+static void fs_init(void *userdata, struct fuse_conn_info *conn)
+{
+    fs_t *fs = userdata;
+    unsigned want = FUSE_CAP_DONT_MASK | FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_READDIRPLUS |
+                    FUSE_CAP_READDIRPLUS_AUTO | FUSE_CAP_ASYNC_READ |
+                    FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_CACHE_SYMLINKS;
+    if (fs->opts->writeback)
+        want |= FUSE_CAP_WRITEBACK_CACHE;
+    conn->want |= want & conn->capable;
+    /* the kernel clears suid/sgid for us (it asks with a setattr) */
+    conn->want &= ~(unsigned)(FUSE_CAP_HANDLE_KILLPRIV | FUSE_CAP_POSIX_ACL |
+                              FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS |
+                              FUSE_CAP_AUTO_INVAL_DATA);
+    if (conn->max_write < (1u << 20))
+        conn->max_write = 1u << 20;
+    conn->max_readahead = 1u << 20;
+    conn->time_gran = 1;
+    if (fs->opts->debug)
+        fuse_log(FUSE_LOG_DEBUG, "lsmfs: capable 0x%x, want 0x%x, max_write %u\n",
+                 conn->capable, conn->want, conn->max_write);
+}
+
+static void setup_ops(void)
+{
+    ops.init = fs_init;
+    ops.lookup = fs_op_lookup;
+    ops.forget = fs_op_forget;
+    ops.forget_multi = fs_op_forget_multi;
+    ops.getattr = fs_op_getattr;
+    ops.setattr = fs_op_setattr;
+    ops.readlink = fs_op_readlink;
+    ops.mknod = fs_op_mknod;
+    ops.mkdir = fs_op_mkdir;
+    ops.unlink = fs_op_unlink;
+    ops.rmdir = fs_op_rmdir;
+    ops.symlink = fs_op_symlink;
+    ops.rename = fs_op_rename;
+    ops.link = fs_op_link;
+    ops.open = fs_op_open;
+    ops.read = fs_op_read;
+    ops.write = fs_op_write;
+    ops.flush = fs_op_flush;
+    ops.release = fs_op_release;
+    ops.fsync = fs_op_fsync;
+    ops.opendir = fs_op_opendir;
+    ops.readdir = fs_op_readdir;
+    ops.readdirplus = fs_op_readdirplus;
+    ops.releasedir = fs_op_releasedir;
+    ops.fsyncdir = fs_op_fsyncdir;
+    ops.statfs = fs_op_statfs;
+    ops.setxattr = fs_op_setxattr;
+    ops.getxattr = fs_op_getxattr;
+    ops.listxattr = fs_op_listxattr;
+    ops.removexattr = fs_op_removexattr;
+    ops.access = fs_op_access;
+    ops.create = fs_op_create;
+    ops.fallocate = fs_op_fallocate;
+    ops.lseek = fs_op_lseek;
+    ops.copy_file_range = fs_op_copy_file_range;
+}
+
+/* Parses argv into opts. Returns 0 to go on, 1 for "done, exit 0", -1 for a usage error. */
+static int parse_args(int argc, char **argv, fs_opts_t *o)
+{
+    const char *pos[2] = {NULL, NULL};
+    int npos = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return 1;
+        } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+            printf("lsmfs %s (libfuse %d, store format %d, lsmfs format %d)\n", LSMFS_VERSION,
+                   fuse_version(), LSM_FORMAT_VERSION, FS_FORMAT_VERSION);
+            return 1;
+        } else if (strcmp(a, "-f") == 0) {
+            o->foreground = 1;
+        } else if (strcmp(a, "-d") == 0 || strcmp(a, "--debug") == 0) {
+            o->debug = 1;
+            o->foreground = 1;
+        } else if (strcmp(a, "-s") == 0) {
+            /* single-threaded in libfuse terms: accepted for compatibility, ignored */
+        } else if (strncmp(a, "-o", 2) == 0) {
+            const char *list = a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!list) {
+                fprintf(stderr, "lsmfs: -o needs an argument\n");
+                return -1;
+            }
+            if (fs_opts_parse(o, list) != 0)
+                return -1;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "lsmfs: unknown flag '%s' (see lsmfs --help)\n", a);
+            return -1;
+        } else if (npos < 2) {
+            pos[npos++] = a;
+        } else {
+            fprintf(stderr, "lsmfs: too many arguments ('%s')\n", a);
+            return -1;
+        }
+    }
+    if (npos != 2) {
+        fprintf(stderr, "lsmfs: need STORE and MOUNTPOINT (see lsmfs --help)\n");
+        return -1;
+    }
+    char buf[PATH_MAX];
+    if (!realpath(pos[0], buf)) {
+        fprintf(stderr, "lsmfs: %s: %s\n", pos[0], strerror(errno));
+        return -1;
+    }
+    o->store = strdup(buf);
+    if (!realpath(pos[1], buf)) {
+        fprintf(stderr, "lsmfs: mountpoint %s: %s\n", pos[1], strerror(errno));
+        return -1;
+    }
+    o->mountpoint = strdup(buf);
+    return o->store && o->mountpoint ? 0 : -1;
+}
+
+/* Forks; the parent waits for one status byte from the child and exits with it. */
+static int detach(int *notify_fd)
+{
+    int p[2];
+    if (pipe(p) != 0) {
+        perror("lsmfs: pipe");
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("lsmfs: fork");
+        return -1;
+    }
+    if (pid > 0) {
+        close(p[1]);
+        unsigned char st = 1;
+        ssize_t n;
+        do
+            n = read(p[0], &st, 1);
+        while (n < 0 && errno == EINTR);
+        _exit(n == 1 ? st : 1);
+    }
+    close(p[0]);
+    setsid();
+    *notify_fd = p[1];
+    return 0;
+}
+
+static void notify(int *fd, unsigned char status)
+{
+    if (*fd < 0)
+        return;
+    ssize_t n = write(*fd, &status, 1);
+    (void)n;
+    close(*fd);
+    *fd = -1;
+}
+
+static void quiet_stdio(void)
+{
+    int nul = open("/dev/null", O_RDWR);
+    if (nul < 0)
+        return;
+    dup2(nul, 0);
+    dup2(nul, 1);
+    dup2(nul, 2);
+    if (nul > 2)
+        close(nul);
+}
+
+int main(int argc, char **argv)
+{
+    fs_opts_t opts;
+    fs_opts_init(&opts);
+    int r = parse_args(argc, argv, &opts);
+    if (r != 0) {
+        fs_opts_free(&opts);
+        return r > 0 ? 0 : 1;
+    }
+    int notify_fd = -1;
+    if (!opts.foreground && detach(&notify_fd) != 0)
+        return 1;
+
+    int status = 1;
+    struct fuse_session *se = NULL;
+    int mounted = 0, handlers = 0;
+    fs_t *fs = fs_open(&opts);
+    if (!fs)
+        goto out;
+
+    /* libfuse arguments: argv0, -o <our mount options>, [-d] */
+    char *fo = NULL;
+    if (asprintf(&fo, "fsname=%s,subtype=lsmfs,default_permissions%s%s%s%s",
+                 opts.fsname ? opts.fsname : opts.store, opts.allow_other ? ",allow_other" : "",
+                 opts.ro ? ",ro" : "", opts.fuse_opts ? "," : "",
+                 opts.fuse_opts ? opts.fuse_opts : "") < 0)
+        goto out;
+    char *fargv[5] = {argv[0], "-o", fo, NULL, NULL};
+    int fargc = 3;
+    if (opts.debug)
+        fargv[fargc++] = "-d";
+    struct fuse_args args = FUSE_ARGS_INIT(fargc, fargv);
+    setup_ops();
+    se = fuse_session_new(&args, &ops, sizeof(ops), fs);
+    fuse_opt_free_args(&args);
+    free(fo);
+    if (!se) {
+        fprintf(stderr, "lsmfs: cannot start the FUSE session (options rejected by libfuse)\n");
+        goto out;
+    }
+    if (fuse_set_signal_handlers(se) != 0)
+        goto out;
+    handlers = 1;
+    if (fuse_session_mount(se, opts.mountpoint) != 0) {
+        fprintf(stderr, "lsmfs: cannot mount on %s\n", opts.mountpoint);
+        goto out;
+    }
+    mounted = 1;
+    if (!opts.foreground) {
+        notify(&notify_fd, 0);
+        if (chdir("/") != 0) { /* not fatal */ }
+        quiet_stdio();
+    }
+    struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+    fuse_loop_cfg_set_max_threads(cfg, 32);
+    fuse_loop_cfg_set_clone_fd(cfg, 0);
+    r = fuse_session_loop_mt(se, cfg);
+    fuse_loop_cfg_destroy(cfg);
+    status = r == 0 ? 0 : 1;
+out:
+    if (mounted)
+        fuse_session_unmount(se);
+    if (handlers)
+        fuse_remove_signal_handlers(se);
+    if (se)
+        fuse_session_destroy(se);
+    fs_close(fs);
+    notify(&notify_fd, (unsigned char)status);
+    fs_opts_free(&opts);
+    return status;
+}

@@ -1,0 +1,333 @@
+/*
+ * ops_file.c - regular file I/O: open, create, read, write, flush, release, fsync,
+ * fallocate, lseek (SEEK_DATA/SEEK_HOLE), copy_file_range.
+ *
+ * No file descriptor or per-open state is kept: fi->fh is unused, the open count lives in
+ * the inode table (it decides between reclaiming and orphaning on the last unlink). Each
+ * write is one batch under the inode lock: the data blocks (data.h) plus the inode with
+ * the new size and times. fsync makes the WAL durable with lsm_flush_wal(db, 1), which
+ * the engine group-commits with other threads' syncs.
+ */
+#include "fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "data.h"
+
+/* Drops set-user-ID (and set-group-ID with group-execute) after a write by non-root. */
+static void kill_suid(fuse_req_t req, fs_inode_t *in)
+{
+    const struct fuse_ctx *ctx = fuse_req_ctx(req);
+    if (ctx && ctx->uid != 0 && (in->mode & (S_ISUID | S_ISGID))) {
+        in->mode &= ~(uint32_t)S_ISUID;
+        if (in->mode & S_IXGRP)
+            in->mode &= ~(uint32_t)S_ISGID;
+    }
+}
+
+static void open_flags(fs_t *fs, struct fuse_file_info *fi)
+{
+    fi->keep_cache = fs->opts->writeback;  /* we are the only writer: the page cache stays valid */
+    fi->fh = 0;
+}
+
+void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    fs_t *fs = fs_of(req);
+    fs_inode_t in;
+    int r;
+    if (fs->opts->ro && (fi->flags & O_ACCMODE) != O_RDONLY)
+        return fs_reply_err(req, -EROFS);
+    fs_ilock(fs->itab, ino);
+    if ((r = fs_inode_load(fs, ino, &in)) != 0)
+        goto out;
+    if (S_ISDIR(in.mode)) {
+        r = -EISDIR;
+        goto out;
+    }
+    if ((fi->flags & O_TRUNC) && S_ISREG(in.mode) && (fi->flags & O_ACCMODE) != O_RDONLY) {
+        /* FUSE_CAP_ATOMIC_O_TRUNC: truncate here, in one batch */
+        lsm_writebatch_t *b = lsm_writebatch_create();
+        if ((r = fs_data_truncate(fs, b, ino, in.size, 0)) != 0) {
+            lsm_writebatch_destroy(b);
+            goto out;
+        }
+        fs_time_t now = fs_now();
+        in.size = 0;
+        in.mtime = in.ctime = now;
+        kill_suid(req, &in);
+        fs_batch_inode(b, ino, &in);
+        if ((r = fs_commit(fs, b)) != 0)
+            goto out;
+    }
+    fs_itab_open(fs->itab, ino);
+out:
+    fs_iunlock(fs->itab, ino);
+    if (r)
+        return fs_reply_err(req, r);
+    open_flags(fs, fi);
+    if (fuse_reply_open(req, fi) != 0) {
+        if (fs_itab_release(fs->itab, ino) == 0)
+            fs_reclaim_if_unused(fs, ino);
+    }
+}
+
+void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                  struct fuse_file_info *fi)
+{
+    fs_t *fs = fs_of(req);
+    uint64_t ino;
+    fs_inode_t in;
+    if ((mode & S_IFMT) == 0)
+        mode |= S_IFREG;
+    if (!S_ISREG(mode))
+        return fs_reply_err(req, -EINVAL);
+    int r = fs_make_node(req, parent, name, mode, 0, NULL, &ino, &in, 1);
+    if (r)
+        return fs_reply_err(req, r);
+    struct fuse_entry_param e;
+    memset(&e, 0, sizeof(e));
+    e.ino = ino;
+    e.generation = in.generation;
+    e.attr_timeout = fs->opts->attr_timeout;
+    e.entry_timeout = fs->opts->entry_timeout;
+    fs_stat_fill(fs, ino, &in, &e.attr);
+    open_flags(fs, fi);
+    fs_itab_ref(fs->itab, ino, 1);
+    if (fuse_reply_create(req, &e, fi) != 0) {
+        fs_itab_forget(fs->itab, ino, 1);
+        fs_itab_release(fs->itab, ino);
+    }
+}
+
+void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                struct fuse_file_info *fi)
+{
+    (void)fi;
+    fs_t *fs = fs_of(req);
+    fs_inode_t in;
+    int r = fs_inode_load(fs, ino, &in);
+    if (r)
+        return fs_reply_err(req, r);
+    if (off < 0)
+        return fs_reply_err(req, -EINVAL);
+    char *buf = malloc(size ? size : 1);
+    if (!buf)
+        return fs_reply_err(req, -ENOMEM);
+    size_t got = 0;
+    r = fs_data_read(fs, ino, in.size, (uint64_t)off, size, buf, &got);
+    if (r) {
+        free(buf);
+        return fs_reply_err(req, r);
+    }
+    atomic_fetch_add(&fs->stats.reads, 1);
+    atomic_fetch_add(&fs->stats.bytes_read, got);
+    fuse_reply_buf(req, buf, got);
+    free(buf);
+    fs_time_t now = fs_now();
+    if (!fs->opts->ro && fs_atime_due(fs, &in, now)) {
+        fs_ilock(fs->itab, ino);
+        if (fs_inode_load(fs, ino, &in) == 0 && fs_atime_due(fs, &in, now)) {
+            in.atime = now;
+            lsm_writebatch_t *b = lsm_writebatch_create();
+            fs_batch_inode(b, ino, &in);
+            fs_commit(fs, b);
+        }
+        fs_iunlock(fs->itab, ino);
+    }
+}
+
+/* Writes buf at off into inode ino (lock held, inode loaded in *in): one batch. */
+static int write_locked(fuse_req_t req, fs_t *fs, uint64_t ino, fs_inode_t *in,
+                        const char *buf, size_t size, uint64_t off)
+{
+    if (!S_ISREG(in->mode))
+        return -EINVAL;
+    if (off > FS_MAX_FILE_SIZE || size > FS_MAX_FILE_SIZE - off)
+        return -EFBIG;
+    lsm_writebatch_t *b = lsm_writebatch_create();
+    int r = fs_data_write(fs, b, ino, in->size, off, buf, size);
+    if (r) {
+        lsm_writebatch_destroy(b);
+        return r;
+    }
+    if (off + size > in->size)
+        in->size = off + size;
+    in->mtime = in->ctime = fs_now();
+    kill_suid(req, in);
+    fs_batch_inode(b, ino, in);
+    return fs_commit(fs, b);
+}
+
+void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+                 struct fuse_file_info *fi)
+{
+    (void)fi;
+    fs_t *fs = fs_of(req);
+    fs_inode_t in;
+    if (fs->opts->ro)
+        return fs_reply_err(req, -EROFS);
+    if (off < 0)
+        return fs_reply_err(req, -EINVAL);
+    fs_ilock(fs->itab, ino);
+    int r = fs_inode_load(fs, ino, &in);
+    if (r == 0)
+        r = write_locked(req, fs, ino, &in, buf, size, (uint64_t)off);
+    fs_iunlock(fs->itab, ino);
+    if (r)
+        return fs_reply_err(req, r);
+    atomic_fetch_add(&fs->stats.writes, 1);
+    atomic_fetch_add(&fs->stats.bytes_written, size);
+    fuse_reply_write(req, size);
+}
+
+void fs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    (void)ino;
+    (void)fi;
+    fs_reply_err(req, 0);  /* every write is already in the WAL */
+}
+
+void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    (void)fi;
+    fs_t *fs = fs_of(req);
+    if (fs_itab_release(fs->itab, ino) == 0)
+        fs_reclaim_if_unused(fs, ino);
+    fs_reply_err(req, 0);
+}
+
+void fs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+    (void)ino;
+    (void)datasync;
+    (void)fi;
+    fs_t *fs = fs_of(req);
+    char *err = NULL;
+    atomic_fetch_add(&fs->stats.fsyncs, 1);
+    if (fs->opts->ro)
+        return fs_reply_err(req, 0);
+    lsm_flush_wal(fs->db, 1, &err);
+    fs_reply_err(req, err ? fs_err(fs, err, "fsync") : 0);
+}
+
+void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
+                     struct fuse_file_info *fi)
+{
+    (void)fi;
+    fs_t *fs = fs_of(req);
+    fs_inode_t in;
+    if (fs->opts->ro)
+        return fs_reply_err(req, -EROFS);
+    if (off < 0 || len <= 0)
+        return fs_reply_err(req, -EINVAL);
+    int punch = mode == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE);
+    if (mode != 0 && mode != FALLOC_FL_KEEP_SIZE && !punch)
+        return fs_reply_err(req, -EOPNOTSUPP);
+    if ((uint64_t)off > FS_MAX_FILE_SIZE || (uint64_t)len > FS_MAX_FILE_SIZE - (uint64_t)off)
+        return fs_reply_err(req, -EFBIG);
+    fs_ilock(fs->itab, ino);
+    int r = fs_inode_load(fs, ino, &in);
+    if (r)
+        goto out;
+    if (!S_ISREG(in.mode)) {
+        r = S_ISDIR(in.mode) ? -EISDIR : -ENODEV;
+        goto out;
+    }
+    uint64_t end = (uint64_t)off + (uint64_t)len;
+    lsm_writebatch_t *b = lsm_writebatch_create();
+    fs_time_t now = fs_now();
+    if (punch) {
+        if ((r = fs_data_punch(fs, b, ino, in.size, (uint64_t)off, (uint64_t)len)) != 0) {
+            lsm_writebatch_destroy(b);
+            goto out;
+        }
+        in.mtime = in.ctime = now;
+    } else if (mode == 0 && end > in.size) {
+        /* Space is not reserved (blocks are written on demand); the size grows. */
+        in.size = end;
+        in.mtime = in.ctime = now;
+    } else {
+        lsm_writebatch_destroy(b);
+        goto out;
+    }
+    fs_batch_inode(b, ino, &in);
+    r = fs_commit(fs, b);
+out:
+    fs_iunlock(fs->itab, ino);
+    fs_reply_err(req, r);
+}
+
+void fs_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+                 struct fuse_file_info *fi)
+{
+    (void)fi;
+    fs_t *fs = fs_of(req);
+    fs_inode_t in;
+    if (whence != SEEK_DATA && whence != SEEK_HOLE)
+        return fs_reply_err(req, -EINVAL);
+    if (off < 0)
+        return fs_reply_err(req, -ENXIO);
+    int r = fs_inode_load(fs, ino, &in);
+    if (r)
+        return fs_reply_err(req, r);
+    uint64_t pos;
+    r = fs_data_seek(fs, ino, in.size, (uint64_t)off, whence, &pos);
+    if (r)
+        return fs_reply_err(req, r);
+    fuse_reply_lseek(req, (off_t)pos);
+}
+
+void fs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+                           struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
+                           struct fuse_file_info *fi_out, size_t len, int flags)
+{
+    (void)fi_in;
+    (void)fi_out;
+    fs_t *fs = fs_of(req);
+    fs_inode_t src, dst;
+    if (flags != 0 || off_in < 0 || off_out < 0)
+        return fs_reply_err(req, -EINVAL);
+    if (fs->opts->ro)
+        return fs_reply_err(req, -EROFS);
+    if (len > FS_COPY_CHUNK)
+        len = FS_COPY_CHUNK;
+    uint64_t set[2] = {ino_in, ino_out};
+    fs_lockset_t ls;
+    char *buf = NULL;
+    size_t got = 0;
+    fs_ilock_set(fs->itab, set, 2, &ls);
+    int r = fs_inode_load(fs, ino_in, &src);
+    if (r == 0)
+        r = fs_inode_load(fs, ino_out, &dst);
+    if (r)
+        goto out;
+    if (!S_ISREG(src.mode) || !S_ISREG(dst.mode)) {
+        r = -EINVAL;
+        goto out;
+    }
+    if ((uint64_t)off_in >= src.size || len == 0)
+        goto out;
+    if (len > src.size - (uint64_t)off_in)
+        len = src.size - (uint64_t)off_in;
+    if (!(buf = malloc(len))) {
+        r = -ENOMEM;
+        goto out;
+    }
+    if ((r = fs_data_read(fs, ino_in, src.size, (uint64_t)off_in, len, buf, &got)) != 0)
+        goto out;
+    if (ino_in == ino_out)
+        dst = src;
+    r = write_locked(req, fs, ino_out, &dst, buf, got, (uint64_t)off_out);
+out:
+    fs_iunlock_set(fs->itab, &ls);
+    free(buf);
+    if (r)
+        return fs_reply_err(req, r);
+    fuse_reply_write(req, got);
+}

@@ -1,0 +1,284 @@
+/*
+ * mkfs.c - mkfs.lsmfs: make a new, empty lsmfs store.
+ *
+ *   mkfs.lsmfs [-b blocksize] [-L label] [-c none|zlib] [-f] [-q] STORE
+ *
+ * Every argument is checked before anything is written: a bad one prints a message and
+ * exits 1 with the disk untouched. STORE is created if missing; a non-empty directory is
+ * refused unless -f, which first destroys the store that is there (refused while that
+ * store is in use). The new store gets, in one synced batch, the superblock, the root
+ * directory (inode 1, FUSE_ROOT_ID, owned by the caller) and lost+found (inode 2, 0700).
+ * Rows are made only through fs/schema.h.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lsm.h"
+#include "schema.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"usage: mkfs.lsmfs [-b blocksize] [-L label] [-c none|zlib] [-f] [-q] STORE\n"
+"  -b SIZE   data block size in bytes, a power of two from %u to %u (default %u)\n"
+"  -L LABEL  file system label, at most %d bytes\n"
+"  -c ALG    compression of the store's tables: none (default) or zlib\n"
+"  -f        overwrite: destroy the store already in STORE\n"
+"  -q        quiet: print nothing on success\n",
+            FS_BLOCK_SIZE_MIN, FS_BLOCK_SIZE_MAX, FS_BLOCK_SIZE_DEFAULT, FS_LABEL_MAX);
+}
+
+/* 1 if the directory has any entry besides . and ..; 0 if empty; -1 on error. */
+static int dir_nonempty(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            n = 1;
+            break;
+        }
+    closedir(d);
+    return n;
+}
+
+static void make_uuid(uint8_t *u)
+{
+    size_t got = 0;
+    while (got < FS_UUID_SIZE) {
+        ssize_t n = getrandom(u + got, FS_UUID_SIZE - got, 0);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    if (got < FS_UUID_SIZE) {  /* no entropy source: time and pid, still unique enough */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t a = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+        uint64_t b = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull ^ a;
+        memcpy(u, &a, 8);
+        memcpy(u + 8, &b, 8);
+    }
+    u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);  /* RFC 4122 version 4 */
+    u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
+}
+
+static void uuid_str(const uint8_t *u, char *out)
+{
+    static const int dash[] = {4, 6, 8, 10};
+    char *p = out;
+    for (int i = 0; i < FS_UUID_SIZE; i++) {
+        for (int d = 0; d < 4; d++)
+            if (i == dash[d])
+                *p++ = '-';
+        p += sprintf(p, "%02x", u[i]);
+    }
+}
+
+static int parse_block_size(const char *s, uint32_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || end == s || *s == '-')
+        return -1;
+    if (*end == 'k' || *end == 'K') {
+        v *= 1024;
+        end++;
+    }
+    if (*end != '\0' || v < FS_BLOCK_SIZE_MIN || v > FS_BLOCK_SIZE_MAX || (v & (v - 1)))
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static void put_inode(lsm_writebatch_t *b, uint64_t ino, const fs_inode_t *in)
+{
+    char key[FS_KEY_MAX], val[FS_INODE_SIZE];
+    size_t klen = fs_key_inode(key, ino);
+    size_t vlen = fs_inode_encode(in, val);
+    lsm_writebatch_put(b, key, klen, val, vlen);
+}
+
+int main(int argc, char **argv)
+{
+    fs_super_t sb;
+    memset(&sb, 0, sizeof(sb));
+    sb.format_version = FS_FORMAT_VERSION;
+    sb.block_size = FS_BLOCK_SIZE_DEFAULT;
+    sb.inode_hwm = FS_FIRST_FREE_INO;
+    sb.compression = FS_COMPRESS_NONE;
+    int force = 0, quiet = 0, c;
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+    };
+    while ((c = getopt_long(argc, argv, "b:L:c:fqh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'b':
+            if (parse_block_size(optarg, &sb.block_size) != 0) {
+                fprintf(stderr, "mkfs.lsmfs: bad block size '%s': need a power of two from %u to %u\n",
+                        optarg, FS_BLOCK_SIZE_MIN, FS_BLOCK_SIZE_MAX);
+                return 1;
+            }
+            break;
+        case 'L':
+            if (strlen(optarg) > FS_LABEL_MAX) {
+                fprintf(stderr, "mkfs.lsmfs: label '%s' is longer than %d bytes\n", optarg,
+                        FS_LABEL_MAX);
+                return 1;
+            }
+            strcpy(sb.label, optarg);
+            break;
+        case 'c':
+            if (strcmp(optarg, "none") == 0) {
+                sb.compression = FS_COMPRESS_NONE;
+            } else if (strcmp(optarg, "zlib") == 0) {
+                sb.compression = FS_COMPRESS_ZLIB;
+            } else {
+                fprintf(stderr, "mkfs.lsmfs: unknown compression '%s' (none or zlib)\n", optarg);
+                return 1;
+            }
+            break;
+        case 'f': force = 1; break;
+        case 'q': quiet = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 1;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "mkfs.lsmfs: %s\n", optind >= argc ? "missing STORE" : "too many arguments");
+        usage(stderr);
+        return 1;
+    }
+    const char *store = argv[optind];
+    struct stat st;
+    if (stat(store, &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "mkfs.lsmfs: %s exists and is not a directory\n", store);
+            return 1;
+        }
+        int ne = dir_nonempty(store);
+        if (ne < 0) {
+            fprintf(stderr, "mkfs.lsmfs: %s: %s\n", store, strerror(errno));
+            return 1;
+        }
+        if (ne && !force) {
+            fprintf(stderr, "mkfs.lsmfs: %s is not empty (use -f to destroy what is there)\n",
+                    store);
+            return 1;
+        }
+        if (ne) {
+            /* Refuse to destroy a store that is open (mounted or in fsck). */
+            char *err = NULL;
+            lsm_options_t *o = lsm_options_create();
+            lsm_t *db = lsm_open(o, store, &err);
+            if (db) {
+                lsm_close(db);
+            } else if (lsm_error_errno(err) == EBUSY) {
+                fprintf(stderr, "mkfs.lsmfs: %s: store is in use (unmount it first)\n", store);
+                lsm_free(err);
+                lsm_options_destroy(o);
+                return 1;
+            }
+            lsm_free(err);
+            err = NULL;
+            lsm_destroy_db(o, store, &err);
+            lsm_options_destroy(o);
+            if (err) {
+                fprintf(stderr, "mkfs.lsmfs: %s: cannot destroy the old store: %s\n", store, err);
+                lsm_free(err);
+                return 1;
+            }
+        }
+    } else if (errno != ENOENT || mkdir(store, 0755) != 0) {
+        fprintf(stderr, "mkfs.lsmfs: %s: %s\n", store, strerror(errno));
+        return 1;
+    }
+
+    make_uuid(sb.uuid);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    sb.created_sec = now.tv_sec;
+
+    char *err = NULL;
+    lsm_options_t *o = lsm_options_create();
+    lsm_options_set_create_if_missing(o, 1);
+    lsm_options_set_error_if_exists(o, 1);
+    lsm_options_set_compression(o, (int)sb.compression);
+    lsm_t *db = lsm_open(o, store, &err);
+    lsm_options_destroy(o);
+    if (!db) {
+        fprintf(stderr, "mkfs.lsmfs: %s: cannot create the store: %s\n", store, err);
+        lsm_free(err);
+        return 1;
+    }
+
+    fs_inode_t root, lf;
+    memset(&root, 0, sizeof(root));
+    fs_time_t t = {now.tv_sec, (uint32_t)now.tv_nsec};
+    root.mode = S_IFDIR | 0755;
+    root.uid = getuid();
+    root.gid = getgid();
+    root.nlink = 3;  /* ".", its own "..", and lost+found's ".." */
+    root.atime = root.mtime = root.ctime = root.btime = t;
+    root.generation = 1;
+    root.parent = FS_ROOT_INO;
+    lf = root;
+    lf.mode = S_IFDIR | 0700;
+    lf.nlink = 2;
+
+    char key[FS_KEY_MAX], val[FS_SUPER_SIZE + FS_DENTRY_SIZE];
+    size_t klen, vlen;
+    lsm_writebatch_t *b = lsm_writebatch_create();
+    klen = fs_key_super(key);
+    vlen = fs_super_encode(&sb, val);
+    lsm_writebatch_put(b, key, klen, val, vlen);
+    put_inode(b, FS_ROOT_INO, &root);
+    put_inode(b, FS_LOST_FOUND_INO, &lf);
+    klen = fs_key_dentry(key, FS_ROOT_INO, "lost+found", 10);
+    vlen = fs_dentry_encode(FS_LOST_FOUND_INO, S_IFDIR >> 12, val);
+    lsm_writebatch_put(b, key, klen, val, vlen);
+
+    lsm_writeoptions_t *wo = lsm_writeoptions_create();
+    lsm_writeoptions_set_sync(wo, 1);
+    lsm_write(db, wo, b, &err);
+    lsm_writeoptions_destroy(wo);
+    lsm_writebatch_destroy(b);
+    if (!err) {
+        lsm_flushoptions_t *fo = lsm_flushoptions_create();
+        lsm_flushoptions_set_wait(fo, 1);
+        lsm_flush(db, fo, &err);
+        lsm_flushoptions_destroy(fo);
+    }
+    lsm_close(db);
+    if (err) {
+        fprintf(stderr, "mkfs.lsmfs: %s: writing the new file system failed: %s\n", store, err);
+        lsm_free(err);
+        return 1;
+    }
+    if (!quiet) {
+        char u[40];
+        uuid_str(sb.uuid, u);
+        printf("lsmfs file system created in %s\n"
+               "  uuid:        %s\n"
+               "  block size:  %u\n"
+               "  label:       %s\n"
+               "  compression: %s\n",
+               store, u, sb.block_size, sb.label[0] ? sb.label : "(none)",
+               sb.compression == FS_COMPRESS_ZLIB ? "zlib" : "none");
+    }
+    return 0;
+}
