@@ -126,6 +126,7 @@ struct log_reader {
     uint64_t dropped;
     int done;              /* clean end reached */
     status_t err;          /* sticky error */
+    uint32_t type_crc[LOG_LAST + 1]; /* crc32c of each valid type byte */
 };
 
 status_t log_reader_open(env_t *env, const char *path, log_reader_t **out)
@@ -150,6 +151,10 @@ status_t log_reader_open(env_t *env, const char *path, log_reader_t **out)
     r->path = p;
     r->block = blk;
     buf_init(&r->scratch);
+    for (int t = 0; t <= LOG_LAST; t++) {
+        char c = (char)t;
+        r->type_crc[t] = crc32c_value(&c, 1);
+    }
     *out = r;
     return NULL;
 }
@@ -250,7 +255,7 @@ static frag_result_t log_read_fragment(log_reader_t *r, frag_t *fr, status_t *st
             return FRAG_BAD;
         }
         uint32_t want = crc32c_unmask(decode_fixed32(h));
-        uint32_t got = crc32c_extend(crc32c_value(h + 6, 1), h + LOG_HEADER_SIZE, len);
+        uint32_t got = crc32c_extend(r->type_crc[type], h + LOG_HEADER_SIZE, len);
         if (want != got) {
             fr->why = "checksum mismatch";
             return FRAG_BAD;
