@@ -48,7 +48,7 @@ ifneq ($(FSCK_SRC),)
 PROGRAMS += $(O)/fsck.lsmfs
 endif
 
-.PHONY: all check unit asan tsan bench deps clean fuzz tests
+.PHONY: all check unit asan tsan bench deps clean fuzz tests install
 all: $(PROGRAMS)
 
 $(O)/obj/%.o: %.c
@@ -112,7 +112,31 @@ bench:
 deps:
 	@tools/install-deps.sh
 
+# ---- install ------------------------------------------------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the three programs into $(PREFIX)/sbin.
+# `mount -t fuse.lsmfs` and fstab need lsmfs on mount.fuse3's PATH (/usr/local/sbin or
+# /usr/sbin are fine); `mkfs -t lsmfs` needs mkfs.lsmfs in /sbin or on PATH (PREFIX=/usr).
+PREFIX ?= /usr/local
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin
+	install -m 0755 $(O)/lsmfs $(O)/mkfs.lsmfs $(DESTDIR)$(PREFIX)/sbin/
+	if [ -x $(O)/fsck.lsmfs ]; then install -m 0755 $(O)/fsck.lsmfs $(DESTDIR)$(PREFIX)/sbin/; fi
+
 clean:
 	rm -rf build
 
 -include $(shell find $(O)/obj -name "*.d" 2>/dev/null)
+
+# ---- a working mount in the repo ------------------------------------------------------
+STORE ?= store
+MNT   ?= mnt
+.PHONY: mount umount
+mount: deps
+	$(MAKE) all
+	@if [ ! -e $(STORE)/CURRENT ]; then build/mkfs.lsmfs $(STORE); fi
+	@mkdir -p $(MNT)
+	@if mountpoint -q $(MNT); then echo "$(MNT) is already mounted"; \
+	 else build/lsmfs $(STORE) $(MNT) && echo "lsmfs: $(STORE) mounted on $(MNT) (unmount: make umount)"; fi
+
+umount:
+	fusermount3 -u $(MNT) 2>/dev/null || umount $(MNT)
