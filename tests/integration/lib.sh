@@ -170,7 +170,7 @@ fs_mount() { # mount the target on $MNT; returns non-zero (with the log) when it
     dir) FS_MOUNTED=1; return 0 ;;
     passthrough)
         _fs_build_passthrough
-        "$PASSTHROUGH_LL" -f -o "$(_fs_opts "source=$STORE,allow_other,default_permissions")" \
+        "$PASSTHROUGH_LL" -f -o "$(_fs_opts "source=$STORE,allow_other,default_permissions,xattr")" \
             "$MNT" >>"$TMPROOT/daemon.log" 2>&1 &
         FS_PID=$! ;;
     lsmfs)

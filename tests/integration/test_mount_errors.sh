@@ -1,0 +1,80 @@
+#!/bin/bash
+# test_mount_errors.sh - the daemon and mkfs refuse what they must, with a non-zero exit and
+# a message on stderr, and leave nothing mounted: a folder mkfs did not make (empty, or with
+# other files), a missing store or mountpoint, a store that is already mounted, an unknown
+# -o option; mkfs refuses a non-empty folder unless -f. Also: without -f the daemon goes to
+# the background and the mount works; after unmount the store can be mounted again.
+. "$(dirname "$0")/lib.sh"
+[ "$LSMFS_TARGET" = lsmfs ] || skip "mount errors are lsmfs-specific (target is $LSMFS_TARGET)"
+fs_setup
+M2=$TMPROOT/mnt2
+mkdir -p "$M2"
+
+# expect_refused what command...: exit non-zero within 20 s, say something, mount nothing
+expect_refused() {
+    local what=$1; shift
+    timeout -k 5 20 "$@" >"$TMPROOT/out" 2>"$TMPROOT/err"
+    local rc=$?
+    if mountpoint -q "$M2"; then
+        _fail_up "$what: mounted anyway (exit $rc)"
+        fusermount3 -u "$M2" 2>/dev/null || umount -l "$M2"
+        return
+    fi
+    if [ $rc -eq 0 ]; then _fail_up "$what: exit status 0"; return; fi
+    if [ $rc -eq 124 ]; then _fail_up "$what: still running after 20 s"; return; fi
+    if [ ! -s "$TMPROOT/err" ] && [ ! -s "$TMPROOT/out" ]; then
+        _fail_up "$what: exit $rc but no message"; return
+    fi
+    echo "  ok: $what -> exit $rc: $(head -n 2 "$TMPROOT/err" "$TMPROOT/out" | grep -v '^==>' | grep . | head -n 1)"
+}
+
+mkdir -p "$TMPROOT/empty" "$TMPROOT/junk"
+echo "not a store" > "$TMPROOT/junk/README"
+expect_refused "mount an empty folder"            "$O/lsmfs" "$TMPROOT/empty" "$M2"
+expect_refused "mount a folder of other files"     "$O/lsmfs" "$TMPROOT/junk" "$M2"
+expect_refused "mount a missing store"             "$O/lsmfs" "$TMPROOT/nonexistent" "$M2"
+expect_refused "mount on a missing mountpoint"     "$O/lsmfs" "$STORE" "$TMPROOT/nomnt"
+expect_refused "mount a store already mounted"     "$O/lsmfs" "$STORE" "$M2"
+expect_refused "mount a mounted store with -f"     "$O/lsmfs" -f "$STORE" "$M2"
+assert_eq "$TMPROOT/junk/README" "$(ls -d "$TMPROOT"/junk/*)" "a refused mount left the folder as it was"
+# the first mount is unharmed
+echo alive > "$MNT/alive"
+assert_eq alive "$(cat "$MNT/alive")" "first mount still works"
+
+fs_unmount
+expect_refused "unknown -o option"                 "$O/lsmfs" -o no_such_option_xyz "$STORE" "$M2"
+expect_refused "unknown -o option with -f"         "$O/lsmfs" -f -o no_such_option_xyz "$STORE" "$M2"
+
+# background mode: the command returns once mounted, the store opens again after unmount
+if timeout -k 5 20 "$O/lsmfs" -o allow_other "$STORE" "$M2" >"$TMPROOT/out" 2>&1; then
+    if mountpoint -q "$M2"; then
+        assert_eq alive "$(cat "$M2/alive")" "data through a background daemon"
+        fusermount3 -u "$M2"
+    else
+        fail "lsmfs without -f exited 0 but $M2 is not mounted"
+    fi
+else
+    fail "lsmfs without -f failed: $(cat "$TMPROOT/out")"
+fi
+# the background daemon must release the store: mounting again succeeds within 10 s
+ok=0
+for i in $(seq 1 20); do
+    if fs_mount 2>/dev/null; then ok=1; break; fi
+    sleep 0.5
+done
+assert_eq 1 "$ok" "store mounts again after the background daemon's unmount"
+fs_unmount
+
+# mkfs
+mkdir -p "$TMPROOT/nonempty"; echo keep > "$TMPROOT/nonempty/file"
+expect_refused "mkfs on a non-empty folder"        "$O/mkfs.lsmfs" "$TMPROOT/nonempty"
+assert_eq keep "$(cat "$TMPROOT/nonempty/file")" "mkfs left the non-empty folder alone"
+expect_refused "mkfs over an existing store"       "$O/mkfs.lsmfs" "$STORE"
+assert_ok "$O/mkfs.lsmfs" -f "$STORE"
+fs_mount || fail "mount after mkfs -f"
+assert_fails test -e "$MNT/alive"
+assert_ok test -d "$MNT/lost+found"
+fs_unmount
+mkdir -p "$TMPROOT/fresh"
+assert_ok "$O/mkfs.lsmfs" -b 8192 -L mylabel "$TMPROOT/fresh"
+fs_done
