@@ -184,6 +184,19 @@ static void delete_list(cache_handle_t *e)
     }
 }
 
+/* Evicts idle entries, oldest first, while the shard is over budget (lock held). */
+static void evict_over_budget(shard_t *s, cache_handle_t **dead)
+{
+    while (s->usage > s->capacity && s->lru.next != &s->lru) {
+        cache_handle_t *v = of_link(s->lru.next);
+        tremove(s, ekey(v), v->hash);
+        if (finish_erase(s, v)) {
+            v->next_free = *dead;
+            *dead = v;
+        }
+    }
+}
+
 static inline uint32_t khash(slice_t key) { return hash32(key.data, key.size, 0x51f0c9a5u); }
 
 static inline shard_t *shard_of(cache_t *c, uint32_t hash)
@@ -293,14 +306,7 @@ cache_handle_t *cache_insert(cache_t *c, slice_t key, void *value, size_t charge
             old->next_free = dead;
             dead = old;
         }
-        while (s->usage > s->capacity && s->lru.next != &s->lru) {
-            cache_handle_t *v = of_link(s->lru.next);
-            tremove(s, ekey(v), v->hash);
-            if (finish_erase(s, v)) {
-                v->next_free = dead;
-                dead = v;
-            }
-        }
+        evict_over_budget(s, &dead);
     }
     pthread_mutex_unlock(&s->mu);
     delete_list(dead);
@@ -328,13 +334,15 @@ void cache_release(cache_t *c, cache_handle_t *h)
     if (!h)
         return;
     shard_t *s = shard_of(c, h->hash);
+    cache_handle_t *dead = NULL;
     pthread_mutex_lock(&s->mu);
-    int dead = unref(s, h);
-    pthread_mutex_unlock(&s->mu);
-    if (dead) {
+    if (unref(s, h)) {
         h->next_free = NULL;
-        delete_list(h);
+        dead = h;
     }
+    evict_over_budget(s, &dead);
+    pthread_mutex_unlock(&s->mu);
+    delete_list(dead);
 }
 
 void *cache_value(const cache_handle_t *h) { return h->value; }
