@@ -172,6 +172,10 @@ void fs_close(fs_t *fs)
         return;
     if (fs->db) {
         if (!fs->opts->ro) {
+            /* nothing is open or known any more: orphans can go now */
+            if (fs->bsize && reclaim_orphans(fs) < 0)
+                fuse_log(FUSE_LOG_ERR, "lsmfs: %s: orphans are left for the next mount\n",
+                         fs->opts->store);
             char *err = NULL;
             lsm_flushoptions_t *fo = lsm_flushoptions_create();
             lsm_flushoptions_set_wait(fo, 1);

@@ -65,6 +65,7 @@ typedef struct fs {
     fs_super_t sb;
     uint32_t bsize;
     fs_itab_t *itab;
+    struct fuse_session *se;    /* for attribute invalidations (NULL until mounted) */
     pthread_mutex_t alloc_mu;   /* guards next_ino and sb.inode_hwm */
     uint64_t next_ino;
     fs_stats_t stats;
@@ -107,6 +108,9 @@ int fs_check_name(const char *name);
 void fs_inode_new(fuse_req_t req, const fs_inode_t *parent, mode_t mode, fs_inode_t *out);
 /* Whether relatime/strictatime wants atime of `in` bumped to `now`. */
 int fs_atime_due(fs_t *fs, const fs_inode_t *in, fs_time_t now);
+/* Bumps atime of ino if still due (own batch) and drops the kernel's cached attributes
+ * (attributes only: safe inside a request). Call with no inode locks held. */
+void fs_touch_atime(fs_t *fs, uint64_t ino);
 
 /* ---- operations (ops_*.c) ---- */
 void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);

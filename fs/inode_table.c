@@ -20,6 +20,7 @@ typedef struct ient {
     uint64_t ino;
     uint64_t nlookup;
     uint32_t nopen;
+    int orphan;             /* unlinked while known or open: reclaim when both reach 0 */
 } ient_t;
 
 typedef struct {
@@ -163,17 +164,43 @@ void fs_itab_ref(fs_itab_t *t, uint64_t ino, uint64_t n)
 int fs_itab_forget(fs_itab_t *t, uint64_t ino, uint64_t n)
 {
     uint64_t h;
-    int gone = 1;
+    int reclaim = 0;
     shard_t *s = shard_of(t, ino, &h);
     pthread_mutex_lock(&s->mu);
     ient_t *e = find(s, h, ino, 0);
     if (e) {
         e->nlookup = n >= e->nlookup ? 0 : e->nlookup - n;
-        gone = e->nlookup == 0 && e->nopen == 0;
+        reclaim = e->orphan && e->nlookup == 0 && e->nopen == 0;
         drop_if_unused(s, h, e);
     }
     pthread_mutex_unlock(&s->mu);
-    return gone;
+    return reclaim;
+}
+
+int fs_itab_orphan_if_busy(fs_itab_t *t, uint64_t ino)
+{
+    uint64_t h;
+    int busy = 0;
+    shard_t *s = shard_of(t, ino, &h);
+    pthread_mutex_lock(&s->mu);
+    ient_t *e = find(s, h, ino, 0);
+    if (e && (e->nlookup || e->nopen)) {
+        e->orphan = 1;
+        busy = 1;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return busy;
+}
+
+int fs_itab_busy(fs_itab_t *t, uint64_t ino)
+{
+    uint64_t h;
+    shard_t *s = shard_of(t, ino, &h);
+    pthread_mutex_lock(&s->mu);
+    ient_t *e = find(s, h, ino, 0);
+    int busy = e && (e->nlookup || e->nopen);
+    pthread_mutex_unlock(&s->mu);
+    return busy;
 }
 
 void fs_itab_open(fs_itab_t *t, uint64_t ino)
@@ -187,21 +214,21 @@ void fs_itab_open(fs_itab_t *t, uint64_t ino)
     pthread_mutex_unlock(&s->mu);
 }
 
-uint32_t fs_itab_release(fs_itab_t *t, uint64_t ino)
+int fs_itab_release(fs_itab_t *t, uint64_t ino)
 {
     uint64_t h;
-    uint32_t left = 0;
+    int reclaim = 0;
     shard_t *s = shard_of(t, ino, &h);
     pthread_mutex_lock(&s->mu);
     ient_t *e = find(s, h, ino, 0);
     if (e) {
         if (e->nopen)
             e->nopen--;
-        left = e->nopen;
+        reclaim = e->orphan && e->nlookup == 0 && e->nopen == 0;
         drop_if_unused(s, h, e);
     }
     pthread_mutex_unlock(&s->mu);
-    return left;
+    return reclaim;
 }
 
 uint32_t fs_itab_nopen(fs_itab_t *t, uint64_t ino)

@@ -3,8 +3,11 @@
  *
  * Two things, both in memory only:
  *   - for every inode the kernel knows (FUSE lookup count > 0) or that is open, the lookup
- *     count and the number of open file handles. The open count decides whether the last
- *     unlink deletes an inode at once or leaves an orphan row until the last release.
+ *     count, the number of open file handles and whether it is an orphan (unlinked while
+ *     known). An inode whose last link goes while the kernel still knows it or has it open
+ *     stays (with an orphan row) until both counts are zero: a path walk that resolved the
+ *     name before the unlink may still open it, and the kernel may still write back its
+ *     attributes.
  *   - a striped table of per-inode mutexes. Operations that read-modify-write an inode or a
  *     directory hold the lock of every inode they change; sets of locks are always taken
  *     in stripe order, so two operations never deadlock.
@@ -24,12 +27,16 @@ void fs_itab_destroy(fs_itab_t *t);
 
 /* Adds n kernel lookups of ino. */
 void fs_itab_ref(fs_itab_t *t, uint64_t ino, uint64_t n);
-/* Drops n lookups (clamped at the count); returns 1 if the inode is now unknown to the
- * kernel and not open. */
+/* Drops n lookups (clamped at the count); returns 1 if the inode is an orphan that is now
+ * neither known to the kernel nor open (the caller reclaims it). */
 int fs_itab_forget(fs_itab_t *t, uint64_t ino, uint64_t n);
-/* Open handles: open adds one, release drops one and returns how many remain. */
+/* Open handles: open adds one, release drops one; release returns 1 as forget does. */
 void fs_itab_open(fs_itab_t *t, uint64_t ino);
-uint32_t fs_itab_release(fs_itab_t *t, uint64_t ino);
+int fs_itab_release(fs_itab_t *t, uint64_t ino);
+/* If the kernel knows ino or it is open: marks it an orphan and returns 1; else 0. */
+int fs_itab_orphan_if_busy(fs_itab_t *t, uint64_t ino);
+/* 1 if the kernel knows ino or it is open. */
+int fs_itab_busy(fs_itab_t *t, uint64_t ino);
 uint32_t fs_itab_nopen(fs_itab_t *t, uint64_t ino);
 uint64_t fs_itab_nlookup(fs_itab_t *t, uint64_t ino);
 /* Number of inodes in the table. */

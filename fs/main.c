@@ -253,6 +253,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "lsmfs: cannot start the FUSE session (options rejected by libfuse)\n");
         goto out;
     }
+    fs->se = se;
     if (fuse_set_signal_handlers(se) != 0)
         goto out;
     handlers = 1;
@@ -273,6 +274,8 @@ int main(int argc, char **argv)
     fuse_loop_cfg_destroy(cfg);
     status = r == 0 ? 0 : 1;
 out:
+    if (fs)
+        fs->se = NULL;
     if (mounted)
         fuse_session_unmount(se);
     if (handlers)

@@ -57,7 +57,7 @@ void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     if (fuse_reply_open(req, fi) != 0) {
         pthread_mutex_destroy(&d->mu);
         free(d);
-        if (fs_itab_release(fs->itab, ino) == 0)
+        if (fs_itab_release(fs->itab, ino))
             fs_reclaim_if_unused(fs, ino);
     }
 }
@@ -66,13 +66,16 @@ void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static int dirh_seek(fs_t *fs, dirh_t *d, off_t off)
 {
     char lo[FS_KEY_MAX], hi[FS_KEY_MAX];
-    if (!d->snap || off < d->pos || !d->it) {
-        dirh_reset(fs, d);
+    if (!d->snap) {  /* the view this handle's offsets refer to, until offset 0 again */
         d->snap = lsm_create_snapshot(fs->db);
         d->ro = lsm_readoptions_create();
         size_t nhi = fs_key_range_end(hi, FS_ROW_DENTRY, d->ino);
         lsm_readoptions_set_iterate_upper_bound(d->ro, hi, nhi);
         lsm_readoptions_set_snapshot(d->ro, d->snap);
+    }
+    if (!d->it || off < d->pos) {  /* going back: walk the same snapshot again */
+        if (d->it)
+            lsm_iter_destroy(d->it);
         d->it = lsm_create_iterator(fs->db, d->ro);
         size_t nlo = fs_key_range_start(lo, FS_ROW_DENTRY, d->ino);
         lsm_iter_seek(d->it, lo, nlo);
@@ -93,13 +96,14 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     fs_t *fs = fs_of(req);
     dirh_t *d = (dirh_t *)(uintptr_t)fi->fh;
     fs_inode_t din;
-    int r = 0;
+    int r = 0, touch = 0;
     if (!d || off < 0)
         return fs_reply_err(req, -EBADF);
     char *buf = malloc(size ? size : 1);
     if (!buf)
         return fs_reply_err(req, -ENOMEM);
     size_t used = 0;
+    const off_t start = off;
     pthread_mutex_lock(&d->mu);
     if (off == 0)
         dirh_reset(fs, d);  /* opendir or rewinddir: a fresh view */
@@ -149,7 +153,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
             struct fuse_entry_param e;
             memset(&e, 0, sizeof(e));
             int lr = fs_inode_load(fs, cino, &cin);
-            if (lr == -ENOENT)
+            if (lr == -ENOENT || (lr == 0 && cin.nlink == 0))
                 continue;  /* removed since the snapshot */
             if (lr) {
                 r = lr;
@@ -182,21 +186,11 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
             r = fs_err(fs, err, "readdir");
     }
 done:
-    if (r == 0 && off == 0 && !fs->opts->ro) {
-        fs_time_t now = fs_now();
-        if (fs_atime_due(fs, &din, now)) {
-            fs_ilock(fs->itab, ino);
-            if (fs_inode_load(fs, ino, &din) == 0) {
-                din.atime = now;
-                lsm_writebatch_t *b = lsm_writebatch_create();
-                fs_batch_inode(b, ino, &din);
-                fs_commit(fs, b);
-            }
-            fs_iunlock(fs->itab, ino);
-        }
-    }
+    touch = r == 0 && start == 0 && !fs->opts->ro && fs_atime_due(fs, &din, fs_now());
 out:
     pthread_mutex_unlock(&d->mu);
+    if (touch)
+        fs_touch_atime(fs, ino);
     if (r)
         fs_reply_err(req, r);
     else
@@ -225,7 +219,7 @@ void fs_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         pthread_mutex_destroy(&d->mu);
         free(d);
     }
-    if (fs_itab_release(fs->itab, ino) == 0)
+    if (fs_itab_release(fs->itab, ino))
         fs_reclaim_if_unused(fs, ino);
     fs_reply_err(req, 0);
 }

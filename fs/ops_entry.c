@@ -5,8 +5,8 @@
  * Each operation locks the inodes it changes (parents and children, stripe order), checks
  * under the locks, then commits one batch: e.g. create = new inode + dentry + parent
  * times; unlink = dentry delete + inode (nlink-1) or, for the last link, either every row
- * of the inode (nobody has it open) or an orphan row (it is still open; the last release
- * reclaims it). Directory link counts are 2 + number of subdirectories.
+ * of the inode (the kernel has forgotten it and nobody has it open) or an orphan row (the
+ * last forget or release reclaims it). Directory link counts are 2 + number of subdirectories.
  */
 #include "fs.h"
 
@@ -41,7 +41,9 @@ void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 void fs_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-    fs_itab_forget(fs_of(req)->itab, ino, nlookup);
+    fs_t *fs = fs_of(req);
+    if (fs_itab_forget(fs->itab, ino, nlookup))
+        fs_reclaim_if_unused(fs, ino);
     fuse_reply_none(req);
 }
 
@@ -49,7 +51,8 @@ void fs_op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *f
 {
     fs_t *fs = fs_of(req);
     for (size_t i = 0; i < count; i++)
-        fs_itab_forget(fs->itab, f[i].ino, f[i].nlookup);
+        if (fs_itab_forget(fs->itab, f[i].ino, f[i].nlookup))
+            fs_reclaim_if_unused(fs, f[i].ino);
     fuse_reply_none(req);
 }
 
@@ -232,12 +235,13 @@ out:
 }
 
 /* Stages what happens to inode `ino` whose link count is now in->nlink: still linked →
- * new inode row; unlinked but open → inode row + orphan row; else every row goes. */
+ * new inode row; unlinked but known to the kernel or open → inode row + orphan row (the
+ * last forget/release reclaims it); else every row goes. */
 static void stage_unlinked(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, const fs_inode_t *in)
 {
     if (in->nlink > 0) {
         fs_batch_inode(b, ino, in);
-    } else if (fs_itab_nopen(fs->itab, ino) > 0) {
+    } else if (fs_itab_orphan_if_busy(fs->itab, ino)) {
         char key[FS_KEY_MAX], val[FS_ORPHAN_SIZE];
         size_t klen = fs_key_orphan(key, ino);
         size_t vlen = fs_orphan_encode(in->ctime.sec, val);
@@ -333,8 +337,7 @@ void fs_reclaim_if_unused(fs_t *fs, uint64_t ino)
     if (fs->opts->ro)
         return;
     fs_ilock(fs->itab, ino);
-    if (fs_inode_load(fs, ino, &in) == 0 && in.nlink == 0 &&
-        fs_itab_nopen(fs->itab, ino) == 0) {
+    if (fs_inode_load(fs, ino, &in) == 0 && in.nlink == 0 && !fs_itab_busy(fs->itab, ino)) {
         lsm_writebatch_t *b = lsm_writebatch_create();
         fs_batch_reclaim(b, ino);
         if (fs_commit(fs, b) == 0)

@@ -71,10 +71,8 @@ out:
     if (r)
         return fs_reply_err(req, r);
     open_flags(fs, fi);
-    if (fuse_reply_open(req, fi) != 0) {
-        if (fs_itab_release(fs->itab, ino) == 0)
-            fs_reclaim_if_unused(fs, ino);
-    }
+    if (fuse_reply_open(req, fi) != 0 && fs_itab_release(fs->itab, ino))
+        fs_reclaim_if_unused(fs, ino);
 }
 
 void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -100,8 +98,10 @@ void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
     open_flags(fs, fi);
     fs_itab_ref(fs->itab, ino, 1);
     if (fuse_reply_create(req, &e, fi) != 0) {
-        fs_itab_forget(fs->itab, ino, 1);
-        fs_itab_release(fs->itab, ino);
+        int a = fs_itab_forget(fs->itab, ino, 1);
+        int b = fs_itab_release(fs->itab, ino);
+        if (a || b)
+            fs_reclaim_if_unused(fs, ino);
     }
 }
 
@@ -127,19 +127,11 @@ void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     }
     atomic_fetch_add(&fs->stats.reads, 1);
     atomic_fetch_add(&fs->stats.bytes_read, got);
+    /* before the reply, so that a stat after read() sees the new atime */
+    if (!fs->opts->ro && fs_atime_due(fs, &in, fs_now()))
+        fs_touch_atime(fs, ino);
     fuse_reply_buf(req, buf, got);
     free(buf);
-    fs_time_t now = fs_now();
-    if (!fs->opts->ro && fs_atime_due(fs, &in, now)) {
-        fs_ilock(fs->itab, ino);
-        if (fs_inode_load(fs, ino, &in) == 0 && fs_atime_due(fs, &in, now)) {
-            in.atime = now;
-            lsm_writebatch_t *b = lsm_writebatch_create();
-            fs_batch_inode(b, ino, &in);
-            fs_commit(fs, b);
-        }
-        fs_iunlock(fs->itab, ino);
-    }
 }
 
 /* Writes buf at off into inode ino (lock held, inode loaded in *in): one batch. */
@@ -197,7 +189,7 @@ void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     (void)fi;
     fs_t *fs = fs_of(req);
-    if (fs_itab_release(fs->itab, ino) == 0)
+    if (fs_itab_release(fs->itab, ino))
         fs_reclaim_if_unused(fs, ino);
     fs_reply_err(req, 0);
 }

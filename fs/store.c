@@ -202,6 +202,25 @@ int fs_atime_due(fs_t *fs, const fs_inode_t *in, fs_time_t now)
     }
 }
 
+void fs_touch_atime(fs_t *fs, uint64_t ino)
+{
+    fs_inode_t in;
+    fs_time_t now = fs_now();
+    int done = 0;
+    if (fs->opts->ro || fs->opts->atime_mode == FS_ATIME_NOATIME)
+        return;
+    fs_ilock(fs->itab, ino);
+    if (fs_inode_load(fs, ino, &in) == 0 && fs_atime_due(fs, &in, now)) {
+        in.atime = now;
+        lsm_writebatch_t *b = lsm_writebatch_create();
+        fs_batch_inode(b, ino, &in);
+        done = fs_commit(fs, b) == 0;
+    }
+    fs_iunlock(fs->itab, ino);
+    if (done && fs->se)
+        fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);  /* attributes only */
+}
+
 void fs_stat_fill(fs_t *fs, uint64_t ino, const fs_inode_t *in, struct stat *st)
 {
     memset(st, 0, sizeof(*st));
@@ -233,8 +252,8 @@ void fs_reply_entry(fuse_req_t req, uint64_t ino, const fs_inode_t *in)
     e.entry_timeout = fs->opts->entry_timeout;
     fs_stat_fill(fs, ino, in, &e.attr);
     fs_itab_ref(fs->itab, ino, 1);
-    if (fuse_reply_entry(req, &e) != 0)
-        fs_itab_forget(fs->itab, ino, 1);  /* the kernel never got it (interrupted) */
+    if (fuse_reply_entry(req, &e) != 0 && fs_itab_forget(fs->itab, ino, 1))
+        fs_reclaim_if_unused(fs, ino);  /* the kernel never got it (interrupted) */
 }
 
 void fs_reply_err(fuse_req_t req, int negerr)
