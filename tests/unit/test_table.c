@@ -6,6 +6,7 @@
  * wrong data), truncation at every length, and the table cache with a tiny budget.
  */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -836,6 +837,79 @@ static void test_table_cache(void **state)
         model_free(&m[i]);
 }
 
+/* ---- concurrent readers ---- */
+typedef struct {
+    table_t *t;
+    const model_t *m;
+    int id;
+    int bad;
+} reader_arg_t;
+
+static void *reader(void *arg)
+{
+    reader_arg_t *a = arg;
+    rnd_t r;
+    rnd_seed(&r, 77 + (uint64_t)a->id);
+    buf_t v;
+    buf_init(&v);
+    char kb[64];
+    for (int i = 0; i < 3000; i++) {
+        uint32_t k = (uint32_t)rnd_uniform(&r, 4000);
+        slice_t uk = ukey_of(kb, 0, k);
+        uint64_t snap = rnd_uniform(&r, a->m->max_seq + 1);
+        table_get_result_t res;
+        uint64_t sq, wsq;
+        slice_t wv;
+        status_t s = table_get(a->t, uk, snap, 1, 1, &v, &res, &sq);
+        if (s || res != model_get(a->m, uk, snap, &wv, &wsq) ||
+            (res == TABLE_FOUND && !slice_equal(buf_slice(&v), wv)))
+            a->bad++;
+        st_free(s);
+        if (i % 500 == 0) {
+            iter_t *it = table_iter_new(a->t, 1, i % 1000 == 0);
+            size_t n = 0;
+            for (iter_seek_to_last(it); iter_valid(it); iter_prev(it))
+                n++;
+            if (n != a->m->n || iter_status(it))
+                a->bad++;
+            iter_destroy(it);
+        }
+    }
+    buf_free(&v);
+    return NULL;
+}
+
+static void test_concurrent_readers(void **state)
+{
+    (void)state;
+    model_t m;
+    model_build(&m, 2000, 0, 0, 13);
+    model_add_tomb(&m, 100, 200, 0, m.max_seq / 2);
+    table_options_t o;
+    table_options_default(&o);
+    table_builder_t *b = write_table(&m, 13, &o);
+    uint64_t size = table_builder_file_size(b);
+    table_builder_destroy(b);
+    cache_t *bc = cache_new(64 << 10);   /* small: blocks are evicted and re-read */
+    table_stats_t st = {0};
+    table_t *t = open_table(13, size, bc, &st);
+    pthread_t th[4];
+    reader_arg_t args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (reader_arg_t){t, &m, i, 0};
+        pthread_create(&th[i], NULL, reader, &args[i]);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(args[i].bad, 0);
+    assert_true(atomic_load(&st.block_cache_hit) > 0);
+    assert_true(atomic_load(&st.block_cache_miss) > 0);
+    table_close(t);
+    cache_destroy(bc);
+    model_free(&m);
+}
+
 static int rm_one(void *arg, const char *name)
 {
     char p[512];
@@ -873,6 +947,7 @@ int main(void)
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_block_cache_and_stats),
         cmocka_unit_test(test_table_cache),
+        cmocka_unit_test(test_concurrent_readers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
