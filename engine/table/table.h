@@ -68,8 +68,8 @@ typedef enum {
 status_t table_get(table_t *t, slice_t user_key, uint64_t snapshot, int verify_checksums,
                    int fill_cache, buf_t *value, table_get_result_t *result, uint64_t *seq);
 
-/* An iterator over the point entries (internal keys). Holds a table reference.
- * Never NULL except out of memory. */
+/* An iterator over the point entries (internal keys). Seek targets must be internal
+ * keys (>= 8 bytes). Holds a table reference. Never NULL except out of memory. */
 iter_t *table_iter_new(table_t *t, int verify_checksums, int fill_cache);
 /* The same, calling cleanup(a, b) when destroyed (after dropping its table reference). */
 iter_t *table_iter_new_with_cleanup(table_t *t, int verify_checksums, int fill_cache,
