@@ -107,11 +107,18 @@ void lsm_writebatch_delete(lsm_writebatch_t *b, const char *key, size_t klen);
 void lsm_writebatch_delete_range(lsm_writebatch_t *b, const char *start_key,
                                  size_t start_key_len, const char *end_key,
                                  size_t end_key_len);
-/* Calls put / deleted for each record in order; range deletions reach deleted_range. */
+/* Calls put / deleted for each record in order (range deletions are skipped; see below). */
 void lsm_writebatch_iterate(lsm_writebatch_t *b, void *state,
                             void (*put)(void *, const char *k, size_t klen, const char *v,
                                         size_t vlen),
                             void (*deleted)(void *, const char *k, size_t klen));
+/* The same, with range deletions reaching deleted_range(start, end). Any callback may be NULL. */
+void lsm_writebatch_iterate_ranges(lsm_writebatch_t *b, void *state,
+                                   void (*put)(void *, const char *k, size_t klen,
+                                               const char *v, size_t vlen),
+                                   void (*deleted)(void *, const char *k, size_t klen),
+                                   void (*deleted_range)(void *, const char *s, size_t slen,
+                                                         const char *e, size_t elen));
 const char *lsm_writebatch_data(lsm_writebatch_t *b, size_t *size);
 
 /* ---- Iterator ------------------------------------------------------------------------ */

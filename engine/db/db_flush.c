@@ -1,0 +1,408 @@
+/*
+ * db_flush.c - immutable memtables to L0 tables, the flush thread, and file garbage
+ * collection.
+ *
+ * Flushes run oldest memtable first, one at a time, on their own thread (so a long
+ * compaction never holds up a flush and with it the writers). A flush writes the table,
+ * syncs it, then records it in one MANIFEST edit together with the new log number (the WAL
+ * of the next memtable): from that moment the WALs below it are garbage. A crash before the
+ * edit is durable leaves an unreferenced table (deleted at the next open) and replays the
+ * WAL; a crash after it leaves a WAL that recovery skips.
+ *
+ * Obsolete files: a table no live version references, a WAL below the oldest WAL any
+ * memtable still needs, a MANIFEST older than the current one, and stray *.tmp files. Only
+ * numbers below the file counter at the time the live set was taken are candidates, so a
+ * file being created concurrently is never deleted.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/db_impl.h"
+#include "db/filename.h"
+#include "table/table_builder.h"
+#include "table/table_cache.h"
+#include "util/clock.h"
+
+/* ---- output tables ---- */
+
+static void pending_add(lsm_t *db, uint64_t number)
+{
+    if (db->n_pending == db->cap_pending) {
+        int cap = db->cap_pending ? db->cap_pending * 2 : 8;
+        uint64_t *p = realloc(db->pending, sizeof(uint64_t) * (size_t)cap);
+        if (!p)
+            return; /* numbers above the GC cut-off are safe anyway */
+        db->pending = p;
+        db->cap_pending = cap;
+    }
+    db->pending[db->n_pending++] = number;
+}
+
+void db_pending_remove(lsm_t *db, uint64_t number)
+{
+    for (int i = 0; i < db->n_pending; i++) {
+        if (db->pending[i] == number) {
+            db->pending[i] = db->pending[--db->n_pending];
+            return;
+        }
+    }
+}
+
+status_t db_out_open(lsm_t *db, out_table_t *o)
+{
+    memset(o, 0, sizeof(*o));
+    pthread_mutex_lock(&db->mu);
+    o->number = vset_new_file_number(db->vset);
+    pending_add(db, o->number);
+    pthread_mutex_unlock(&db->mu);
+    fn_table(o->path, sizeof(o->path), db->dir, o->number);
+    status_t st = wfile_open(db->env, o->path, 0, &o->file);
+    if (st)
+        return st;
+    table_options_t to;
+    table_options_default(&to);
+    to.block_size = db->opt.block_size;
+    to.compression = db->opt.compression;
+    to.bloom_bits_per_key = db->opt.bloom_bits_per_key;
+    o->b = table_builder_new(&to, o->file);
+    if (!o->b) {
+        st_free(wfile_close(o->file));
+        o->file = NULL;
+        return st_io(ENOMEM, "%s", o->path);
+    }
+    return NULL;
+}
+
+void db_out_abandon(lsm_t *db, out_table_t *o)
+{
+    if (o->b)
+        table_builder_abandon(o->b);
+    if (o->file)
+        st_free(wfile_close(o->file));
+    if (o->number)
+        st_free(file_remove(db->env, o->path));
+    o->b = NULL;
+    o->file = NULL;
+}
+
+status_t db_out_finish(lsm_t *db, out_table_t *o, file_meta_t **meta)
+{
+    *meta = NULL;
+    table_builder_t *b = o->b;
+    if (table_builder_num_entries(b) == 0 && table_builder_num_range_dels(b) == 0) {
+        db_out_abandon(db, o);
+        return NULL;
+    }
+    status_t st = table_builder_finish(b);
+    if (!st && table_builder_num_entries(b) == 0 && table_builder_num_range_dels(b) == 0) {
+        db_out_abandon(db, o); /* every tombstone was empty */
+        return NULL;
+    }
+    if (!st)
+        st = wfile_sync(o->file);
+    status_t cs = wfile_close(o->file);
+    o->file = NULL;
+    if (!st)
+        st = cs;
+    else
+        st_free(cs);
+    if (!st) {
+        *meta = file_meta_new(o->number, table_builder_file_size(b), table_builder_smallest(b),
+                              table_builder_largest(b), table_builder_smallest_seq(b),
+                              table_builder_largest_seq(b), table_builder_num_entries(b),
+                              table_builder_num_range_dels(b));
+        if (!*meta)
+            st = st_io(ENOMEM, "%s", o->path);
+    }
+    table_builder_destroy(b);
+    o->b = NULL;
+    if (st)
+        st_free(file_remove(db->env, o->path));
+    return st;
+}
+
+/* ---- flush ---- */
+
+static int add_tombstone(void *arg, slice_t start, slice_t end, uint64_t seq)
+{
+    status_t st = table_builder_add_range_del(((out_table_t *)arg)->b, start, end, seq);
+    if (st) {
+        st_free(st);
+        return 1;
+    }
+    return 0;
+}
+
+status_t db_write_level0_table(lsm_t *db, memtable_t *mem, file_meta_t **meta)
+{
+    *meta = NULL;
+    if (memtable_num_entries(mem) == 0 && memtable_num_range_dels(mem) == 0)
+        return NULL;
+    uint64_t t0 = clock_now_us();
+    out_table_t o;
+    status_t st = db_out_open(db, &o);
+    iter_t *it = NULL;
+    if (!st) {
+        it = memtable_iter_new(mem);
+        if (!it)
+            st = st_io(ENOMEM, "flush");
+    }
+    if (it) {
+        for (iter_seek_to_first(it); !st && iter_valid(it); iter_next(it))
+            st = table_builder_add(o.b, iter_key(it), iter_value(it));
+        if (!st && iter_status(it))
+            st = st_copy(iter_status(it));
+        iter_destroy(it);
+    }
+    if (!st && memtable_num_range_dels(mem) > 0) {
+        range_del_walk(memtable_range_dels(mem), add_tombstone, &o);
+        /* a failed add is sticky in the builder and shows at finish */
+    }
+    if (!st)
+        st = db_out_finish(db, &o, meta);
+    else
+        db_out_abandon(db, &o);
+    if (!st && *meta) {
+        atomic_fetch_add(&db->stats.flushes, 1);
+        atomic_fetch_add(&db->stats.flush_bytes, (*meta)->size);
+        atomic_fetch_add(&db->stats.flush_us, clock_now_us() - t0);
+    }
+    return st;
+}
+
+/* Flushes db->imm[0]. Called with mu held; drops it while writing. */
+static status_t flush_oldest(lsm_t *db)
+{
+    imm_entry_t e = db->imm[0];
+    memtable_ref(e.mem);
+    pthread_mutex_unlock(&db->mu);
+    file_meta_t *meta = NULL;
+    status_t st = db_write_level0_table(db, e.mem, &meta);
+    memtable_unref(e.mem);
+    pthread_mutex_lock(&db->mu);
+    if (st)
+        return st;
+    version_edit_t edit;
+    version_edit_init(&edit);
+    if (meta)
+        version_edit_add_file(&edit, 0, meta);
+    version_edit_set_log_number(&edit, e.next_log_number);
+    uint64_t last = atomic_load(&db->visible_seq);
+    if (last < vset_last_sequence(db->vset))
+        last = vset_last_sequence(db->vset);
+    version_edit_set_last_sequence(&edit, last);
+    st = vset_log_and_apply(db->vset, &edit, &db->mu);
+    version_edit_free(&edit);
+    if (meta) {
+        /* After a failed apply the edit may still be durable: the file stays (GC keeps it
+         * while it is referenced; its number is never reused either way). */
+        db_pending_remove(db, meta->number);
+        file_meta_unref(meta);
+    }
+    if (st)
+        return st;
+    /* Drop the flushed memtable. */
+    memtable_unref(db->imm[0].mem);
+    memmove(&db->imm[0], &db->imm[1], sizeof(db->imm[0]) * (size_t)(db->n_imm - 1));
+    db->n_imm--;
+    db->flushes_done++;
+    st = db_install_sv(db);
+    return st;
+}
+
+void *db_flush_thread(void *arg)
+{
+    lsm_t *db = arg;
+    pthread_mutex_lock(&db->mu);
+    while (!db->shutting_down) {
+        if (db->n_imm > 0 && !db->bg_error) {
+            db->flush_running = 1;
+            status_t st = flush_oldest(db);
+            db->flush_running = 0;
+            if (st) {
+                st_free(db->soft_error);
+                db->soft_error = st;
+                pthread_cond_broadcast(&db->bg_cv);
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_sec += 1;
+                if (!db->shutting_down)
+                    pthread_cond_timedwait(&db->bg_cv, &db->mu, &ts);
+                continue;
+            }
+            st_free(db->soft_error);
+            db->soft_error = NULL;
+            db_delete_obsolete_files(db);
+            pthread_cond_broadcast(&db->bg_cv);
+            continue;
+        }
+        pthread_cond_wait(&db->bg_cv, &db->mu);
+    }
+    pthread_mutex_unlock(&db->mu);
+    return NULL;
+}
+
+void db_maybe_schedule(lsm_t *db)
+{
+    if (db->n_imm > 0 || vset_needs_compaction(db->vset))
+        pthread_cond_broadcast(&db->bg_cv);
+}
+
+/* ---- obsolete files ---- */
+
+typedef struct {
+    uint64_t *v;
+    int n, cap;
+} u64set_t;
+
+static void u64_add(void *arg, uint64_t x)
+{
+    u64set_t *s = arg;
+    if (s->n == s->cap) {
+        int cap = s->cap ? s->cap * 2 : 64;
+        uint64_t *v = realloc(s->v, sizeof(uint64_t) * (size_t)cap);
+        if (!v)
+            return;
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n++] = x;
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef struct {
+    lsm_t *db;
+    u64set_t live;
+    int live_ok;
+    uint64_t cutoff;      /* only numbers below this */
+    uint64_t min_log;     /* WALs below this are garbage */
+    uint64_t manifest;    /* MANIFESTs below this are garbage */
+    u64set_t doomed_tables;
+    char **doomed;
+    int n_doomed, cap_doomed;
+} gc_t;
+
+static void doom(gc_t *g, const char *name)
+{
+    if (g->n_doomed == g->cap_doomed) {
+        int cap = g->cap_doomed ? g->cap_doomed * 2 : 16;
+        char **v = realloc(g->doomed, sizeof(char *) * (size_t)cap);
+        if (!v)
+            return;
+        g->doomed = v;
+        g->cap_doomed = cap;
+    }
+    char *s = strdup(name);
+    if (s)
+        g->doomed[g->n_doomed++] = s;
+}
+
+static int gc_visit(void *arg, const char *name)
+{
+    gc_t *g = arg;
+    uint64_t num = 0;
+    switch (fn_parse(name, &num)) {
+    case FT_LOG:
+        if (num < g->min_log && num < g->cutoff)
+            doom(g, name);
+        break;
+    case FT_TABLE:
+        if (g->live_ok && num < g->cutoff &&
+            !bsearch(&num, g->live.v, (size_t)g->live.n, sizeof(uint64_t), u64_cmp)) {
+            doom(g, name);
+            u64_add(&g->doomed_tables, num);
+        }
+        break;
+    case FT_MANIFEST:
+        if (num < g->manifest)
+            doom(g, name);
+        break;
+    case FT_TEMP:
+        doom(g, name);
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+void db_delete_obsolete_files(lsm_t *db)
+{
+    if (db->read_only || db->bg_error)
+        return; /* after a sticky error the on-disk state is unknown: keep everything */
+    gc_t g;
+    memset(&g, 0, sizeof(g));
+    g.db = db;
+    g.cutoff = vset_next_file_number(db->vset);
+    vset_add_live_files(db->vset, u64_add, &g.live);
+    for (int i = 0; i < db->n_pending; i++)
+        u64_add(&g.live, db->pending[i]);
+    g.live_ok = 1;
+    if (g.live.n)
+        qsort(g.live.v, (size_t)g.live.n, sizeof(uint64_t), u64_cmp);
+    g.min_log = vset_log_number(db->vset);
+    if (db->n_imm > 0 && db->imm[0].log_number < g.min_log)
+        g.min_log = db->imm[0].log_number;
+    if (db->mem_log_number && db->mem_log_number < g.min_log)
+        g.min_log = db->mem_log_number;
+    g.manifest = vset_manifest_file_number(db->vset);
+    pthread_mutex_unlock(&db->mu);
+
+    st_free(file_list_dir(db->dir, gc_visit, &g));
+    for (int i = 0; i < g.doomed_tables.n; i++)
+        table_cache_evict(db->tcache, g.doomed_tables.v[i]);
+    for (int i = 0; i < g.n_doomed; i++) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", db->dir, g.doomed[i]);
+        st_free(file_remove(db->env, path));
+        free(g.doomed[i]);
+    }
+    free(g.doomed);
+    free(g.live.v);
+    free(g.doomed_tables.v);
+    pthread_mutex_lock(&db->mu);
+}
+
+/* ---- lsm_flush ---- */
+
+void lsm_flush(lsm_t *db, const lsm_flushoptions_t *fo, char **errptr)
+{
+    if (db->read_only)
+        return;
+    pthread_mutex_lock(&db->mu);
+    memtable_t *mem = atomic_load(&db->mem);
+    int empty = memtable_num_entries(mem) == 0 && memtable_num_range_dels(mem) == 0;
+    uint64_t target = db->flushes_done + db->n_imm + (empty ? 0 : 1);
+    if (!empty)
+        db->force_switch = 1;
+    pthread_mutex_unlock(&db->mu);
+    status_t st = NULL;
+    if (!empty) {
+        /* An empty write through the write thread: its leader's preprocess switches
+         * memtables at a point where no WAL write or memtable insert is in flight. */
+        write_batch_t wb;
+        wb_init(&wb);
+        wt_writer_t w;
+        wt_writer_init(&w, &wb, 0, 0);
+        st = db_write_raw(db, &w);
+        wb_destroy(&wb);
+    }
+    if (!st && (!fo || fo->wait)) {
+        pthread_mutex_lock(&db->mu);
+        while (db->flushes_done < target && !db->bg_error && !db->soft_error && !db->shutting_down)
+            pthread_cond_wait(&db->bg_cv, &db->mu);
+        if (db->flushes_done < target)
+            st = db->bg_error ? st_copy(db->bg_error)
+                 : db->soft_error ? st_copy(db->soft_error)
+                                  : st_error(ST_BUSY, "%s: store is closing", db->dir);
+        pthread_mutex_unlock(&db->mu);
+    }
+    st_to_errptr(st, errptr);
+}
