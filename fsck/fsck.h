@@ -88,6 +88,8 @@ typedef struct fsck {
     int yes_all;                     /* interactive: 'a' answered */
     fsck_counts_t counts;
 
+    double pass_t0;                  /* when the current pass started (-v timing) */
+
     /* progress bar */
     int prog_pass;
     unsigned prog_permille;
@@ -104,6 +106,8 @@ int fsck_problem(fsck_t *f, unsigned flags, fsck_q_t q, const char *fmt, ...)
 void fsck_info(fsck_t *f, int verbose_only, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void fsck_pass_start(fsck_t *f, int pass, const char *title);
+/* Ends the last pass (erases the progress bar; -v prints its time). */
+void fsck_pass_end(fsck_t *f);
 /* Operational failure: message on stderr, then fsck_finish with `code`. */
 void fsck_fatal(fsck_t *f, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4), noreturn));

@@ -167,7 +167,7 @@ int main(int argc, char **argv)
     fsck_pass_links(&f);
     fsck_poll_cancel(&f);
     fsck_pass_data(&f);
-    fsck_progress_done(&f);
+    fsck_pass_end(&f);
 
     if (f.changed)
         printf("\n%s: ***** FILE SYSTEM WAS MODIFIED *****\n", f.store);

@@ -81,9 +81,27 @@ static void check_entry(fsck_t *f, dirs_t *d, const char *k, size_t klen, const 
         char what[64] = "";
         if (vok)
             snprintf(what, sizeof(what), " (it names inode %llu)", (unsigned long long)child);
-        if (fsck_problem(f, 0, Q_DELETE, "Directory entry with an invalid name (\".\", \"..\", "
-                         "'/', NUL or a bad length): key '%s'%s.",
-                         fsck_escape(k, klen, esc, sizeof(esc)), what))
+        /* The directory part of the key is sound if the key is long enough: let the schema
+         * read it from the same 9 bytes followed by a harmless name. */
+        char probe[FS_PREFIX_LEN + 1];
+        fs_key_t pp;
+        int pok = 0;
+        if (klen >= FS_PREFIX_LEN) {
+            memcpy(probe, k, FS_PREFIX_LEN);
+            probe[FS_PREFIX_LEN] = 'x';
+            pok = fs_key_parse(probe, sizeof(probe), &pp) == 0;
+        }
+        int ok;
+        if (pok)
+            ok = fsck_problem(f, 0, Q_DELETE, "Entry '%s' in directory %llu has an invalid name "
+                              "(\".\", \"..\", '/', NUL or more than %d bytes)%s.",
+                              fsck_escape(k + FS_PREFIX_LEN, klen - FS_PREFIX_LEN, esc,
+                                          sizeof(esc)),
+                              (unsigned long long)pp.ino, FS_NAME_MAX, what);
+        else
+            ok = fsck_problem(f, 0, Q_DELETE, "Directory entry with a malformed key '%s'%s.",
+                              fsck_escape(k, klen, esc, sizeof(esc)), what);
+        if (ok)
             del_key(f, k, klen);
         return;
     }

@@ -150,6 +150,8 @@ void fsck_pass_engine(fsck_t *f)
             /* Declined: still check what recovery would keep, without writing anything. */
             read_only = read_only || !yes;
             db = open_store(f, read_only, 0, &err);
+            if (db && !read_only)
+                f->changed = 1;  /* recovery rewrote the store without the damaged tail */
         }
     }
     if (!db) {

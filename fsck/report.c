@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static const struct {
@@ -137,15 +138,38 @@ void fsck_info(fsck_t *f, int verbose_only, const char *fmt, ...)
     putchar('\n');
 }
 
+static double now_sec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* -v: the time the pass that just ended took. */
+static void pass_time(fsck_t *f)
+{
+    if (f->verbose && f->prog_pass > 0)
+        printf("  (pass %d: %.2f s)\n", f->prog_pass, now_sec() - f->pass_t0);
+}
+
 void fsck_pass_start(fsck_t *f, int pass, const char *title)
 {
     fsck_progress_done(f);
+    pass_time(f);
+    f->pass_t0 = now_sec();
     f->prog_pass = pass;
     f->prog_permille = 0;
     f->prog_ms = 0;
     if (f->mode != FSCK_PREEN || f->verbose)
         printf("Pass %d: %s\n", pass, title);
     fflush(stdout);
+}
+
+void fsck_pass_end(fsck_t *f)
+{
+    fsck_progress_done(f);
+    pass_time(f);
+    f->prog_pass = 0;
 }
 
 void fsck_finish(fsck_t *f, int code)
