@@ -111,12 +111,36 @@ int fs_data_read(fs_t *fs, uint64_t ino, uint64_t size, uint64_t off, size_t len
     return 0;
 }
 
-int fs_data_write(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t size, uint64_t off,
-                  const char *buf, size_t len)
+static uint64_t nblocks(uint64_t size, uint32_t bs) { return (size + bs - 1) / bs; }
+
+/* Number of stored blocks of ino with index in [from, to) (to = UINT64_MAX: to the end). */
+static int count_blocks(fs_t *fs, uint64_t ino, uint64_t from, uint64_t to, uint64_t *n)
+{
+    char lo[FS_KEY_MAX], hi[FS_KEY_MAX], *err = NULL;
+    size_t nlo = fs_key_block(lo, ino, from);
+    size_t nhi = to == UINT64_MAX ? fs_key_range_end(hi, FS_ROW_BLOCK, ino)
+                                  : fs_key_block(hi, ino, to);
+    lsm_readoptions_t *ro = lsm_readoptions_create();
+    lsm_readoptions_set_iterate_upper_bound(ro, hi, nhi);
+    lsm_iterator_t *it = lsm_create_iterator(fs->db, ro);
+    *n = 0;
+    for (lsm_iter_seek(it, lo, nlo); lsm_iter_valid(it); lsm_iter_next(it))
+        (*n)++;
+    lsm_iter_get_error(it, &err);
+    lsm_iter_destroy(it);
+    lsm_readoptions_destroy(ro);
+    return err ? fs_err(fs, err, "count data blocks") : 0;
+}
+
+static void dec(uint64_t *blocks, uint64_t n) { *blocks = *blocks > n ? *blocks - n : 0; }
+
+int fs_data_write(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t size,
+                  uint64_t *blocks, uint64_t off, const char *buf, size_t len)
 {
     uint32_t bs = fs->bsize;
     if (len == 0)
         return 0;
+    const int dense = *blocks >= nblocks(size, bs);
     uint64_t end = off + len;
     char *tmp = NULL;
     int rc = 0;
@@ -126,22 +150,36 @@ int fs_data_write(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t size, ui
         size_t hi = end < bstart + bs ? end - bstart : bs;
         const char *src = buf + (bstart + lo - off);
         if (lo == 0 && hi == bs) {
+            if (bstart >= size) {
+                (*blocks)++;  /* past EOF: known absent */
+            } else if (!dense) {
+                size_t olen;
+                char *old = block_get(fs, ino, idx, &olen, &rc);
+                if (rc)
+                    break;
+                if (old)
+                    lsm_free(old);
+                else
+                    (*blocks)++;
+            }
             block_put(b, ino, idx, src, bs);
             continue;
         }
         if (!tmp && !(tmp = malloc(bs)))
             return -ENOMEM;
         size_t oldlen = 0;
+        char *old = NULL;
         if (bstart < size) {
-            char *old = block_get(fs, ino, idx, &oldlen, &rc);
+            old = block_get(fs, ino, idx, &oldlen, &rc);
             if (rc)
                 break;
-            if (old) {
-                memcpy(tmp, old, oldlen);
-                lsm_free(old);
-            } else {
-                oldlen = 0;
-            }
+        }
+        if (old) {
+            memcpy(tmp, old, oldlen);
+            lsm_free(old);
+        } else {
+            oldlen = 0;
+            (*blocks)++;
         }
         if (lo > oldlen)
             memset(tmp + oldlen, 0, lo - oldlen);
@@ -152,9 +190,10 @@ int fs_data_write(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t size, ui
     return rc;
 }
 
-/* Zeroes bytes [lo, hi) of block idx (if the block exists). */
+/* Zeroes bytes [lo, hi) of block idx (if the block exists); a block left without bytes
+ * is deleted. */
 static int zero_in_block(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t idx, size_t lo,
-                         size_t hi)
+                         size_t hi, uint64_t *blocks)
 {
     int rc;
     size_t len;
@@ -162,7 +201,10 @@ static int zero_in_block(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t i
     if (rc || !v)
         return rc;
     if (lo < len) {
-        if (hi >= len) {
+        if (hi >= len && lo == 0) {
+            block_del_range(b, ino, idx, idx + 1);
+            dec(blocks, 1);
+        } else if (hi >= len) {
             block_put(b, ino, idx, v, lo);  /* the tail is gone: keep the prefix */
         } else {
             memset(v + lo, 0, hi - lo);
@@ -174,48 +216,57 @@ static int zero_in_block(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t i
 }
 
 int fs_data_truncate(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t old_size,
-                     uint64_t new_size)
+                     uint64_t *blocks, uint64_t new_size)
 {
     uint32_t bs = fs->bsize;
     if (new_size >= old_size)
         return 0;
-    uint64_t keep = (new_size + bs - 1) / bs;  /* blocks [0, keep) may stay */
+    uint64_t keep = nblocks(new_size, bs);  /* blocks [0, keep) may stay */
+    uint64_t gone;
+    if (*blocks >= nblocks(old_size, bs)) {
+        gone = nblocks(old_size, bs) - keep;
+    } else {
+        int rc = count_blocks(fs, ino, keep, UINT64_MAX, &gone);
+        if (rc)
+            return rc;
+    }
     block_del_range(b, ino, keep, UINT64_MAX);
+    dec(blocks, gone);
     if (new_size % bs)
-        return zero_in_block(fs, b, ino, new_size / bs, new_size % bs, bs);
+        return zero_in_block(fs, b, ino, new_size / bs, new_size % bs, bs, blocks);
     return 0;
 }
 
-int fs_data_punch(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t size, uint64_t off,
-                  uint64_t len)
+int fs_data_punch(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t size,
+                  uint64_t *blocks, uint64_t off, uint64_t len)
 {
     uint32_t bs = fs->bsize;
     if (off >= size || len == 0)
         return 0;
+    const int dense = *blocks >= nblocks(size, bs);
     uint64_t end = size - off < len ? size : off + len;
     uint64_t h = off / bs, t = (end - 1) / bs;
     int rc;
-    if (h == t) {
-        size_t lo = off - h * bs, hi = end - h * bs;
-        if (lo == 0 && hi == bs) {
-            block_del_range(b, ino, h, h + 1);
-            return 0;
-        }
-        return zero_in_block(fs, b, ino, h, lo, hi);
-    }
+    if (h == t)
+        return zero_in_block(fs, b, ino, h, off - h * bs, end - h * bs, blocks);
     uint64_t fb = h, lb = t + 1;
     if (off % bs) {
-        if ((rc = zero_in_block(fs, b, ino, h, off % bs, bs)))
+        if ((rc = zero_in_block(fs, b, ino, h, off % bs, bs, blocks)))
             return rc;
         fb = h + 1;
     }
-    if (end % bs) {
-        if ((rc = zero_in_block(fs, b, ino, t, 0, end % bs)))
+    if (end % bs && end != size) {
+        if ((rc = zero_in_block(fs, b, ino, t, 0, end % bs, blocks)))
             return rc;
         lb = t;
     }
-    if (fb < lb)
+    if (fb < lb) {
+        uint64_t gone = lb - fb;
+        if (!dense && (rc = count_blocks(fs, ino, fb, lb, &gone)) != 0)
+            return rc;
         block_del_range(b, ino, fb, lb);
+        dec(blocks, gone);
+    }
     return 0;
 }
 

@@ -8,7 +8,9 @@
  * inline-small-file or value-log layout can replace this file alone.
  *
  * Functions that change data add rows to the caller's batch (the caller adds the inode
- * and commits) and must be called with the inode's lock held. All return 0 or -errno.
+ * and commits) and must be called with the inode's lock held; they keep *blocks (the
+ * inode's count of stored blocks, for st_blocks) exact. A file whose count equals its
+ * number of blocks is dense: then no existence check is needed. All return 0 or -errno.
  */
 #ifndef LSMFS_DATA_H
 #define LSMFS_DATA_H
@@ -19,15 +21,15 @@
 int fs_data_read(fs_t *fs, uint64_t ino, uint64_t size, uint64_t off, size_t len, char *buf,
                  size_t *got);
 /* Stages the write of buf at off (read-modify-write of partial blocks). */
-int fs_data_write(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t size, uint64_t off,
-                  const char *buf, size_t len);
+int fs_data_write(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t size,
+                  uint64_t *blocks, uint64_t off, const char *buf, size_t len);
 /* Stages a size change from old_size to new_size (drops blocks past the new end with one
  * range deletion and cuts the last partial block). */
 int fs_data_truncate(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t old_size,
-                     uint64_t new_size);
+                     uint64_t *blocks, uint64_t new_size);
 /* Stages zeroing [off, off+len) as a hole (whole blocks dropped, edges zeroed). */
-int fs_data_punch(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t size, uint64_t off,
-                  uint64_t len);
+int fs_data_punch(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t size,
+                  uint64_t *blocks, uint64_t off, uint64_t len);
 /* SEEK_DATA / SEEK_HOLE from off; -ENXIO past the end. */
 int fs_data_seek(fs_t *fs, uint64_t ino, uint64_t size, uint64_t off, int whence,
                  uint64_t *out);

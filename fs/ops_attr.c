@@ -86,7 +86,7 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
         }
         uint64_t nsize = (uint64_t)attr->st_size;
         if (nsize != in.size) {
-            if ((r = fs_data_truncate(fs, b, ino, in.size, nsize)) != 0)
+            if ((r = fs_data_truncate(fs, b, ino, in.size, &in.blocks, nsize)) != 0)
                 goto out;
             in.size = nsize;
             in.mtime = now;

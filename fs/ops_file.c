@@ -53,7 +53,7 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     if ((fi->flags & O_TRUNC) && S_ISREG(in.mode) && (fi->flags & O_ACCMODE) != O_RDONLY) {
         /* FUSE_CAP_ATOMIC_O_TRUNC: truncate here, in one batch */
         lsm_writebatch_t *b = lsm_writebatch_create();
-        if ((r = fs_data_truncate(fs, b, ino, in.size, 0)) != 0) {
+        if ((r = fs_data_truncate(fs, b, ino, in.size, &in.blocks, 0)) != 0) {
             lsm_writebatch_destroy(b);
             goto out;
         }
@@ -143,7 +143,7 @@ static int write_locked(fuse_req_t req, fs_t *fs, uint64_t ino, fs_inode_t *in,
     if (off > FS_MAX_FILE_SIZE || size > FS_MAX_FILE_SIZE - off)
         return -EFBIG;
     lsm_writebatch_t *b = lsm_writebatch_create();
-    int r = fs_data_write(fs, b, ino, in->size, off, buf, size);
+    int r = fs_data_write(fs, b, ino, in->size, &in->blocks, off, buf, size);
     if (r) {
         lsm_writebatch_destroy(b);
         return r;
@@ -235,7 +235,7 @@ void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t 
     lsm_writebatch_t *b = lsm_writebatch_create();
     fs_time_t now = fs_now();
     if (punch) {
-        if ((r = fs_data_punch(fs, b, ino, in.size, (uint64_t)off, (uint64_t)len)) != 0) {
+        if ((r = fs_data_punch(fs, b, ino, in.size, &in.blocks, (uint64_t)off, (uint64_t)len)) != 0) {
             lsm_writebatch_destroy(b);
             goto out;
         }

@@ -294,6 +294,7 @@ size_t fs_inode_encode(const fs_inode_t *ino, char *out)
     p = put_le(p, ino->flags, 4);
     p = put_le(p, ino->generation, 8);
     p = put_le(p, ino->parent, 8);
+    p = put_le(p, ino->blocks, 8);
     return (size_t)(p - out);
 }
 
@@ -316,9 +317,10 @@ int fs_inode_decode(const char *val, size_t len, fs_inode_t *ino)
     ino->flags = (uint32_t)get_le(&p, 4);
     ino->generation = get_le(&p, 8);
     ino->parent = get_le(&p, 8);
+    ino->blocks = get_le(&p, 8);
     if (!mode_type_ok(ino->mode))
         return -EUCLEAN;
-    if (ino->size > (uint64_t)INT64_MAX)
+    if (ino->size > (uint64_t)INT64_MAX || ino->blocks > ino->size)
         return -EUCLEAN;
     if (ino->atime.nsec >= 1000000000u || ino->mtime.nsec >= 1000000000u ||
         ino->ctime.nsec >= 1000000000u || ino->btime.nsec >= 1000000000u)

@@ -138,9 +138,10 @@ typedef struct {
     uint32_t flags;         /* reserved, 0 */
     uint64_t generation;
     uint64_t parent;        /* directories: the parent directory; 0 for other types */
+    uint64_t blocks;        /* number of stored B rows (st_blocks); <= size */
 } fs_inode_t;
 
-#define FS_INODE_SIZE (1 + 4 * 4 + 8 + 4 * 12 + 8 + 4 + 8 + 8)
+#define FS_INODE_SIZE (1 + 4 * 4 + 8 + 4 * 12 + 8 + 4 + 8 + 8 + 8)
 
 size_t fs_inode_encode(const fs_inode_t *ino, char *out);   /* FS_INODE_SIZE bytes */
 /* 0, or -EUCLEAN if len, version, file type or a time's nanoseconds are wrong. */

@@ -232,7 +232,7 @@ void fs_stat_fill(fs_t *fs, uint64_t ino, const fs_inode_t *in, struct stat *st)
     st->st_rdev = in->rdev;
     st->st_size = (off_t)in->size;
     st->st_blksize = fs ? fs->bsize : FS_BLOCK_SIZE_DEFAULT;
-    st->st_blocks = (blkcnt_t)((in->size + 511) / 512);
+    st->st_blocks = (blkcnt_t)(in->blocks * ((fs ? fs->bsize : FS_BLOCK_SIZE_DEFAULT) / 512));
     st->st_atim.tv_sec = in->atime.sec;
     st->st_atim.tv_nsec = in->atime.nsec;
     st->st_mtim.tv_sec = in->mtime.sec;

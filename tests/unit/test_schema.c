@@ -36,6 +36,7 @@ static fs_inode_t sample_inode(uint32_t mode)
     in.rdev = 0x0102030405060708ULL;
     in.generation = 42;
     in.parent = S_ISDIR(mode) ? 99 : 0;
+    in.blocks = 0x12345;
     return in;
 }
 
@@ -406,7 +407,7 @@ static void test_inode_malformed(void **state)
     buf[0] = 0;
     assert_int_equal(fs_inode_decode(buf, FS_INODE_SIZE, &out), -EUCLEAN);
 
-    struct { fs_inode_t in; const char *what; } bad[8];
+    struct { fs_inode_t in; const char *what; } bad[9];
     int nb = 0;
     bad[nb].in = sample_inode(S_IFREG | 0644); bad[nb].in.mode = 0644; bad[nb++].what = "no type";
     bad[nb].in = sample_inode(S_IFREG | 0644); bad[nb].in.mode = 0170000 | 0644; bad[nb++].what = "type 017";
@@ -416,6 +417,7 @@ static void test_inode_malformed(void **state)
     bad[nb].in = sample_inode(S_IFREG | 0644); bad[nb].in.size = (uint64_t)INT64_MAX + 1; bad[nb++].what = "size";
     bad[nb].in = sample_inode(S_IFDIR | 0755); bad[nb].in.parent = 0; bad[nb++].what = "dir without parent";
     bad[nb].in = sample_inode(S_IFREG | 0644); bad[nb].in.parent = 5; bad[nb++].what = "file with parent";
+    bad[nb].in = sample_inode(S_IFREG | 0644); bad[nb].in.blocks = bad[nb].in.size + 1; bad[nb++].what = "blocks > size";
     for (int i = 0; i < nb; i++) {
         fs_inode_encode(&bad[i].in, buf);
         if (fs_inode_decode(buf, FS_INODE_SIZE, &out) != -EUCLEAN)
