@@ -16,7 +16,8 @@
  * reconnected at the top of its chain (where the links end or the cycle closed): its old
  * entry, if any, is deleted and it gets the entry "#ino" in /lost+found, in one batch.
  * Then every non-directory named by no entry (and not an orphan, which pass 6 reclaims)
- * gets "#ino" in /lost+found. /lost+found is created when first needed.
+ * gets "#ino" in /lost+found. /lost+found is created when first needed, and at the end
+ * of the pass if it is missing anyway.
  */
 #include "fsck.h"
 
@@ -447,6 +448,7 @@ void fsck_pass_dirs(fsck_t *f)
     resolve_extra_links(f, &d);
     find_lost_found(f, &d);
     check_connectivity(f, &d);
+    ensure_lost_found(f, &d);  /* a store always has one, needed or not this time */
     free(d.extra);
     free(d.chain);
 }

@@ -3,7 +3,8 @@
 #
 # For every problem class tests/tools/fsck_damage can make (rows: dangling entry, wrong
 # nlink, unreachable inodes, directory cycle, blocks past EOF, orphan, xattrs of a missing
-# inode, low high-water mark, bad entry names; engine: flipped SST byte, missing SST,
+# inode, low high-water mark, bad entry names, missing superblock, corrupt inode, hard link
+# to a directory, missing lost+found; engine: flipped SST byte, missing SST,
 # damaged MANIFEST, damaged WAL):
 #   -n  reports it, exits 4, and leaves every file of the store byte-identical (LOCK aside)
 #   -y  repairs it and exits 1 (engine damage it cannot repair: 4, see docs/FSCK.md)
@@ -97,6 +98,11 @@ damage_case orphan      "Orphan inode 9"                           1 0 1
 damage_case xattr       "Inode 888888 is missing, but has 2 extended attribute" 1 0 1
 damage_case hwm         "high-water mark is 3, but inode 8 is in use" 1 0 1
 damage_case badname     "Entry 'a/b' in directory 1 has an invalid name" 1 0 1
+damage_case super       "The superblock is missing"                1 0 1
+damage_case dirlink     "second link to directory 4"               1 0 1
+damage_case nolf        "/lost+found is missing"                   1 0 1
+# An undecodable inode is cleared, with its entry and blocks: its file is gone (no verify).
+damage_case badinode    "Inode 7 is corrupt"                       1 0 0
 
 # ---- engine-level damage ----
 # Tables and MANIFEST cannot be repaired through lsm.h: -y reports and exits 4 as -n does.
@@ -134,6 +140,16 @@ before=$(store_sum)
 out=$("$FSCK" "$STORE" </dev/null 2>&1); rc=$?
 assert_eq 4 $rc "interactive mode without a terminal behaves as -n"
 [ "$before" = "$(store_sum)" ] || fail "interactive mode without a terminal changed the store"
+
+if command -v script >/dev/null; then
+    log "interactive answers on a terminal (script(1) gives fsck a pty)"
+    fresh && "$DMG" "$STORE" nlink >/dev/null
+    printf 'n\ny\n' | script -qec "$FSCK $STORE" /dev/null >"$TMPROOT/ask.out" 2>&1; rc=$?
+    assert_eq 5 $rc "one fix declined, one made: 1|4"
+    grep -q "Fix<y>?" "$TMPROOT/ask.out" || fail "no interactive question"
+    run_fsck 4 "ref count is 7, should be 3" -n   # the declined one is still there
+    run_fsck 1 "" -y
+fi
 
 log "preen"
 fresh && "$DMG" "$STORE" orphan >/dev/null

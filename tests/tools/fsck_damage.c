@@ -418,6 +418,16 @@ static int damage_rows(lsm_t *db, const char *cls)
         put_dentry(b, FS_ROOT_INO, "a/b", F3, S_IFREG);
         put_dentry(b, D1, "..", F1, S_IFREG);
         put_dentry(b, D1, ".", D1, S_IFDIR);
+    } else if (strcmp(cls, "super") == 0) {
+        lsm_writebatch_delete(b, k, fs_key_super(k));
+    } else if (strcmp(cls, "badinode") == 0) {
+        lsm_writebatch_put(b, k, fs_key_inode(k, F3), "garbage", 7);
+    } else if (strcmp(cls, "dirlink") == 0) {
+        put_dentry(b, FS_ROOT_INO, "d2link", D2, S_IFDIR);
+    } else if (strcmp(cls, "nolf") == 0) {
+        del_dentry(b, FS_ROOT_INO, "lost+found");
+        lsm_writebatch_delete(b, k, fs_key_inode(k, FS_LOST_FOUND_INO));
+        del_dentry(b, D1, "d2");
     } else {
         lsm_writebatch_destroy(b);
         return -1;
@@ -430,7 +440,8 @@ int main(int argc, char **argv)
 {
     if (argc != 3) {
         fprintf(stderr, "usage: fsck_damage STORE populate|verify|dangling|nlink|unreachable|"
-                "cycle|beyond|orphan|xattr|hwm|badname|sst-flip|sst-missing|manifest|wal\n");
+                "cycle|beyond|orphan|xattr|hwm|badname|super|badinode|dirlink|nolf|"
+                "sst-flip|sst-missing|manifest|wal\n");
         return 2;
     }
     const char *store = argv[1], *cls = argv[2];
