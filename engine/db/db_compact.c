@@ -236,6 +236,8 @@ status_t db_run_compaction(lsm_t *db, compaction_t *c)
         compaction_set_trivial_move_edit(c);
         pthread_mutex_lock(&db->mu);
         status_t st = vset_log_and_apply(db->vset, &c->edit, &db->mu);
+        if (!st) /* readers (and GC) move on to the new version */
+            st = db_install_sv(db);
         pthread_mutex_unlock(&db->mu);
         if (!st)
             atomic_fetch_add(&db->stats.trivial_moves, 1);
@@ -259,6 +261,8 @@ status_t db_run_compaction(lsm_t *db, compaction_t *c)
         for (int i = 0; i < j.n_outs; i++)
             version_edit_add_file(&c->edit, c->output_level, j.outs[i]);
         st = vset_log_and_apply(db->vset, &c->edit, &db->mu);
+        if (!st) /* readers (and GC) move on to the new version */
+            st = db_install_sv(db);
     }
     for (int i = 0; i < j.n_outs; i++) {
         db_pending_remove(db, j.outs[i]->number);
@@ -368,6 +372,10 @@ void lsm_compact_range(lsm_t *db, const char *start, size_t slen, const char *li
     const slice_t *bp = start ? &b : NULL, *ep = limit ? &e : NULL;
     pthread_mutex_lock(&db->mu);
     db->manual_compaction++;
+    /* Let a running automatic compaction finish (no new one starts while the flag is
+     * up), so the shape of the tree cannot change under the loop below. */
+    while (db->compaction_running && !db->shutting_down)
+        pthread_cond_wait(&db->bg_cv, &db->mu);
     int levels = vset_num_levels(db->vset);
     pthread_mutex_unlock(&db->mu);
     /* Like LevelDB: push the range down to the deepest level that holds part of it. */
