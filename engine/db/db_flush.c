@@ -102,6 +102,10 @@ status_t db_out_finish(lsm_t *db, out_table_t *o, file_meta_t **meta)
     }
     if (!st)
         st = wfile_sync(o->file);
+    /* The MANIFEST edit that will name this table must never outlive the table's
+     * directory entry: make the entry durable too before anyone records the file. */
+    if (!st)
+        st = file_sync_dir(db->env, db->dir);
     status_t cs = wfile_close(o->file);
     o->file = NULL;
     if (!st)
