@@ -128,8 +128,11 @@ status_t wfile_append(wfile_t *f, const void *data, size_t n)
     n -= room;
     ST_RETURN_IF_ERR(wfile_flush(f));
     if (n >= WBUF_SIZE) {
+        /* Write first: write_all reports the offset (f->size - f->buffered) to the io
+         * observer, which must be where these bytes start. */
+        status_t s = write_all(f, p, n);
         f->size += n;
-        return write_all(f, p, n);
+        return s;
     }
     memcpy(f->buf, p, n);
     f->buffered = n;
