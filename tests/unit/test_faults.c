@@ -1,0 +1,664 @@
+/*
+ * test_faults.c - the engine under injected I/O failures (tests/crash/fault_env.h).
+ *
+ * What each test holds the engine to (db_write.c's failure policy, docs/DURABILITY.md):
+ *   - a failed WAL write (EIO, ENOSPC) fails that write only: nothing of it is visible,
+ *     later writes work once the fault is gone, reopen sees every acknowledged write;
+ *   - a failed WAL fdatasync is sticky: every later write fails with the error, reads keep
+ *     working, reopen sees every acknowledged write;
+ *   - a failed SST write / sync during flush or compaction, a failed MANIFEST write or
+ *     CURRENT rename: lsm_flush / lsm_compact_range report it, reads keep working, the
+ *     background retries and succeeds once the fault is gone, nothing is lost, and no
+ *     unreferenced table survives the next open;
+ *   - a WAL or SST that cannot be opened at reopen gives a clear error naming the file;
+ *   - the power-cut simulator itself: unsynced data and never-synced directory entries go,
+ *     synced ones stay, removed-but-not-synced files come back.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "db/options.h"
+#include "lsm.h"
+
+#include "../crash/fault_env.c"
+
+static char g_dir[64];
+
+static int setup(void **state)
+{
+    (void)state;
+    strcpy(g_dir, "/tmp/test_faults.XXXXXX");
+    return mkdtemp(g_dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s %s.fe-shadow", g_dir, g_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static lsm_options_t *small_opts(fault_env_t *fe)
+{
+    lsm_options_t *o = lsm_options_create();
+    lsm_options_set_create_if_missing(o, 1);
+    lsm_options_set_write_buffer_size(o, 64 * 1024);
+    lsm_options_set_disable_auto_compactions(o, 1);
+    o->env = fe ? fault_env_env(fe) : NULL;
+    return o;
+}
+
+static lsm_t *open_db(fault_env_t *fe)
+{
+    lsm_options_t *o = small_opts(fe);
+    char *err = NULL;
+    lsm_t *db = lsm_open(o, g_dir, &err);
+    lsm_options_destroy(o);
+    if (err)
+        fail_msg("open: %s", err);
+    assert_non_null(db);
+    return db;
+}
+
+static void keyof(char *k, int i) { sprintf(k, "key%06d", i); }
+static size_t valof(char *v, int i, int gen)
+{
+    return (size_t)sprintf(v, "value-%06d-%d-%0200d", i, gen, i);
+}
+
+/* Returns the error (caller frees) or NULL. */
+static char *try_put(lsm_t *db, int i, int gen, int sync)
+{
+    char k[32], v[256], *err = NULL;
+    keyof(k, i);
+    size_t vl = valof(v, i, gen);
+    lsm_writeoptions_t *wo = lsm_writeoptions_create();
+    lsm_writeoptions_set_sync(wo, (unsigned char)sync);
+    lsm_put(db, wo, k, strlen(k), v, vl, &err);
+    lsm_writeoptions_destroy(wo);
+    return err;
+}
+
+static void put_ok(lsm_t *db, int i, int gen)
+{
+    char *err = try_put(db, i, gen, 0);
+    if (err)
+        fail_msg("put %d: %s", i, err);
+}
+
+/* -1 absent, else the generation stored for key i. Fails the test on a read error. */
+static int get_gen(lsm_t *db, int i)
+{
+    char k[32], *err = NULL;
+    keyof(k, i);
+    size_t n;
+    lsm_readoptions_t *ro = lsm_readoptions_create();
+    char *v = lsm_get(db, ro, k, strlen(k), &n, &err);
+    lsm_readoptions_destroy(ro);
+    if (err)
+        fail_msg("get %d: %s", i, err);
+    if (!v)
+        return -1;
+    int idx = -1, gen = -1;
+    char want[256];
+    assert_int_equal(sscanf(v, "value-%d-%d-", &idx, &gen), 2);
+    assert_int_equal(idx, i);
+    size_t wl = valof(want, i, gen);
+    assert_int_equal(wl, n);
+    assert_memory_equal(want, v, n);
+    lsm_free(v);
+    return gen;
+}
+
+static void expect_range(lsm_t *db, int from, int to, int gen)
+{
+    for (int i = from; i < to; i++) {
+        int g = get_gen(db, i);
+        if (g != gen)
+            fail_msg("key %d: generation %d, want %d", i, g, gen);
+    }
+}
+
+static void verify_ok(lsm_t *db)
+{
+    char *err = NULL;
+    lsm_verify_checksum(db, &err);
+    if (err)
+        fail_msg("verify: %s", err);
+}
+
+static void flush_ok(lsm_t *db)
+{
+    char *err = NULL;
+    lsm_flush(db, NULL, &err);
+    if (err)
+        fail_msg("flush: %s", err);
+}
+
+/* lsm_flush until it succeeds (the background retries a failed flush once a second). */
+static void flush_retry(lsm_t *db)
+{
+    for (int tries = 0;; tries++) {
+        char *err = NULL;
+        lsm_flush(db, NULL, &err);
+        if (!err)
+            return;
+        if (tries > 60)
+            fail_msg("flush still failing after the fault was removed: %s", err);
+        lsm_free(err);
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static int count_files(const char *suffix)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "ls %s | grep -c '%s$'", g_dir, suffix);
+    FILE *p = popen(cmd, "r");
+    int n = -1;
+    if (!p || fscanf(p, "%d", &n) != 1)
+        n = -1;
+    if (p)
+        pclose(p);
+    return n;
+}
+
+static int live_tables(lsm_t *db)
+{
+    int total = 0;
+    for (int l = 0; l < 7; l++) {
+        char name[64];
+        uint64_t n = 0;
+        snprintf(name, sizeof(name), "lsm.num-files-at-level%d", l);
+        if (lsm_property_int(db, name, &n) == 0)
+            total += (int)n;
+    }
+    return total;
+}
+
+/* Reopen without faults: no orphan tables, checksums fine. */
+static lsm_t *reopen_clean(void)
+{
+    lsm_t *db = open_db(NULL);
+    verify_ok(db);
+    assert_int_equal(count_files(".sst"), live_tables(db));
+    return db;
+}
+
+/* ---- WAL ---- */
+
+static void wal_write_error(int err_no)
+{
+    fault_env_t *fe = fault_env_new(g_dir);
+    assert_non_null(fe);
+    lsm_t *db = open_db(fe);
+    for (int i = 0; i < 100; i++)
+        put_ok(db, i, 1);
+    fault_env_fail_nth(fe, FOP_WRITE, "*.log", 1, err_no);
+    char *err = try_put(db, 100, 1, 0);
+    assert_non_null(err);
+    assert_int_equal(lsm_error_errno(err), err_no);
+    assert_non_null(strstr(err, ".log"));
+    lsm_free(err);
+    assert_int_equal(fault_env_injected(fe), 1);
+    assert_int_equal(get_gen(db, 100), -1); /* not acknowledged, not visible */
+    expect_range(db, 0, 100, 1);
+    /* A fault that lasts: every write fails, none becomes visible. */
+    int rule = fault_env_fail_all(fe, FOP_WRITE, "*.log", err_no);
+    for (int i = 100; i < 110; i++) {
+        err = try_put(db, i, 2, i & 1);
+        assert_non_null(err);
+        assert_int_equal(lsm_error_errno(err), err_no);
+        lsm_free(err);
+        assert_int_equal(get_gen(db, i), -1);
+    }
+    fault_env_remove_rule(fe, rule);
+    /* The fault is gone: writes work again (on a new WAL). */
+    for (int i = 100; i < 200; i++)
+        put_ok(db, i, 3);
+    expect_range(db, 0, 100, 1);
+    expect_range(db, 100, 200, 3);
+    lsm_close(db);
+    fault_env_free(fe);
+    db = reopen_clean();
+    expect_range(db, 0, 100, 1);
+    expect_range(db, 100, 200, 3);
+    lsm_close(db);
+}
+
+static void test_wal_write_eio(void **state)
+{
+    (void)state;
+    wal_write_error(EIO);
+}
+
+static void test_wal_write_enospc(void **state)
+{
+    (void)state;
+    wal_write_error(ENOSPC);
+}
+
+static void test_wal_sync_error(void **state)
+{
+    (void)state;
+    fault_env_t *fe = fault_env_new(g_dir);
+    lsm_t *db = open_db(fe);
+    for (int i = 0; i < 50; i++)
+        put_ok(db, i, 1);
+    fault_env_fail_nth(fe, FOP_SYNC, "*.log", 1, EIO);
+    char *err = try_put(db, 50, 1, 1);
+    assert_non_null(err);
+    assert_int_equal(lsm_error_errno(err), EIO);
+    lsm_free(err);
+    /* Sticky: the fault is gone but the WAL's state is unknown; every write fails. */
+    for (int i = 51; i < 55; i++) {
+        err = try_put(db, i, 1, i & 1);
+        assert_non_null(err);
+        /* The sticky error is the sync failure itself: it names the WAL. */
+        if (!strstr(err, ".log") || lsm_error_errno(err) != EIO)
+            fail_msg("later write: want the sticky sync error, got: %s", err);
+        lsm_free(err);
+        assert_int_equal(get_gen(db, i), -1);
+    }
+    /* A flush cannot help either, and says why. */
+    err = NULL;
+    lsm_flush(db, NULL, &err);
+    assert_non_null(err);
+    lsm_free(err);
+    expect_range(db, 0, 50, 1); /* reads keep working */
+    lsm_close(db);
+    fault_env_free(fe);
+    db = reopen_clean();
+    expect_range(db, 0, 50, 1);
+    /* Key 50 reached the file before its sync failed: either outcome is allowed. */
+    int g = get_gen(db, 50);
+    assert_true(g == -1 || g == 1);
+    expect_range(db, 51, 55, -1);
+    put_ok(db, 60, 1);
+    lsm_close(db);
+}
+
+/* ---- flush and compaction ---- */
+
+static void flush_fault(file_op_t op, const char *pattern, int err_no, int always)
+{
+    fault_env_t *fe = fault_env_new(g_dir);
+    lsm_t *db = open_db(fe);
+    for (int i = 0; i < 300; i++)
+        put_ok(db, i, 1);
+    int rule = always ? fault_env_fail_all(fe, op, pattern, err_no)
+                      : fault_env_fail_nth(fe, op, pattern, 1, err_no);
+    char *err = NULL;
+    lsm_flush(db, NULL, &err);
+    if (!err)
+        fail_msg("flush with %s failing on %s: no error", fault_env_op_name(op), pattern);
+    assert_int_equal(lsm_error_errno(err), err_no);
+    assert_non_null(strstr(err, "injected"));
+    lsm_free(err);
+    assert_true(fault_env_injected(fe) >= 1);
+    expect_range(db, 0, 300, 1);  /* reads keep working, from the memtables */
+    put_ok(db, 300, 1);           /* and so do writes while there is room */
+    fault_env_remove_rule(fe, rule);
+    flush_retry(db);
+    expect_range(db, 0, 301, 1);
+    lsm_close(db);
+    fault_env_free(fe);
+    db = reopen_clean();
+    expect_range(db, 0, 301, 1);
+    lsm_close(db);
+}
+
+static void test_flush_sst_write_eio(void **state)
+{
+    (void)state;
+    flush_fault(FOP_WRITE, "*.sst", EIO, 1);
+}
+
+static void test_flush_sst_write_enospc(void **state)
+{
+    (void)state;
+    flush_fault(FOP_WRITE, "*.sst", ENOSPC, 1);
+}
+
+static void test_flush_sst_sync_eio(void **state)
+{
+    (void)state;
+    flush_fault(FOP_SYNC, "*.sst", EIO, 0);
+}
+
+static void test_flush_sst_open_eio(void **state)
+{
+    (void)state;
+    flush_fault(FOP_OPEN_WRITE, "*.sst", EIO, 0);
+}
+
+static void test_flush_manifest_write_eio(void **state)
+{
+    (void)state;
+    flush_fault(FOP_WRITE, "MANIFEST-*", EIO, 0);
+}
+
+static void test_flush_manifest_sync_eio(void **state)
+{
+    (void)state;
+    flush_fault(FOP_SYNC, "MANIFEST-*", EIO, 0);
+}
+
+/* A MANIFEST write fails, so the next edit starts a new MANIFEST, whose CURRENT switch
+ * (rename of CURRENT.tmp) fails too; the third attempt succeeds. */
+static void test_manifest_roll_rename_eio(void **state)
+{
+    (void)state;
+    fault_env_t *fe = fault_env_new(g_dir);
+    lsm_t *db = open_db(fe);
+    for (int i = 0; i < 200; i++)
+        put_ok(db, i, 1);
+    fault_env_fail_nth(fe, FOP_WRITE, "MANIFEST-*", 1, EIO);
+    fault_env_fail_nth(fe, FOP_RENAME, "CURRENT.tmp", 1, EIO);
+    char *err = NULL;
+    lsm_flush(db, NULL, &err);
+    assert_non_null(err);
+    lsm_free(err);
+    flush_retry(db);
+    assert_int_equal(fault_env_injected(fe), 2);
+    expect_range(db, 0, 200, 1);
+    lsm_close(db);
+    fault_env_free(fe);
+    db = reopen_clean();
+    expect_range(db, 0, 200, 1);
+    assert_int_equal(count_files(".tmp"), 0);
+    lsm_close(db);
+}
+
+static void compaction_fault(file_op_t op, int err_no)
+{
+    fault_env_t *fe = fault_env_new(g_dir);
+    lsm_t *db = open_db(fe);
+    for (int gen = 1; gen <= 4; gen++) {
+        for (int i = 0; i < 200; i++)
+            put_ok(db, i * 3 + gen % 3, gen);
+        flush_ok(db);
+    }
+    int before = live_tables(db);
+    assert_true(before >= 4);
+    int rule = fault_env_fail_all(fe, op, "*.sst", err_no);
+    char *err = NULL;
+    lsm_compact_range(db, NULL, 0, NULL, 0, &err);
+    assert_non_null(err);
+    assert_int_equal(lsm_error_errno(err), err_no);
+    lsm_free(err);
+    err = NULL;
+    assert_int_equal(live_tables(db), before); /* nothing installed */
+    for (int i = 0; i < 200; i++) {
+        for (int gen = 1; gen <= 4; gen++) {
+            int k = i * 3 + gen % 3;
+            int g = get_gen(db, k);
+            assert_true(g >= 1 && g <= 4); /* the newest generation that wrote k */
+        }
+    }
+    verify_ok(db);
+    fault_env_remove_rule(fe, rule);
+    lsm_compact_range(db, NULL, 0, NULL, 0, &err);
+    if (err)
+        fail_msg("compaction after the fault: %s", err);
+    assert_true(live_tables(db) < before);
+    assert_int_equal(count_files(".sst"), live_tables(db)); /* inputs deleted */
+    for (int i = 0; i < 200; i++)
+        assert_int_equal(get_gen(db, i * 3 + 1), 4);
+    lsm_close(db);
+    fault_env_free(fe);
+    db = reopen_clean();
+    for (int i = 0; i < 200; i++) {
+        assert_int_equal(get_gen(db, i * 3 + 1), 4); /* gen 1 and 4 wrote k%3 == 1 */
+        assert_int_equal(get_gen(db, i * 3 + 2), 2);
+        assert_int_equal(get_gen(db, i * 3 + 0), 3);
+    }
+    lsm_close(db);
+}
+
+static void test_compaction_sst_write_enospc(void **state)
+{
+    (void)state;
+    compaction_fault(FOP_WRITE, ENOSPC);
+}
+
+static void test_compaction_sst_sync_eio(void **state)
+{
+    (void)state;
+    compaction_fault(FOP_SYNC, EIO);
+}
+
+/* ---- open ---- */
+
+static void test_open_errors(void **state)
+{
+    (void)state;
+    lsm_t *db = open_db(NULL);
+    for (int i = 0; i < 300; i++)
+        put_ok(db, i, 1);
+    flush_ok(db);
+    for (int i = 300; i < 400; i++)
+        put_ok(db, i, 1);
+    lsm_close(db);
+
+    /* A WAL that cannot be read: open fails and names it. */
+    fault_env_t *fe = fault_env_new(g_dir);
+    fault_env_fail_all(fe, FOP_OPEN_READ, "*.log", EIO);
+    lsm_options_t *o = small_opts(fe);
+    char *err = NULL;
+    db = lsm_open(o, g_dir, &err);
+    assert_null(db);
+    assert_non_null(err);
+    assert_non_null(strstr(err, ".log"));
+    assert_int_equal(lsm_error_errno(err), EIO);
+    lsm_free(err);
+    err = NULL;
+
+    /* CURRENT / MANIFEST unreadable: likewise. */
+    fault_env_clear_rules(fe);
+    fault_env_fail_all(fe, FOP_OPEN_READ, "MANIFEST-*", EIO);
+    db = lsm_open(o, g_dir, &err);
+    assert_null(db);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "MANIFEST-"));
+    lsm_free(err);
+    err = NULL;
+
+    /* Tables unreadable: open may succeed (tables open lazily) but every read of one
+     * fails with its name, and nothing crashes; reads work once the fault is gone. */
+    fault_env_clear_rules(fe);
+    fault_env_fail_all(fe, FOP_OPEN_READ, "*.sst", EIO);
+    db = lsm_open(o, g_dir, &err);
+    if (!db) {
+        assert_non_null(strstr(err, ".sst"));
+        lsm_free(err);
+    } else {
+        lsm_verify_checksum(db, &err);
+        assert_non_null(err);
+        assert_non_null(strstr(err, ".sst"));
+        lsm_free(err);
+        err = NULL;
+        lsm_readoptions_t *ro = lsm_readoptions_create();
+        size_t n;
+        char *v = lsm_get(db, ro, "key000001", 9, &n, &err);
+        assert_null(v);
+        assert_non_null(err);
+        assert_int_equal(lsm_error_errno(err), EIO);
+        lsm_free(err);
+        err = NULL;
+        lsm_readoptions_destroy(ro);
+        fault_env_clear_rules(fe);
+        expect_range(db, 0, 400, 1);
+        lsm_close(db);
+    }
+    lsm_options_destroy(o);
+    fault_env_free(fe);
+    db = open_db(NULL);
+    expect_range(db, 0, 400, 1);
+    lsm_close(db);
+}
+
+/* ---- the power-cut simulator ---- */
+
+static void write_file(const char *name, const char *data, int do_sync, fault_env_t *fe)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s", g_dir, name);
+    wfile_t *f;
+    assert_null(wfile_open(fault_env_env(fe), path, 0, &f));
+    assert_null(wfile_append(f, data, strlen(data)));
+    if (do_sync)
+        assert_null(wfile_sync(f));
+    assert_null(wfile_close(f));
+}
+
+static char *slurp(const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s", g_dir, name);
+    char *data;
+    size_t len;
+    status_t s = file_read_all(NULL, path, &data, &len);
+    if (s) {
+        st_free(s);
+        return NULL;
+    }
+    return data;
+}
+
+static void test_cut_model(void **state)
+{
+    (void)state;
+    fault_env_t *fe0 = fault_env_new(g_dir);
+    write_file("old", "baseline", 0, fe0);
+    write_file("gone", "removed later", 0, fe0);
+    fault_env_free(fe0);
+
+    fault_env_t *fe = fault_env_new(g_dir); /* "old" and "gone" are durable now */
+    env_t *env = fault_env_env(fe);
+    char path[256], path2[256];
+    write_file("synced", "all of this", 1, fe);
+    write_file("unsynced", "none of this", 0, fe);
+    assert_null(file_sync_dir(env, g_dir));
+    write_file("late", "synced data, entry never synced", 1, fe);
+    /* Synced data, then more that is not. */
+    snprintf(path, sizeof(path), "%s/synced", g_dir);
+    wfile_t *f;
+    assert_null(wfile_open(env, path, 1, &f));
+    assert_null(wfile_append(f, " and more", 9));
+    assert_null(wfile_close(f));
+    /* A removal and a rename that were never made durable. */
+    snprintf(path, sizeof(path), "%s/gone", g_dir);
+    assert_null(file_remove(env, path));
+    snprintf(path, sizeof(path), "%s/old", g_dir);
+    snprintf(path2, sizeof(path2), "%s/renamed", g_dir);
+    assert_null(file_rename(env, path, path2));
+
+    fe_cut_stats_t cs;
+    assert_int_equal(fault_env_cut(fe, FE_CUT_DROP, 1, &cs), 0);
+    /* After the cut, the env is dead: every operation fails. */
+    status_t dead = file_sync_dir(env, g_dir);
+    assert_non_null(dead);
+    assert_int_equal(st_errno(dead), EIO);
+    st_free(dead);
+    fault_env_free(fe);
+
+    char *s;
+    assert_non_null(s = slurp("synced"));
+    assert_string_equal(s, "all of this");
+    free(s);
+    assert_non_null(s = slurp("unsynced"));
+    assert_string_equal(s, "");
+    free(s);
+    assert_null(slurp("late"));
+    assert_null(slurp("renamed"));
+    assert_non_null(s = slurp("old"));
+    assert_string_equal(s, "baseline");
+    free(s);
+    assert_non_null(s = slurp("gone"));
+    assert_string_equal(s, "removed later");
+    free(s);
+    assert_int_equal(cs.files_removed, 2);  /* late, renamed */
+    assert_int_equal(cs.files_restored, 2); /* gone, old */
+    assert_int_equal(cs.bytes_dropped, 9 + 12);
+}
+
+static void test_cut_modes_and_rules(void **state)
+{
+    (void)state;
+    fault_env_t *fe = fault_env_new(g_dir);
+    env_t *env = fault_env_env(fe);
+    char path[256];
+    snprintf(path, sizeof(path), "%s/data", g_dir);
+    /* The nth-op rule fires once, on the nth matching op only. */
+    int id = fault_env_fail_nth(fe, FOP_WRITE, "da*", 2, ENOSPC);
+    assert_true(id >= 0);
+    wfile_t *f;
+    assert_null(wfile_open(env, path, 0, &f));
+    assert_null(wfile_append(f, "0123456789", 10));
+    assert_null(wfile_sync(f));              /* write 1 */
+    assert_null(wfile_append(f, "abcdefghij", 10));
+    status_t st = wfile_flush(f);            /* write 2: fails */
+    assert_non_null(st);
+    assert_int_equal(st_errno(st), ENOSPC);
+    st_free(st);
+    assert_null(wfile_append(f, "ABCDEFGHIJ", 10));
+    assert_null(wfile_flush(f));             /* write 3: fine */
+    assert_null(wfile_close(f));
+    assert_int_equal(fault_env_injected(fe), 1);
+    assert_null(file_sync_dir(env, g_dir));
+    fe_cut_stats_t cs;
+    assert_int_equal(fault_env_cut(fe, FE_CUT_ZEROS, 7, &cs), 0);
+    fault_env_free(fe);
+    char *s = slurp("data");
+    assert_non_null(s);
+    assert_memory_equal(s, "0123456789", 10);
+    /* The unsynced 10 bytes: a prefix of them may survive, the rest is zeros. */
+    uint64_t size = 0;
+    assert_null(file_size(path, &size));
+    assert_int_equal(size, 20);
+    int z = 0;
+    while (z < 10 && s[10 + z] != 0)
+        z++;
+    assert_memory_equal(s + 10, "ABCDEFGHIJ", (size_t)z);
+    for (int i = 10 + z; i < 20; i++)
+        assert_int_equal(s[i], 0);
+    assert_int_equal(cs.bytes_mangled, (uint64_t)(10 - z));
+    free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_cut_model, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cut_modes_and_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wal_write_eio, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wal_write_enospc, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wal_sync_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flush_sst_write_eio, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flush_sst_write_enospc, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flush_sst_sync_eio, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flush_sst_open_eio, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flush_manifest_write_eio, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flush_manifest_sync_eio, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_manifest_roll_rename_eio, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compaction_sst_write_enospc, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compaction_sst_sync_eio, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
