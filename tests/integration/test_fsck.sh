@@ -173,10 +173,15 @@ log "cancel (SIGINT) on a 300,000-file store"
 fresh empty && "$MKSTORE" "$STORE" 300000 >/dev/null || fail "fsck_mkstore failed"
 "$FSCK" -n "$STORE" >"$TMPROOT/cancel.out" 2>&1 &
 pid=$!
-sleep 0.1
+# Signal once it is running (its handler is installed before "Pass 1" is printed).
+for i in $(seq 1 500); do
+    grep -q "^Pass 1" "$TMPROOT/cancel.out" 2>/dev/null && break
+    sleep 0.01
+done
 kill -INT $pid
 wait $pid; rc=$?
 assert_eq 32 $rc "fsck interrupted by SIGINT"
+grep -q "cancelled by user request" "$TMPROOT/cancel.out" || fail "no cancel message"
 run_fsck 0 "300302/" -n
 
 # ---- with a real mount ----
