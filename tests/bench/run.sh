@@ -70,7 +70,7 @@ kv "single thread, $(n 500000) keys" \
 kv "single thread, $(n 5000000) keys" \
     --num="$(n 5000000)" --threads=1 --benchmarks=fillrandom,overwrite,readrandom,readseq,seekrandom
 kv "sync writes, group commit" \
-    --num="$(n 50000)" --sync=1 --threads=1,2,4,8,16 --benchmarks=fillrandom
+    --num="$(n 20000)" --sync=1 --threads=1,2,4,8,16 --benchmarks=fillrandom
 for p in 0 1; do
     for c in 0 1; do
         be=$BACKENDS
