@@ -183,6 +183,8 @@ static void wt_form_group(write_thread_t *wt, wt_writer_t *leader, wt_group_t *g
     wt_create_newer_links(newest);
     for (wt_writer_t *w = leader; w != newest;) {
         wt_writer_t *next = w->link_newer;
+        if (next->unbatched)
+            break; /* waits for the WAL role alone */
         if (next->sync && !leader->sync)
             break; /* a sync writer waits for a group that syncs */
         if (next->disable_wal != leader->disable_wal)
@@ -432,6 +434,7 @@ status_t wt_write(write_thread_t *wt, wt_writer_t *w, const wt_callbacks_t *cb)
                                     "write: sync requested with the WAL disabled");
     w->count = w->batch ? wb_count(w->batch) : 0;
     w->bytes = w->batch ? wb_byte_size(w->batch) : 0;
+    w->unbatched = 0;
     w->group = NULL;
     w->link_newer = NULL;
     atomic_store_explicit(&w->state, WT_INIT, RELAXED);
@@ -475,6 +478,26 @@ void wt_wait_for_memtable_writers(write_thread_t *wt)
     if (!wt_mt_enqueue(wt, &g))
         wt_await(wt, &dummy, WT_MEMTABLE_LEADER);
     atomic_store_explicit(&wt->newest_mt_group, NULL, memory_order_release);
+}
+
+void wt_enter_unbatched(write_thread_t *wt, wt_writer_t *w)
+{
+    wt_writer_init(w, NULL, 0, 0);
+    w->unbatched = 1;
+    WT_HOOK(wt, "unbatched:before_link", w);
+    if (!wt_link(wt, w))
+        wt_await(wt, w, WT_GROUP_LEADER); /* never taken into a group, so never completed */
+    wt_wait_for_memtable_writers(wt);
+    WT_HOOK(wt, "unbatched:entered", w);
+}
+
+void wt_exit_unbatched(write_thread_t *wt, wt_writer_t *w)
+{
+    wt_group_t g;
+    memset(&g, 0, sizeof(g));
+    g.leader = w;
+    g.last_writer = w;
+    wt_pass_wal_leadership(wt, &g);
 }
 
 uint64_t wt_last_sequence(write_thread_t *wt)

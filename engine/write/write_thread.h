@@ -77,6 +77,7 @@ struct wt_writer {
     write_batch_t *batch; /* NULL = empty */
     int sync;
     int disable_wal;
+    int unbatched; /* set by wt_enter_unbatched: never grouped with anyone */
     /* ---- results ---- */
     uint64_t sequence; /* first sequence of the batch */
     status_t status;   /* returned by wt_write */
@@ -159,6 +160,15 @@ status_t wt_write(write_thread_t *wt, wt_writer_t *w, const wt_callbacks_t *cb);
  * still inserting into the memtable. A no-op without pipelined write, where a group's
  * inserts are done before the next leader starts. */
 void wt_wait_for_memtable_writers(write_thread_t *wt);
+
+/* Takes the write path for the caller alone (RocksDB's EnterUnbatched): queues w like a
+ * writer that joins no group, waits for the WAL role, then (pipelined) for every earlier
+ * group's memtable step. On return every earlier write has been inserted and published,
+ * and no group starts until wt_exit_unbatched(wt, w). For work outside a write that needs
+ * the writers stopped: a memtable switch for lsm_flush, a WAL roll, close. w must stay
+ * alive (on the caller's stack) until the exit. Must not be called from a callback. */
+void wt_enter_unbatched(write_thread_t *wt, wt_writer_t *w);
+void wt_exit_unbatched(write_thread_t *wt, wt_writer_t *w);
 
 /* Last sequence handed out to a group whose WAL write succeeded. Exact when called from a
  * callback of the WAL leader (preprocess, wal_write); approximate otherwise. */
