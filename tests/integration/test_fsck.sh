@@ -10,6 +10,7 @@
 #   -y  repairs it and exits 1 (engine damage it cannot repair: 4, see docs/FSCK.md)
 #   -n  again exits 0 (4 for the unrepairable engine damage)
 #   and the files populate made are still reachable with their exact data.
+# Random row damage (20 seeds): -y never fails and a second -n finds nothing.
 # Then: usage errors (16), missing store (8), store in use (8), stdin not a terminal (as
 # -n), preen (-p fixes safe problems, stops at others), progress output (-C), SIGINT (32),
 # and with FUSE: a store filled by `cp -a /usr/include` through a real mount checks clean,
@@ -112,6 +113,17 @@ damage_case manifest    "MANIFEST"                                 4 4 0
 # A WAL damaged mid-log: -y recovers the prefix (point-in-time), which keeps everything
 # populate flushed to tables.
 damage_case wal         "write-ahead log is damaged"               1 0 1
+
+# ---- random damage: whatever -y does, a second run must find nothing ----
+log "random damage, 20 seeds: -y converges"
+for seed in $(seq 1 20); do
+    fresh || break
+    "$DMG" "$STORE" "random$seed" >/dev/null || { fail "fsck_damage random$seed failed"; continue; }
+    "$FSCK" -y "$STORE" >"$TMPROOT/rand.out" 2>&1; rc=$?
+    [ $rc -le 1 ] || { fail "seed $seed: fsck -y exited $rc"; tail -n 5 "$TMPROOT/rand.out"; }
+    "$FSCK" -n "$STORE" >"$TMPROOT/rand.out" 2>&1; rc=$?
+    [ $rc -eq 0 ] || { fail "seed $seed: -n after -y exited $rc"; grep -v '^Pass' "$TMPROOT/rand.out" | head; }
+done
 
 # ---- what each repair did, in detail ----
 log "details of the repairs"

@@ -7,6 +7,7 @@
  *   fsck_damage STORE verify        every file populate made is reachable from the root
  *                                   (by any path) with its exact data; exit 0 or 1
  *   fsck_damage STORE CLASS         one problem class (see main and damage_rows)
+ *   fsck_damage STORE randomSEED    six random mutations of rows (seeded)
  *
  * The tree (inode numbers are fixed because populate needs a fresh store):
  *   /d1 (3)   /d1/d2 (4)   /d1/f1 (5, 10000 bytes)   /f2 (6, 100 bytes, xattr user.x,
@@ -369,6 +370,85 @@ static int current_manifest(const char *store, char *out, size_t n)
     return 0;
 }
 
+/* ---- random damage: for convergence runs (after -y, -n must find nothing) ---- */
+
+static uint64_t rnd(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* `n` random mutations of existing rows (delete, new random value, one flipped byte) and
+ * new rows with random keys of every type near the inodes in use. */
+static int damage_random(lsm_t *db, uint64_t seed, int n)
+{
+    uint64_t s = seed * 0x9e3779b97f4a7c15ull + 1;
+    char *keys[512];
+    size_t klens[512], nkeys = 0;
+    lsm_readoptions_t *ro = lsm_readoptions_create();
+    lsm_iterator_t *it = lsm_create_iterator(db, ro);
+    for (lsm_iter_seek_to_first(it); lsm_iter_valid(it) && nkeys < 512; lsm_iter_next(it)) {
+        const char *k = lsm_iter_key(it, &klens[nkeys]);
+        keys[nkeys] = malloc(klens[nkeys]);
+        memcpy(keys[nkeys], k, klens[nkeys]);
+        nkeys++;
+    }
+    lsm_iter_destroy(it);
+    lsm_readoptions_destroy(ro);
+    static const char types[] = "SIDBLXOQ";
+    for (int i = 0; i < n; i++) {
+        lsm_writebatch_t *b = lsm_writebatch_create();
+        char k[FS_KEY_MAX + 8], v[200];
+        size_t vlen = rnd(&s) % sizeof(v);
+        for (size_t j = 0; j < vlen; j++)
+            v[j] = (char)rnd(&s);
+        uint64_t what = rnd(&s) % 4;
+        if (what < 3 && nkeys) {
+            size_t which = rnd(&s) % nkeys;
+            if (what == 0) {
+                lsm_writebatch_delete(b, keys[which], klens[which]);
+            } else if (what == 1) {
+                lsm_writebatch_put(b, keys[which], klens[which], v, vlen);
+            } else {
+                size_t ol;
+                char *old = get(db, keys[which], klens[which], &ol);
+                if (old && ol) {
+                    old[rnd(&s) % ol] ^= (char)(1u << (rnd(&s) % 8));
+                    lsm_writebatch_put(b, keys[which], klens[which], old, ol);
+                }
+                lsm_free(old);
+            }
+        } else {
+            int t = types[rnd(&s) % (sizeof(types) - 1)];
+            uint64_t ino = rnd(&s) % 14;
+            size_t klen;
+            char name[8] = {'n', (char)('a' + rnd(&s) % 3), 0};
+            switch (t) {
+            case 'I': klen = fs_key_inode(k, ino); break;
+            case 'D': klen = fs_key_dentry(k, ino, name, 2); break;
+            case 'B': klen = fs_key_block(k, ino, rnd(&s) % 4); break;
+            case 'L': klen = fs_key_symlink(k, ino); break;
+            case 'X': klen = fs_key_xattr(k, ino, name, 2); break;
+            case 'O': klen = fs_key_orphan(k, ino); break;
+            default: k[0] = (char)t; klen = 1 + rnd(&s) % 12; break;
+            }
+            if (rnd(&s) % 2 && t == 'D') {   /* sometimes a well-formed entry */
+                fs_inode_t in;
+                uint64_t child = 1 + rnd(&s) % 12;
+                if (load_inode(db, child, &in) == 0)
+                    vlen = fs_dentry_encode(child, (in.mode & S_IFMT) >> 12, v);
+            }
+            lsm_writebatch_put(b, k, klen, v, vlen);
+        }
+        write_batch(db, b);
+    }
+    for (size_t i = 0; i < nkeys; i++)
+        free(keys[i]);
+    return 0;
+}
+
 /* ---- row-level damage ---- */
 
 static int damage_rows(lsm_t *db, const char *cls)
@@ -491,6 +571,8 @@ int main(int argc, char **argv)
         rc = populate(db);
     else if (strcmp(cls, "verify") == 0)
         rc = verify(db);
+    else if (strncmp(cls, "random", 6) == 0)
+        rc = damage_random(db, strtoull(cls + 6, NULL, 10), 6);
     else
         rc = damage_rows(db, cls);
     lsm_close(db);
