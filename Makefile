@@ -112,6 +112,11 @@ bench:
 deps:
 	@tools/install-deps.sh
 
+# Long fuzzing runs: every libFuzzer target for FUZZ_TIME seconds (tests/fuzz/fuzz.mk).
+FUZZ_TIME ?= 300
+fuzz:
+	$(MAKE) -f tests/fuzz/fuzz.mk run FUZZ_TIME=$(FUZZ_TIME)
+
 # ---- install ------------------------------------------------------------------------
 # make install [PREFIX=/usr/local] [DESTDIR=...]: the three programs into $(PREFIX)/sbin.
 # `mount -t fuse.lsmfs` and fstab need lsmfs on mount.fuse3's PATH (/usr/local/sbin or
