@@ -53,10 +53,12 @@ GEN_ROUNDS=13
 kills=0 gen_first=1 start=$SECONDS
 declare -A modes
 
-keep_store() {
+keep_store() { # FSCRASH_KEEP=DIR: DIR/store (unmounted first), the journals, the daemon log
     if [ -n "${FSCRASH_KEEP:-}" ]; then
-        rm -rf "$FSCRASH_KEEP" && cp -a "$STORE" "$FSCRASH_KEEP" &&
-            cp "$TMPROOT"/j* "$FSCRASH_KEEP/" 2>/dev/null && echo "store and journals kept in $FSCRASH_KEEP"
+        fs_unmount quiet
+        rm -rf "$FSCRASH_KEEP" && mkdir -p "$FSCRASH_KEEP" && cp -a "$STORE" "$FSCRASH_KEEP/store" &&
+            cp "$TMPROOT"/j* "$TMPROOT/daemon.log" "$FSCRASH_KEEP/" 2>/dev/null
+        echo "store, journals and daemon log kept in $FSCRASH_KEEP"
     fi
 }
 

@@ -62,6 +62,7 @@
 #define FSC_MAX_VERS 8
 #define FSC_NAME 24
 #define FSC_PATH 256
+#define FSC_HIST 8
 
 /* ---- random numbers (splitmix64: reproducible from the seed) ---- */
 
@@ -98,6 +99,8 @@ typedef struct {
     fbuf_t cur;           /* files: the content after every completed operation */
     fbuf_t vers[FSC_MAX_VERS]; /* files: contents since the last sync (vers[0] synced) */
     int nvers;
+    char hist[FSC_HIST][48];   /* the last operations that changed or synced it (diagnostics) */
+    int nhist;
 } node_t;
 
 typedef struct {
@@ -114,6 +117,7 @@ typedef struct {
     int slots[FSC_SLOTS]; /* node open in each descriptor slot, -1 none */
     int wb;               /* writeback mode: only fsync/syncfs make data certain */
     unsigned next_name;
+    uint64_t seq;         /* journal sequence number of the operation being applied */
 } model_t;
 
 static void fbuf_free(fbuf_t *b) { free(b->data); b->data = NULL; b->size = 0; }
@@ -190,6 +194,8 @@ static void model_clone(model_t *dst, const model_t *src)
         d->type = s->type;
         d->names = s->names;
         d->nvers = s->nvers;
+        d->nhist = s->nhist;
+        memcpy(d->hist, s->hist, sizeof(d->hist));
         if (s->type == 'f' && fbuf_copy(&d->cur, &s->cur) != 0)
             die_oom();
         for (int v = 0; v < s->nvers; v++)
@@ -224,6 +230,21 @@ static void node_changed(model_t *m, node_t *n)
     if (fbuf_copy(&n->vers[n->nvers], &n->cur) != 0)
         die_oom();
     n->nvers++;
+}
+
+/* Notes an operation on a file, with the journal sequence number it had. */
+static void node_hist(model_t *m, node_t *n, const char *fmt, ...)
+{
+    char text[40];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    if (n->nhist == FSC_HIST) {
+        memmove(n->hist[0], n->hist[1], sizeof(n->hist[0]) * (FSC_HIST - 1));
+        n->nhist--;
+    }
+    snprintf(n->hist[n->nhist++], sizeof(n->hist[0]), "#%" PRIu64 " %s", m->seq, text);
 }
 
 static int new_node(model_t *m, char type)
@@ -522,6 +543,7 @@ static int model_apply(model_t *m, const op_t *o)
             die_oom();
         fill_data(o->dseed, f->cur.data + o->off, o->len);
         node_changed(m, f);
+        node_hist(m, f, "write [%" PRIu64 ", %" PRIu64 ")", o->off, o->off + o->len);
         return 0;
     }
     if (!strcmp(o->op, "trunc")) {
@@ -531,12 +553,14 @@ static int model_apply(model_t *m, const op_t *o)
         if (fbuf_resize(&f->cur, o->off) != 0)
             die_oom();
         node_changed(m, f);
+        node_hist(m, f, "truncate %" PRIu64, o->off);
         return 0;
     }
     if (!strcmp(o->op, "fsync")) {
         if (!slot_ok(m, o->slot))
             return -1;
         node_sync(&m->nodes[m->slots[o->slot]]);
+        node_hist(m, &m->nodes[m->slots[o->slot]], "fsync");
         return 0;
     }
     if (!strcmp(o->op, "syncfs")) {
@@ -904,6 +928,7 @@ static int worker_main(const char *dir, const char *journal, uint64_t seed, long
         jprintf(&w, "C %" PRIu64 "\n", seq);
         if (mismatch)
             return 1;
+        w.m.seq = seq;
         if (model_apply(&w.m, &o) != 0) {
             fprintf(stderr, "fscrash_work: model refused its own operation '%s'\n", text);
             return 2;
@@ -941,6 +966,18 @@ static int ino_taken(const check_t *c, const model_t *m, ino_t ino, int except)
     return -1;
 }
 
+static const char *hist_text(const node_t *n)
+{
+    static __thread char out[FSC_HIST * 50];
+    out[0] = '\0';
+    for (int i = 0; i < n->nhist; i++) {
+        strcat(out, n->hist[i]);
+        if (i + 1 < n->nhist)
+            strcat(out, ", ");
+    }
+    return n->nhist ? out : "none";
+}
+
 static void check_content(check_t *c, const node_t *n, const char *path)
 {
     int fd = open(path, O_RDONLY);
@@ -968,11 +1005,16 @@ static void check_content(check_t *c, const node_t *n, const char *path)
         if (got != v->size)
             cerr(c, "%s: %zu bytes, expected %zu", path, got, v->size);
         else if (got && memcmp(buf, v->data, got) != 0) {
-            size_t at = 0;
+            size_t at = 0, end = got, zeros = 1;
             while (buf[at] == v->data[at])
                 at++;
-            cerr(c, "%s: content differs from the expected bytes at offset %zu (of %zu)", path,
-                 at, got);
+            while (buf[end - 1] == v->data[end - 1])
+                end--;
+            for (size_t k = at; k < end && zeros; k++)
+                zeros = buf[k] == 0;
+            cerr(c, "%s: content differs from the expected bytes in [%zu, %zu) of %zu%s; "
+                    "its last operations: %s", path, at, end, got, zeros ? " (zeros there)" : "",
+                 hist_text(n));
         }
     } else {
         size_t maxsize = 0;
@@ -988,7 +1030,8 @@ static void check_content(check_t *c, const node_t *n, const char *path)
                 ok = (p < n->vers[i].size ? n->vers[i].data[p] : 0) == buf[p];
             if (!ok) {
                 cerr(c, "%s: byte %zu (0x%02x) is in none of the %d versions since the last "
-                        "sync", path, p, buf[p], n->nvers);
+                        "sync; its last operations: %s", path, p, buf[p], n->nvers,
+                     hist_text(n));
                 break;
             }
         }
@@ -1012,8 +1055,13 @@ static void check_dir(check_t *c, const model_t *m, int dnode, const char *path)
     int nseen = 0, cap = 0;
     struct dirent *de;
     char sub[FSC_PATH * 2];
-    errno = 0;
-    while ((de = readdir(dp)) != NULL) {
+    int rd_err = 0;
+    for (;;) {
+        errno = 0;
+        if ((de = readdir(dp)) == NULL) {
+            rd_err = errno;
+            break;
+        }
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
             continue;
         for (int i = 0; i < nseen; i++)
@@ -1074,8 +1122,8 @@ static void check_dir(check_t *c, const model_t *m, int dnode, const char *path)
                 check_content(c, nd, sub);
         }
     }
-    if (errno)
-        cerr(c, "%s: readdir: %s", path, strerror(errno));
+    if (rd_err)
+        cerr(c, "%s: readdir: %s", path, strerror(rd_err));
     closedir(dp);
     /* every name the model expects must be listed (and a lookup must agree) */
     for (int i = 0; i < m->ndents; i++) {
@@ -1174,6 +1222,7 @@ static int verify_one(const char *dir, const char *journal, int wb, int verbose)
             pseq = seq;
         } else if (line[0] == 'C' && sscanf(line, "C %" SCNu64, &seq) == 1 && have_pending &&
                    seq == pseq) {
+            m.seq = seq;
             if (model_apply(&m, &pending) != 0) {
                 printf("%s:%d: operation %" PRIu64 " does not apply to the model\n", journal,
                        lineno, seq);
@@ -1218,6 +1267,7 @@ static int verify_one(const char *dir, const char *journal, int wb, int verbose)
         op_format(&pending, text, sizeof(text));
         model_t after;
         model_clone(&after, &m);
+        after.seq = pseq;
         if (model_apply(&after, &pending) != 0) {
             /* an op that would fail anyway cannot have changed anything */
             model_free(&after);
