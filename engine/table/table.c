@@ -713,7 +713,7 @@ status_t table_verify(table_t *t)
                 (first && prev_sep.len && ikey_compare(buf_slice(&prev_sep), di.key) >= 0))
                 s = st_error(ST_CORRUPTION, "%s: data block at offset %llu: keys out of order",
                              tpath(t), (unsigned long long)bh.offset);
-            if (ikey_compare(di.key, ii.key) > 0)
+            if (!s && ikey_compare(di.key, ii.key) > 0)
                 s = st_error(ST_CORRUPTION, "%s: data block at offset %llu: key beyond its index "
                              "entry", tpath(t), (unsigned long long)bh.offset);
             buf_clear(&prev);
