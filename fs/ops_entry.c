@@ -185,6 +185,9 @@ void fs_op_readlink(fuse_req_t req, fuse_ino_t ino)
     memcpy(buf, target, n);
     buf[n] = '\0';
     lsm_free(v);
+    fs_inode_t in;
+    if (!fs->opts->ro && fs_inode_load(fs, ino, &in) == 0 && fs_atime_due(fs, &in, fs_now()))
+        fs_touch_atime(fs, ino);
     fuse_reply_readlink(req, buf);
 }
 

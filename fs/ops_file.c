@@ -3,7 +3,9 @@
  * fallocate, lseek (SEEK_DATA/SEEK_HOLE), copy_file_range.
  *
  * No file descriptor or per-open state is kept: fi->fh is unused, the open count lives in
- * the inode table (it decides between reclaiming and orphaning on the last unlink). Each
+ * the inode table (it decides between reclaiming and orphaning on the last unlink).
+ * Access times move on open for reading and on reads that reach the daemon (cached reads
+ * do not), following the relatime/strictatime/noatime policy. Each
  * write is one batch under the inode lock: the data blocks (data.h) plus the inode with
  * the new size and times. fsync makes the WAL durable with lsm_flush_wal(db, 1), which
  * the engine group-commits with other threads' syncs.
@@ -70,6 +72,10 @@ out:
     fs_iunlock(fs->itab, ino);
     if (r)
         return fs_reply_err(req, r);
+    /* Reads served from the kernel's page cache never reach us, so the access time is
+     * moved (when relatime/strictatime says so) when a file is opened for reading. */
+    if ((fi->flags & O_ACCMODE) != O_WRONLY && !fs->opts->ro && fs_atime_due(fs, &in, fs_now()))
+        fs_touch_atime(fs, ino);
     open_flags(fs, fi);
     if (fuse_reply_open(req, fi) != 0 && fs_itab_release(fs->itab, ino))
         fs_reclaim_if_unused(fs, ino);
@@ -134,9 +140,11 @@ void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     free(buf);
 }
 
-/* Writes buf at off into inode ino (lock held, inode loaded in *in): one batch. */
+/* Writes buf at off into inode ino (lock held, inode loaded in *in): one batch.
+ * `cached` is a writeback of the kernel's page cache: the kernel then owns mtime/ctime
+ * and suid clearing (it sends them with setattr), so the write must not move them. */
 static int write_locked(fuse_req_t req, fs_t *fs, uint64_t ino, fs_inode_t *in,
-                        const char *buf, size_t size, uint64_t off)
+                        const char *buf, size_t size, uint64_t off, int cached)
 {
     if (!S_ISREG(in->mode))
         return -EINVAL;
@@ -150,8 +158,10 @@ static int write_locked(fuse_req_t req, fs_t *fs, uint64_t ino, fs_inode_t *in,
     }
     if (off + size > in->size)
         in->size = off + size;
-    in->mtime = in->ctime = fs_now();
-    kill_suid(req, in);
+    if (!cached) {
+        in->mtime = in->ctime = fs_now();
+        kill_suid(req, in);
+    }
     fs_batch_inode(b, ino, in);
     return fs_commit(fs, b);
 }
@@ -159,7 +169,6 @@ static int write_locked(fuse_req_t req, fs_t *fs, uint64_t ino, fs_inode_t *in,
 void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
                  struct fuse_file_info *fi)
 {
-    (void)fi;
     fs_t *fs = fs_of(req);
     fs_inode_t in;
     if (fs->opts->ro)
@@ -169,7 +178,7 @@ void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
     fs_ilock(fs->itab, ino);
     int r = fs_inode_load(fs, ino, &in);
     if (r == 0)
-        r = write_locked(req, fs, ino, &in, buf, size, (uint64_t)off);
+        r = write_locked(req, fs, ino, &in, buf, size, (uint64_t)off, fi && fi->writepage);
     fs_iunlock(fs->itab, ino);
     if (r)
         return fs_reply_err(req, r);
@@ -315,7 +324,7 @@ void fs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
         goto out;
     if (ino_in == ino_out)
         dst = src;
-    r = write_locked(req, fs, ino_out, &dst, buf, got, (uint64_t)off_out);
+    r = write_locked(req, fs, ino_out, &dst, buf, got, (uint64_t)off_out, 0);
 out:
     fs_iunlock_set(fs->itab, &ls);
     free(buf);
