@@ -30,7 +30,8 @@ typedef struct {
     iter_t base;
     iter_t *in;
     uint64_t snapshot;
-    range_del_t *rd;
+    uint64_t (*max_covering)(void *arg, slice_t user_key, uint64_t snapshot);
+    void *cover_arg;
     buf_t lower, upper;
     int has_lower, has_upper;
     void (*cleanup)(void *);
@@ -84,8 +85,7 @@ static inline int at_or_above_upper(db_iter_t *d, slice_t uk)
 /* 1 if a tombstone visible at the snapshot and newer than seq covers uk. */
 static inline int covered(db_iter_t *d, slice_t uk, uint64_t seq)
 {
-    return d->rd && range_del_count(d->rd) != 0 &&
-           range_del_max_covering(d->rd, uk, d->snapshot) > seq;
+    return d->max_covering && d->max_covering(d->cover_arg, uk, d->snapshot) > seq;
 }
 
 static void save(buf_t *b, slice_t s)
@@ -369,7 +369,8 @@ iter_t *db_iter_new(const db_iter_args_t *args)
     d->base.ops = &db_iter_ops;
     d->in = args->internal;
     d->snapshot = args->snapshot > MAX_SEQUENCE ? MAX_SEQUENCE : args->snapshot;
-    d->rd = args->tombstones;
+    d->max_covering = args->max_covering;
+    d->cover_arg = args->cover_arg;
     d->cleanup = args->cleanup;
     d->cleanup_arg = args->cleanup_arg;
     buf_init(&d->lower);

@@ -19,8 +19,11 @@
 typedef struct db_iter_args {
     iter_t *internal;          /* merged internal iterator; owned by the db_iter */
     uint64_t snapshot;         /* entries with larger sequences are invisible */
-    range_del_t *tombstones;   /* all range tombstones the view must honour; may be NULL;
-                                * borrowed: must outlive the iterator (free it in cleanup) */
+    /* The greatest sequence <= snapshot of a range tombstone covering a user key (0 if
+     * none), over every layer the view reads. NULL when no layer has tombstones. Its
+     * state must outlive the iterator (free it in cleanup). */
+    uint64_t (*max_covering)(void *arg, slice_t user_key, uint64_t snapshot);
+    void *cover_arg;
     slice_t lower, upper;      /* bounds; data NULL = none. Copied. */
     void (*cleanup)(void *arg);/* called once from destroy, after `internal` is destroyed */
     void *cleanup_arg;

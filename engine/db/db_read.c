@@ -112,27 +112,129 @@ char *lsm_get(lsm_t *db, const lsm_readoptions_t *ro, const char *key, size_t ke
 
 /* ---- iterators ---- */
 
+/* The range tombstones an iterator must honour, looked up where they live instead of being
+ * copied: the memtables' fragment sets and, for tables, the fragment set each table_t keeps
+ * in memory (pinned here for the iterator's life). Only layers that hold tombstones are
+ * listed; per key the cost is one lookup per such memtable and L0 file plus one binary
+ * search per deeper level. */
+typedef struct {
+    file_meta_t **files; /* the level's files, sorted (levels >= 1) */
+    table_t **tables;    /* tables[i] pinned when files[i] has tombstones, else NULL */
+    int n;
+} tv_level_t;
+
 typedef struct {
     lsm_t *db;
     superversion_t *sv;
-    arena_t arena;
-    range_del_t tombs;
-    int has_tombs;
+    range_del_t *mems[1 + DB_MAX_IMM];
+    int n_mems;
+    table_t **l0;        /* L0 tables with tombstones */
+    int n_l0;
+    tv_level_t levels[VE_MAX_LEVELS];
+    cache_handle_t **handles;
+    int n_handles;
 } iter_state_t;
 
 static void iter_cleanup(void *arg)
 {
     iter_state_t *s = arg;
-    if (s->has_tombs)
-        range_del_destroy(&s->tombs);
-    arena_destroy(&s->arena);
+    for (int i = 0; i < s->n_handles; i++)
+        table_cache_release(s->db->tcache, s->handles[i]);
+    free(s->handles);
+    free(s->l0);
+    for (int l = 0; l < VE_MAX_LEVELS; l++)
+        free(s->levels[l].tables);
     db_sv_release(s->db, s->sv);
     free(s);
 }
 
-static int add_tomb(void *arg, slice_t start, slice_t end, uint64_t seq)
+static uint64_t tv_max_covering(void *arg, slice_t ukey, uint64_t snap)
 {
-    return range_del_add(arg, seq, start, end) != 0;
+    iter_state_t *s = arg;
+    uint64_t best = 0, x;
+    for (int i = 0; i < s->n_mems; i++)
+        if ((x = range_del_max_covering(s->mems[i], ukey, snap)) > best)
+            best = x;
+    for (int i = 0; i < s->n_l0; i++)
+        if ((x = table_max_covering_tombstone(s->l0[i], ukey, snap)) > best)
+            best = x;
+    for (int l = 1; l < VE_MAX_LEVELS; l++) {
+        tv_level_t *lv = &s->levels[l];
+        if (!lv->tables)
+            continue;
+        int lo = 0, hi = lv->n; /* first file whose largest user key >= ukey */
+        while (lo < hi) {
+            int mid = lo + (hi - lo) / 2;
+            if (slice_compare(ikey_user_key(lv->files[mid]->largest), ukey) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        /* A boundary user key may sit in two adjacent files: look at both. */
+        for (int i = lo; i < lv->n && i <= lo + 1; i++) {
+            if (slice_compare(ikey_user_key(lv->files[i]->smallest), ukey) > 0)
+                break;
+            if (lv->tables[i] && (x = table_max_covering_tombstone(lv->tables[i], ukey, snap)) > best)
+                best = x;
+        }
+    }
+    return best;
+}
+
+static status_t tv_pin(iter_state_t *s, file_meta_t *f, table_t **out)
+{
+    cache_handle_t *h;
+    status_t st = table_cache_get(s->db->tcache, f->number, f->size, &h);
+    if (st)
+        return st;
+    s->handles[s->n_handles++] = h;
+    *out = table_cache_table(h);
+    return NULL;
+}
+
+/* Fills the tombstone view; sets *any when some layer has tombstones. */
+static status_t tv_build(iter_state_t *s, int *any)
+{
+    superversion_t *sv = s->sv;
+    version_t *v = sv->version;
+    *any = 0;
+    if (memtable_num_range_dels(sv->mem))
+        s->mems[s->n_mems++] = memtable_range_dels(sv->mem);
+    for (int i = 0; i < sv->n_imm; i++)
+        if (memtable_num_range_dels(sv->imm[i]))
+            s->mems[s->n_mems++] = memtable_range_dels(sv->imm[i]);
+    int ntab = 0;
+    for (int l = 0; l < v->num_levels; l++)
+        for (int i = 0; i < v->nfiles[l]; i++)
+            ntab += v->files[l][i]->num_range_dels > 0;
+    *any = s->n_mems > 0 || ntab > 0;
+    if (ntab == 0)
+        return NULL;
+    s->handles = malloc(sizeof(cache_handle_t *) * (size_t)ntab);
+    s->l0 = malloc(sizeof(table_t *) * (size_t)(v->nfiles[0] ? v->nfiles[0] : 1));
+    if (!s->handles || !s->l0)
+        return st_io(ENOMEM, "iterator");
+    status_t st = NULL;
+    for (int i = 0; i < v->nfiles[0] && !st; i++)
+        if (v->files[0][i]->num_range_dels > 0)
+            st = tv_pin(s, v->files[0][i], &s->l0[s->n_l0++]);
+    for (int l = 1; l < v->num_levels && l < VE_MAX_LEVELS && !st; l++) {
+        int has = 0;
+        for (int i = 0; i < v->nfiles[l]; i++)
+            has |= v->files[l][i]->num_range_dels > 0;
+        if (!has)
+            continue;
+        tv_level_t *lv = &s->levels[l];
+        lv->files = v->files[l];
+        lv->n = v->nfiles[l];
+        lv->tables = calloc((size_t)lv->n, sizeof(table_t *));
+        if (!lv->tables)
+            return st_io(ENOMEM, "iterator");
+        for (int i = 0; i < lv->n && !st; i++)
+            if (lv->files[i]->num_range_dels > 0)
+                st = tv_pin(s, lv->files[i], &lv->tables[i]);
+    }
+    return st;
 }
 
 lsm_iterator_t *lsm_create_iterator(lsm_t *db, const lsm_readoptions_t *ro)
@@ -143,42 +245,22 @@ lsm_iterator_t *lsm_create_iterator(lsm_t *db, const lsm_readoptions_t *ro)
     s->db = db;
     uint64_t snap = read_snapshot(db, ro);
     s->sv = db_sv_acquire(db);
-    arena_init(&s->arena, 64 << 10);
     superversion_t *sv = s->sv;
     int verify = ro ? ro->verify_checksums : 1, fill = ro ? ro->fill_cache : 1;
 
     /* children: active, immutables (newest first), then the version's files */
-    int cap = 1 + sv->n_imm, n = 0;
-    iter_t **kids = malloc(sizeof(iter_t *) * (size_t)cap);
+    int n = 0, nv = 0, any_tombs = 0;
+    iter_t **kids = malloc(sizeof(iter_t *) * (size_t)(1 + sv->n_imm));
     iter_t **vkids = NULL;
-    int nv = 0;
-    status_t st = NULL;
-    if (!kids)
-        st = st_io(ENOMEM, "iterator");
+    status_t st = kids ? NULL : st_io(ENOMEM, "iterator");
     if (!st) {
         kids[n++] = memtable_iter_new(sv->mem);
         for (int i = 0; i < sv->n_imm; i++)
             kids[n++] = memtable_iter_new(sv->imm[i]);
         st = version_add_iterators(sv->version, db->tcache, verify, fill, &vkids, &nv);
     }
-    /* range tombstones of every layer, if there are any */
-    uint64_t ntombs = memtable_num_range_dels(sv->mem);
-    for (int i = 0; i < sv->n_imm; i++)
-        ntombs += memtable_num_range_dels(sv->imm[i]);
-    for (int l = 0; l < sv->version->num_levels; l++)
-        for (int i = 0; i < sv->version->nfiles[l]; i++)
-            ntombs += sv->version->files[l][i]->num_range_dels;
-    if (!st && ntombs > 0) {
-        if (range_del_init(&s->tombs, &s->arena) != 0) {
-            st = st_io(ENOMEM, "iterator");
-        } else {
-            s->has_tombs = 1;
-            range_del_walk(memtable_range_dels(sv->mem), add_tomb, &s->tombs);
-            for (int i = 0; i < sv->n_imm; i++)
-                range_del_walk(memtable_range_dels(sv->imm[i]), add_tomb, &s->tombs);
-            st = version_add_range_dels(sv->version, db->tcache, &s->tombs, snap);
-        }
-    }
+    if (!st)
+        st = tv_build(s, &any_tombs);
     iter_t *merged = NULL;
     if (!st) {
         iter_t **all = malloc(sizeof(iter_t *) * (size_t)(n + nv));
@@ -208,22 +290,22 @@ lsm_iterator_t *lsm_create_iterator(lsm_t *db, const lsm_readoptions_t *ro)
     free(vkids);
     if (st) {
         iter_cleanup(s);
-        iter_t *e = iter_new_empty(st);
-        return lsm_iterator_wrap(e);
+        return lsm_iterator_wrap(iter_new_empty(st));
     }
     db_iter_args_t a = {
         .internal = merged,
         .snapshot = snap,
-        .tombstones = s->has_tombs ? &s->tombs : NULL,
-        .lower = (ro && ro->has_lower) ? buf_slice(&ro->lower) : slice_make(NULL, 0),
-        .upper = (ro && ro->has_upper) ? buf_slice(&ro->upper) : slice_make(NULL, 0),
+        .max_covering = any_tombs ? tv_max_covering : NULL,
+        .cover_arg = s,
+        .lower = slice_make(NULL, 0),
+        .upper = slice_make(NULL, 0),
         .cleanup = iter_cleanup,
         .cleanup_arg = s,
     };
-    if (a.lower.data == NULL && ro && ro->has_lower)
-        a.lower.data = "";
-    if (a.upper.data == NULL && ro && ro->has_upper)
-        a.upper.data = "";
+    if (ro && ro->has_lower)
+        a.lower = slice_make(ro->lower.data ? ro->lower.data : "", ro->lower.len);
+    if (ro && ro->has_upper)
+        a.upper = slice_make(ro->upper.data ? ro->upper.data : "", ro->upper.len);
     return lsm_iterator_wrap(db_iter_new(&a));
 }
 

@@ -73,6 +73,11 @@ static uint64_t store_op(store_t *s, int which, value_type_t t, slice_t k, slice
     return seq;
 }
 
+static uint64_t rd_cover(void *arg, slice_t user_key, uint64_t snapshot)
+{
+    return range_del_max_covering(arg, user_key, snapshot);
+}
+
 static iter_t *store_iter(store_t *s, uint64_t snap, slice_t lower, slice_t upper, int with_rd)
 {
     iter_t *kids[MAX_MT];
@@ -81,7 +86,8 @@ static iter_t *store_iter(store_t *s, uint64_t snap, slice_t lower, slice_t uppe
     db_iter_args_t a = {0};
     a.internal = merging_iter_new(kids, s->nmt);
     a.snapshot = snap;
-    a.tombstones = with_rd ? &s->rd : NULL;
+    a.max_covering = with_rd ? rd_cover : NULL;
+    a.cover_arg = &s->rd;
     a.lower = lower;
     a.upper = upper;
     iter_t *it = db_iter_new(&a);
