@@ -10,6 +10,8 @@
 # folder in $O and must clean up (unmount) after themselves even on failure.
 set -u
 O=${O:-build/check}
+[ -d "$O" ] || { echo "run.sh: no build folder $O (run make first)" >&2; exit 2; }
+O=$(cd "$O" && pwd) # absolute: tests may change directory
 ONLY=${ONLY:-}
 T=${T:-}
 pass=0; fail=0; skip=0; failed=()
