@@ -286,6 +286,12 @@ static status_t open_impl(const lsm_options_t *options, const char *name, int re
 
     status_t st = read_only ? NULL : make_dir_if_missing(&db->opt, name);
     char path[4096];
+    /* A directory that is not a store is refused before anything (LOCK) is made in it. */
+    if (!st && (read_only || !db->opt.create_if_missing) &&
+        !file_exists(fn_current(path, sizeof(path), name)))
+        st = file_exists(name)
+                 ? st_error(ST_INVALID_ARGUMENT, "%s: not an lsm store (no CURRENT file)", name)
+                 : st_error(ST_INVALID_ARGUMENT, "%s: does not exist", name);
     if (!st)
         st = file_lock(fn_lock(path, sizeof(path), name), &db->lock_fd);
     if (st && read_only && st_code(st) == ST_IO_ERROR && st_errno(st) == ENOENT) {

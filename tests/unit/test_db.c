@@ -363,6 +363,8 @@ static void test_bad_stores(void **state)
     assert_non_null(strstr(err, "not an lsm store"));
     lsm_free(err);
     err = NULL;
+    snprintf(f, sizeof(f), "%s/LOCK", path);
+    assert_int_equal(access(f, F_OK), -1); /* nothing was made in a foreign directory */
     /* a store of a newer format version */
     lsm_options_set_create_if_missing(o, 1);
     lsm_t *db = open_db(o);
