@@ -288,6 +288,7 @@ typedef struct {
     uint64_t cutoff;      /* only numbers below this */
     uint64_t min_log;     /* WALs below this are garbage */
     uint64_t manifest;    /* MANIFESTs below this are garbage */
+    int include_temp;     /* also delete *.tmp (only before background work starts) */
     u64set_t doomed_tables;
     char **doomed;
     int n_doomed, cap_doomed;
@@ -329,7 +330,10 @@ static int gc_visit(void *arg, const char *name)
             doom(g, name);
         break;
     case FT_TEMP:
-        doom(g, name);
+        /* Only at open: while the store runs, a MANIFEST switch may be writing
+         * CURRENT.tmp with the DB mutex released. */
+        if (g->include_temp)
+            doom(g, name);
         break;
     default:
         break;
@@ -357,6 +361,7 @@ void db_delete_obsolete_files(lsm_t *db)
     if (db->mem_log_number && db->mem_log_number < g.min_log)
         g.min_log = db->mem_log_number;
     g.manifest = vset_manifest_file_number(db->vset);
+    g.include_temp = !db->threads_started;
     pthread_mutex_unlock(&db->mu);
 
     st_free(file_list_dir(db->dir, gc_visit, &g));

@@ -90,13 +90,16 @@ char *skiplist_alloc_key(skiplist_t *sl, size_t n, sl_node_t **node)
     return (char *)(x + 1);
 }
 
-/* From `before` (known < key, or head) at `level`, find prev < key <= next. */
+/* From `before` (known < key, or head) at `level`, find prev < key <= next. `known_ge` is a
+ * node already known to be >= key (the splice's next one level up), so reaching it needs
+ * no comparison: a descent then costs one key comparison less per level. */
 static void find_splice_for_level(skiplist_t *sl, const char *key, sl_node_t *before,
-                                  int level, sl_node_t **out_prev, sl_node_t **out_next)
+                                  int level, sl_node_t *known_ge, sl_node_t **out_prev,
+                                  sl_node_t **out_next)
 {
     for (;;) {
         sl_node_t *next = next_acq(before, level);
-        if (next == NULL || sl->cmp(sl->cmp_arg, node_key(next), key) >= 0) {
+        if (next == NULL || next == known_ge || sl->cmp(sl->cmp_arg, node_key(next), key) >= 0) {
             *out_prev = before;
             *out_next = next;
             return;
@@ -119,9 +122,11 @@ void skiplist_insert(skiplist_t *sl, sl_node_t *x)
 
     sl_node_t *prev[SKIPLIST_MAX_HEIGHT], *next[SKIPLIST_MAX_HEIGHT];
     sl_node_t *before = sl->head;
+    sl_node_t *known_ge = NULL;
     for (int i = top - 1; i >= 0; i--) {
-        find_splice_for_level(sl, key, before, i, &prev[i], &next[i]);
+        find_splice_for_level(sl, key, before, i, known_ge, &prev[i], &next[i]);
         before = prev[i];
+        known_ge = next[i];
     }
     for (int i = 0; i < height; i++) {
         for (;;) {
@@ -131,7 +136,7 @@ void skiplist_insert(skiplist_t *sl, sl_node_t *x)
                                                         memory_order_release,
                                                         memory_order_relaxed))
                 break;
-            find_splice_for_level(sl, key, prev[i], i, &prev[i], &next[i]);
+            find_splice_for_level(sl, key, prev[i], i, NULL, &prev[i], &next[i]);
         }
     }
 }
