@@ -445,8 +445,34 @@ static void test_wal_corruption(void **state)
     lsm_options_destroy(o);
 }
 
-/* A child writes keys with sync=1 and reports each acknowledged index through a pipe; the
- * parent kills it with SIGKILL, reopens and checks every acknowledged key. */
+/* A child writes keys with sync=1 from 1 and then 8 threads, each thread reporting every
+ * acknowledged write through a pipe; the parent kills it with SIGKILL, reopens and checks
+ * every acknowledged key of every thread. */
+typedef struct {
+    lsm_t *db;
+    int threads, tid, fd;
+} sk_arg_t;
+
+static void *sk_writer(void *p)
+{
+    sk_arg_t *a = p;
+    lsm_writeoptions_t *wo = lsm_writeoptions_create();
+    lsm_writeoptions_set_sync(wo, 1);
+    char *err = NULL;
+    for (int i = 0;; i++) {
+        char k[32], v[64];
+        snprintf(k, sizeof(k), "t%d-%d-%08d", a->threads, a->tid, i);
+        snprintf(v, sizeof(v), "val-%d-%d", a->tid, i);
+        lsm_put(a->db, wo, k, strlen(k), v, strlen(v), &err);
+        if (err)
+            _exit(4);
+        uint32_t msg = ((uint32_t)a->tid << 24) | (uint32_t)i; /* atomic pipe write */
+        if (write(a->fd, &msg, sizeof(msg)) != sizeof(msg))
+            _exit(5);
+    }
+    return NULL;
+}
+
 static void test_sigkill_recovery(void **state)
 {
     (void)state;
@@ -462,37 +488,43 @@ static void test_sigkill_recovery(void **state)
             lsm_t *db = lsm_open(o, g_dir, &err);
             if (!db)
                 _exit(3);
-            lsm_writeoptions_t *wo = lsm_writeoptions_create();
-            lsm_writeoptions_set_sync(wo, 1);
-            for (int i = 0;; i++) {
-                char k[32], v[64];
-                snprintf(k, sizeof(k), "t%d-%08d", threads, i);
-                snprintf(v, sizeof(v), "val-%d", i);
-                lsm_put(db, wo, k, strlen(k), v, strlen(v), &err);
-                if (err)
-                    _exit(4);
-                if (write(pfd[1], &i, sizeof(i)) != sizeof(i))
-                    _exit(5);
+            sk_arg_t args[8];
+            pthread_t th[8];
+            for (int t = 0; t < threads; t++) {
+                args[t] = (sk_arg_t){db, threads, t, pfd[1]};
+                pthread_create(&th[t], NULL, sk_writer, &args[t]);
             }
+            pthread_join(th[0], NULL); /* never returns: the parent kills us */
+            _exit(6);
         }
         close(pfd[1]);
-        int last = -1, x;
-        while (last < 300 && read(pfd[0], &x, sizeof(x)) == sizeof(x))
-            last = x;
+        int last[8];
+        for (int t = 0; t < 8; t++)
+            last[t] = -1;
+        uint32_t msg;
+        int total = 0;
+        while (total < 400 && read(pfd[0], &msg, sizeof(msg)) == sizeof(msg)) {
+            last[msg >> 24] = (int)(msg & 0xffffff);
+            total++;
+        }
         kill(pid, SIGKILL);
-        while (read(pfd[0], &x, sizeof(x)) == sizeof(x))
-            last = x;
+        while (read(pfd[0], &msg, sizeof(msg)) == sizeof(msg))
+            last[msg >> 24] = (int)(msg & 0xffffff);
         close(pfd[0]);
         int status;
         waitpid(pid, &status, 0);
         assert_true(WIFSIGNALED(status));
         lsm_options_t *o = default_opts();
         lsm_t *db = open_db(o);
-        for (int i = 0; i <= last; i++) {
-            char k[32], v[64];
-            snprintf(k, sizeof(k), "t%d-%08d", threads, i);
-            snprintf(v, sizeof(v), "val-%d", i);
-            assert_get(db, NULL, k, v);
+        for (int t = 0; t < threads; t++) {
+            if (threads > 1)
+                assert_true(last[t] >= 0); /* every thread got writes in */
+            for (int i = 0; i <= last[t]; i++) {
+                char k[32], v[64];
+                snprintf(k, sizeof(k), "t%d-%d-%08d", threads, t, i);
+                snprintf(v, sizeof(v), "val-%d-%d", t, i);
+                assert_get(db, NULL, k, v);
+            }
         }
         lsm_close(db);
         lsm_options_destroy(o);
