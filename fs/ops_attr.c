@@ -177,7 +177,9 @@ void fs_op_statfs(fuse_req_t req, fuse_ino_t ino)
     st.f_blocks = host.f_blocks * unit / fs->bsize;
     st.f_bfree = host.f_bfree * unit / fs->bsize;
     st.f_bavail = host.f_bavail * unit / fs->bsize;
+    pthread_mutex_lock(&fs->alloc_mu);
     uint64_t used = fs->next_ino;
+    pthread_mutex_unlock(&fs->alloc_mu);
     st.f_files = (uint64_t)1 << 32;
     st.f_ffree = st.f_files > used ? st.f_files - used : 0;
     st.f_favail = st.f_ffree;
