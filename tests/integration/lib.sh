@@ -129,6 +129,14 @@ _fs_cleanup() {
     local rc=$?
     trap - EXIT INT TERM
     fs_unmount quiet
+    # keep the daemon's log of a failed run, and show its end
+    if [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ -s "$TMPROOT/daemon.log" ]; then
+        local keep
+        keep="$O/test-logs/$(basename "$0" .sh).$(date +%H%M%S).daemon.log"
+        mkdir -p "$O/test-logs" && cp "$TMPROOT/daemon.log" "$keep"
+        echo "daemon log (last 15 lines; whole log kept in $keep):"
+        tail -n 15 "$TMPROOT/daemon.log"
+    fi
     if [ -n "$TMPROOT" ] && [ -d "$TMPROOT" ]; then
         if [ -n "$MNT" ] && mountpoint -q "$MNT" 2>/dev/null; then
             echo "cleanup: $MNT is still mounted; leaving $TMPROOT in place"

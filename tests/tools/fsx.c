@@ -4,8 +4,9 @@
  * writes, fsync + page-cache drops and close/reopen on one file, checked against an in-memory
  * model of what the file must contain.
  *
- *   fsx [-S seed] [-N ops] [-l maxlen] [-o maxoplen] [-F] [-H] [-M] [-m modelfile] [-v] FILE
+ *   fsx [-S seed] [-N ops] [-l maxlen] [-o maxoplen] [-F] [-H] [-M] [-m modelfile] [-v] [-T] FILE
  *
+ *   -T prints the mean time of each op type at the end (ops over 1 s are always reported);
  *   -F no fallocate, -H no punch-hole, -M no mmap (for reference targets that lack them);
  *   -m writes the final model to modelfile, so a script can compare the file after remount.
  *
@@ -50,6 +51,13 @@ struct fsx {
     long pagesize;
     unsigned long long seed;
 };
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static uint64_t rnd(struct fsx *f)
 {
@@ -272,9 +280,9 @@ int main(int argc, char **argv)
     const char *modelout = NULL;
     f.maxlen = 4 << 20;
     f.maxop = 256 << 10;
-    int opt;
+    int opt, timing = 0;
     setvbuf(stdout, NULL, _IOLBF, 0);
-    while ((opt = getopt(argc, argv, "S:N:l:o:FHMm:v")) != -1) {
+    while ((opt = getopt(argc, argv, "S:N:l:o:FHMm:vT")) != -1) {
         switch (opt) {
         case 'S': seed = strtoull(optarg, NULL, 0); break;
         case 'N': nops = strtol(optarg, NULL, 0); break;
@@ -285,6 +293,7 @@ int main(int argc, char **argv)
         case 'M': f.no_mmap = 1; break;
         case 'm': modelout = optarg; break;
         case 'v': f.verbose = 1; break;
+        case 'T': timing = 1; break;
         default:
             fprintf(stderr, "usage: fsx [-S seed] [-N ops] [-l maxlen] [-o maxoplen] [-F] [-H] [-M] "
                             "[-m modelfile] [-v] FILE\n");
@@ -306,8 +315,22 @@ int main(int argc, char **argv)
            f.maxlen, f.maxop, f.path);
     f.fd = open(f.path, O_RDWR | O_CREAT | O_TRUNC, 0644);
     if (f.fd < 0) { printf("fsx: open %s: %s\n", f.path, strerror(errno)); return 1; }
+    double slow_total = 0, op_time[OP_COUNT] = {0};
+    long op_count[OP_COUNT] = {0};
+    long slow_n = 0;
     for (f.opno = 1; f.opno <= nops; f.opno++) {
+        double t0 = mono_now();
         one_op(&f);
+        double dt = mono_now() - t0;
+        op_time[f.log[f.opno % LOG_N].op] += dt;
+        op_count[f.log[f.opno % LOG_N].op]++;
+        if (dt > 1.0) { /* a hang-in-the-making is worth seeing before the time limit hits */
+            struct logent *e = &f.log[f.opno % LOG_N];
+            if (slow_n++ < 20)
+                printf("fsx: slow op %ld: %s off %lld len %lld took %.1f s\n", f.opno, op_names[e->op],
+                       e->off, e->len, dt);
+            slow_total += dt;
+        }
         if (f.opno % 500 == 0) {
             log_op(&f, OP_CHECK, 0, f.size);
             if (f.opno % 1000 == 0) sync_drop(&f);
@@ -325,6 +348,15 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    printf("fsx: ok, seed %llu, %ld ops, final size %lld\n", seed, nops, f.size);
+    printf("fsx: ok, seed %llu, %ld ops, final size %lld", seed, nops, f.size);
+    if (slow_n) printf(" (%ld ops took over 1 s, %.1f s in all)", slow_n, slow_total);
+    printf("\n");
+    if (timing) {
+        printf("fsx: time per op type:");
+        for (int i = 0; i < OP_COUNT; i++)
+            if (op_count[i])
+                printf(" %s %ld x %.2f ms;", op_names[i], op_count[i], op_time[i] * 1e3 / (double)op_count[i]);
+        printf("\n");
+    }
     return 0;
 }
