@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 static lsm_t *open_db(fs_opts_t *o, int compression, char **err)
 {
@@ -118,6 +119,15 @@ fs_t *fs_open(fs_opts_t *opts)
     fs->itab = fs_itab_create();
     char *err = NULL;
     fs->db = open_db(opts, lsm_no_compression, &err);
+    /* `umount` returns before the previous daemon of this store has closed it: give a
+     * store that is busy a few seconds to come free before calling it in use. */
+    for (int tries = 0; !fs->db && lsm_error_errno(err) == EBUSY && tries < 30; tries++) {
+        lsm_free(err);
+        err = NULL;
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        fs->db = open_db(opts, lsm_no_compression, &err);
+    }
     if (!fs->db) {
         int e = lsm_error_errno(err);
         if (e == EBUSY)
