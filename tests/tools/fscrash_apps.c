@@ -17,7 +17,8 @@
  * completed).
  *
  * append: the log pattern. Records of varying length (a pure function of seed and record
- * number) are appended with write(2) on an O_APPEND descriptor; every few records an
+ * number) are appended with write(2) on an O_APPEND descriptor (a short count, which the
+ * daemon's death can cause, is journaled and the rest retried); every few records an
  * fsync. Journal: "W <bytes>" after each write returned (total length so far), "S
  * <bytes>" after each fsync returned. verify-append: the log is a prefix of the record
  * stream, at least as long as the last fsync'ed length, and no longer than what was
@@ -275,16 +276,15 @@ static int run_append(const char *file, const char *journal, uint64_t seed)
     char rec[2048];
     uint64_t total = 0, s = seed;
     for (uint64_t n = 1;; n++) {
-        size_t len = record(seed, n, rec);
-        ssize_t w = write(fd, rec, len);
-        if (w < 0)
-            return stop("append", errno);
-        if ((size_t)w != len) {
-            fprintf(stderr, "fscrash_apps: short append (%zd of %zu)\n", w, len);
-            return 1;
+        size_t len = record(seed, n, rec), done = 0;
+        while (done < len) { /* a write cut short by the daemon's death returns a count */
+            ssize_t w = write(fd, rec + done, len - done);
+            if (w < 0)
+                return stop("append", errno);
+            done += (size_t)w;
+            total += (uint64_t)w;
+            jwrite(jfd, "W %" PRIu64 "\n", total);
         }
-        total += len;
-        jwrite(jfd, "W %" PRIu64 "\n", total);
         if (rng_next(&s) % 8 == 0) {
             if (fsync(fd) != 0)
                 return stop("fsync log", errno);
@@ -338,10 +338,11 @@ static int verify_append(const char *file, const char *journal, uint64_t seed, i
         }
         pos += rl;
     }
-    /* the record after the last completed write may be in doubt */
-    for (pos = 0, n = 1; pos < written; n++)
+    /* the rest of the record being written (the next one, at a record boundary) may be in
+     * doubt: the log may end anywhere up to its end */
+    for (pos = 0, n = 1; pos <= written; n++)
         pos += record(seed, n, rec);
-    doubt = record(seed, n, rec);
+    doubt = pos - written;
     if (len < synced) {
         printf("%s: %zu bytes, but %" PRIu64 " were fsync'ed\n", file, len, synced);
         bad = 1;
