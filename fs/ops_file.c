@@ -151,6 +151,7 @@ static int write_locked(fuse_req_t req, fs_t *fs, uint64_t ino, fs_inode_t *in,
     if (off > FS_MAX_FILE_SIZE || size > FS_MAX_FILE_SIZE - off)
         return -EFBIG;
     lsm_writebatch_t *b = lsm_writebatch_create();
+    uint64_t old_blocks = in->blocks;
     int r = fs_data_write(fs, b, ino, in->size, &in->blocks, off, buf, size);
     if (r) {
         lsm_writebatch_destroy(b);
@@ -163,7 +164,12 @@ static int write_locked(fuse_req_t req, fs_t *fs, uint64_t ino, fs_inode_t *in,
         kill_suid(req, in);
     }
     fs_batch_inode(b, ino, in);
-    return fs_commit(fs, b);
+    r = fs_commit(fs, b);
+    /* The kernel caches attributes for attr_timeout and cannot know st_blocks: tell it
+     * when a write allocated blocks (attributes only; no page is touched). */
+    if (r == 0 && in->blocks != old_blocks && fs->se)
+        fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
+    return r;
 }
 
 void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
@@ -185,13 +191,6 @@ void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
     atomic_fetch_add(&fs->stats.writes, 1);
     atomic_fetch_add(&fs->stats.bytes_written, size);
     fuse_reply_write(req, size);
-}
-
-void fs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-    (void)ino;
-    (void)fi;
-    fs_reply_err(req, 0);  /* every write is already in the WAL */
 }
 
 void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

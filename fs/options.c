@@ -17,8 +17,8 @@
 void fs_opts_init(fs_opts_t *o)
 {
     memset(o, 0, sizeof(*o));
-    o->entry_timeout = 1.0;
-    o->attr_timeout = 1.0;
+    o->entry_timeout = 60.0;
+    o->attr_timeout = 60.0;
     o->writeback = 1;
     o->block_cache = 64u << 20;
     o->write_buffer = 64u << 20;
