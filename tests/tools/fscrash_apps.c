@@ -69,13 +69,12 @@ static void jwrite(int fd, const char *fmt, ...)
 }
 
 /* Exit status after a failed call: 3 when the daemon is gone, 1 otherwise. */
-static const char *probe_path = ".";
-
-static int stop(const char *what, int e)
+/* probe: a path in the mount, asked with statfs (which always reaches the daemon). */
+static int stop_at(const char *probe, const char *what, int e)
 {
-    struct statfs sf; /* statfs always asks the daemon */
+    struct statfs sf;
     if (e == ENOTCONN || e == ECONNABORTED ||
-        (statfs(probe_path, &sf) != 0 && (errno == ENOTCONN || errno == ECONNABORTED)))
+        (statfs(probe, &sf) != 0 && (errno == ENOTCONN || errno == ECONNABORTED)))
         return 3;
     fprintf(stderr, "fscrash_apps: %s: %s\n", what, strerror(e));
     return 1;
@@ -150,7 +149,7 @@ static int run_replace(const char *dir, const char *journal, uint64_t seed, int 
     if (jfd < 0)
         die(journal);
     if (chdir(dir) != 0)
-        return stop(dir, errno);
+        return stop_at(".", dir, errno);
     char tmp[64], name[64];
     for (uint64_t g = 1;; g++) {
         int i = (int)(g % (uint64_t)files);
@@ -160,24 +159,24 @@ static int run_replace(const char *dir, const char *journal, uint64_t seed, int 
         snprintf(name, sizeof(name), "t%d", i);
         int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (fd < 0)
-            return stop("open temp", errno);
+            return stop_at(".", "open temp", errno);
         if (write_all(fd, p, len) != 0)
-            return stop("write temp", errno);
+            return stop_at(".", "write temp", errno);
         free(p);
         if (fsync(fd) != 0)
-            return stop("fsync temp", errno);
+            return stop_at(".", "fsync temp", errno);
         if (close(fd) != 0)
-            return stop("close temp", errno);
+            return stop_at(".", "close temp", errno);
         jwrite(jfd, "B %" PRIu64 " %d\n", g, i);
         if (rename(tmp, name) != 0)
-            return stop("rename", errno);
+            return stop_at(".", "rename", errno);
         jwrite(jfd, "C %" PRIu64 "\n", g);
         if (g % 4 == 0) {
             int d = open(".", O_RDONLY | O_DIRECTORY);
             if (d < 0)
-                return stop("open dir", errno);
+                return stop_at(".", "open dir", errno);
             if (fsync(d) != 0)
-                return stop("fsync dir", errno);
+                return stop_at(".", "fsync dir", errno);
             close(d);
         }
     }
@@ -269,10 +268,9 @@ static int run_append(const char *file, const char *journal, uint64_t seed)
     int jfd = open(journal, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
     if (jfd < 0)
         die(journal);
-    probe_path = file;
     int fd = open(file, O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd < 0)
-        return stop("open log", errno);
+        return stop_at(file, "open log", errno);
     char rec[2048];
     uint64_t total = 0, s = seed;
     for (uint64_t n = 1;; n++) {
@@ -280,14 +278,14 @@ static int run_append(const char *file, const char *journal, uint64_t seed)
         while (done < len) { /* a write cut short by the daemon's death returns a count */
             ssize_t w = write(fd, rec + done, len - done);
             if (w < 0)
-                return stop("append", errno);
+                return stop_at(file, "append", errno);
             done += (size_t)w;
             total += (uint64_t)w;
             jwrite(jfd, "W %" PRIu64 "\n", total);
         }
         if (rng_next(&s) % 8 == 0) {
             if (fsync(fd) != 0)
-                return stop("fsync log", errno);
+                return stop_at(file, "fsync log", errno);
             jwrite(jfd, "S %" PRIu64 "\n", total);
         }
     }

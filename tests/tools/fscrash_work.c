@@ -970,20 +970,24 @@ static int ino_taken(const check_t *c, const model_t *m, ino_t ino, int except)
     return -1;
 }
 
-static const char *hist_text(const node_t *n)
+typedef struct {
+    char s[FSC_HIST * 50];
+} hist_buf_t;
+
+static const char *hist_text(const node_t *n, hist_buf_t *b)
 {
-    static __thread char out[FSC_HIST * 50];
-    out[0] = '\0';
+    b->s[0] = '\0';
     for (int i = 0; i < n->nhist; i++) {
-        strcat(out, n->hist[i]);
+        strcat(b->s, n->hist[i]);
         if (i + 1 < n->nhist)
-            strcat(out, ", ");
+            strcat(b->s, ", ");
     }
-    return n->nhist ? out : "none";
+    return n->nhist ? b->s : "none";
 }
 
 static void check_content(check_t *c, const node_t *n, const char *path)
 {
+    hist_buf_t hb;
     int fd = open(path, O_RDONLY);
     if (fd < 0) {
         cerr(c, "%s: open: %s", path, strerror(errno));
@@ -1018,7 +1022,7 @@ static void check_content(check_t *c, const node_t *n, const char *path)
                 zeros = buf[k] == 0;
             cerr(c, "%s: content differs from the expected bytes in [%zu, %zu) of %zu%s; "
                     "its last operations: %s", path, at, end, got, zeros ? " (zeros there)" : "",
-                 hist_text(n));
+                 hist_text(n, &hb));
         }
     } else {
         size_t maxsize = 0;
@@ -1035,7 +1039,7 @@ static void check_content(check_t *c, const node_t *n, const char *path)
             if (!ok) {
                 cerr(c, "%s: byte %zu (0x%02x) is in none of the %d versions since the last "
                         "sync; its last operations: %s", path, p, buf[p], n->nvers,
-                     hist_text(n));
+                     hist_text(n, &hb));
                 break;
             }
         }
