@@ -40,9 +40,20 @@ static void block_put(lsm_writebatch_t *b, uint64_t ino, uint64_t idx, const cha
     lsm_writebatch_put(b, key, klen, data, len);
 }
 
+/* Blocks [from, to) go: one point deletion each when they are few, else one range
+ * deletion (to == UINT64_MAX: every block from `from` on). Range tombstones cost later
+ * reads a lookup until compaction drops them; a few point deletions cost nothing alike. */
+#define DROP_POINT_MAX 64
 static void block_del_range(lsm_writebatch_t *b, uint64_t ino, uint64_t from, uint64_t to)
 {
     char k1[FS_KEY_MAX], k2[FS_KEY_MAX];
+    if (to != UINT64_MAX && to > from && to - from <= DROP_POINT_MAX) {
+        for (uint64_t i = from; i < to; i++) {
+            size_t n = fs_key_block(k1, ino, i);
+            lsm_writebatch_delete(b, k1, n);
+        }
+        return;
+    }
     size_t n1 = fs_key_block(k1, ino, from);
     size_t n2 = to == UINT64_MAX ? fs_key_range_end(k2, FS_ROW_BLOCK, ino)
                                  : fs_key_block(k2, ino, to);
@@ -215,6 +226,11 @@ static int zero_in_block(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t i
     return 0;
 }
 
+void fs_data_drop_all(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t size)
+{
+    block_del_range(b, ino, 0, size == UINT64_MAX ? UINT64_MAX : nblocks(size, fs->bsize));
+}
+
 int fs_data_truncate(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t old_size,
                      uint64_t *blocks, uint64_t new_size)
 {
@@ -230,7 +246,7 @@ int fs_data_truncate(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t old_s
         if (rc)
             return rc;
     }
-    block_del_range(b, ino, keep, UINT64_MAX);
+    block_del_range(b, ino, keep, nblocks(old_size, bs)); /* no block lies past the size */
     dec(blocks, gone);
     if (new_size % bs)
         return zero_in_block(fs, b, ino, new_size / bs, new_size % bs, bs, blocks);

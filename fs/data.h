@@ -25,6 +25,9 @@ int fs_data_write(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t size,
                   uint64_t *blocks, uint64_t off, const char *buf, size_t len);
 /* Stages a size change from old_size to new_size (drops blocks past the new end with one
  * range deletion and cuts the last partial block). */
+/* Stages the deletion of every data block of a file of `size` bytes (UINT64_MAX: size
+ * unknown, every block). */
+void fs_data_drop_all(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t size);
 int fs_data_truncate(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t old_size,
                      uint64_t *blocks, uint64_t new_size);
 /* Stages zeroing [off, off+len) as a hole (whole blocks dropped, edges zeroed). */

@@ -78,7 +78,7 @@ static long reclaim_orphans(fs_t *fs)
         fs_key_t pk;
         if (fs_key_parse(k, klen, &pk) != 0 || pk.type != FS_ROW_ORPHAN)
             continue;  /* fsck's business */
-        fs_batch_reclaim(b, pk.ino);
+        fs_batch_reclaim(fs, b, pk.ino, NULL);
         n++;
     }
     lsm_iter_get_error(it, &err);

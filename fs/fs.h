@@ -89,7 +89,8 @@ void fs_batch_dentry(lsm_writebatch_t *b, uint64_t parent, const char *name, uin
                      unsigned type);
 void fs_batch_dentry_del(lsm_writebatch_t *b, uint64_t parent, const char *name);
 /* Adds the deletion of every row of inode `ino` (I, L, X*, B*, O) to the batch. */
-void fs_batch_reclaim(lsm_writebatch_t *b, uint64_t ino);
+/* Stages the deletion of every row of inode ino (in: its inode when known, else NULL). */
+void fs_batch_reclaim(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, const fs_inode_t *in);
 /* Applies and destroys the batch. 0 or -errno. */
 int fs_commit(fs_t *fs, lsm_writebatch_t *b);
 /* 1 if directory `ino` has an entry. <0 on error. */

@@ -251,7 +251,7 @@ static void stage_unlinked(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, const fs
         fs_batch_inode(b, ino, in);
         lsm_writebatch_put(b, key, klen, val, vlen);
     } else {
-        fs_batch_reclaim(b, ino);
+        fs_batch_reclaim(fs, b, ino, in);
     }
 }
 
@@ -342,7 +342,7 @@ void fs_reclaim_if_unused(fs_t *fs, uint64_t ino)
     fs_ilock(fs->itab, ino);
     if (fs_inode_load(fs, ino, &in) == 0 && in.nlink == 0 && !fs_itab_busy(fs->itab, ino)) {
         lsm_writebatch_t *b = lsm_writebatch_create();
-        fs_batch_reclaim(b, ino);
+        fs_batch_reclaim(fs, b, ino, &in);
         if (fs_commit(fs, b) == 0)
             atomic_fetch_add(&fs->stats.orphans_reclaimed, 1);
     }
