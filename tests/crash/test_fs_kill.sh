@@ -43,7 +43,8 @@ while [ $# -gt 0 ]; do
            exit 2 ;;
     esac
 done
-echo "test_fs_kill: seed $seed (reproduce: $0 --seed $seed --rounds ${rounds:-N})"
+if [ "$rounds" -gt 0 ]; then how="--rounds $rounds"; else how="--duration $duration"; fi
+echo "test_fs_kill: seed $seed (reproduce: $0 --seed $seed $how)"
 RANDOM=$seed
 fs_require_tool fscrash_work
 fsc_setup
