@@ -345,6 +345,8 @@ int main(int argc, char **argv)
         FILE *m = fopen(modelout, "w");
         if (!m || fwrite(f.model, 1, (size_t)f.size, m) != (size_t)f.size || fclose(m) != 0) {
             printf("fsx: cannot write model %s\n", modelout);
+            free(f.model);
+            free(f.buf);
             return 1;
         }
     }
@@ -358,5 +360,7 @@ int main(int argc, char **argv)
                 printf(" %s %ld x %.2f ms;", op_names[i], op_count[i], op_time[i] * 1e3 / (double)op_count[i]);
         printf("\n");
     }
+    free(f.model);
+    free(f.buf);
     return 0;
 }
