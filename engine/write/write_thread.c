@@ -45,6 +45,7 @@ enum {
 
 #define WT_SPINS 100
 #define WT_YIELDS 8
+#define WT_MAX_SERVED 16 /* pipelined: queued groups one memtable turn may serve */
 
 #ifdef LSM_TESTING
 #define WT_HOOK(wt, point, w)                                          \
@@ -266,6 +267,19 @@ static int wt_mt_enqueue(write_thread_t *wt, wt_group_t *g)
     }
 }
 
+/* The group queued right after g, or NULL when g is the newest. Called by the thread
+ * holding g's memtable turn: every group from the head down to g is still queued (their
+ * leaders wait), so the walk touches live groups only. */
+static wt_group_t *wt_mt_successor(write_thread_t *wt, wt_group_t *g)
+{
+    wt_group_t *n = atomic_load_explicit(&wt->newest_mt_group, memory_order_acquire);
+    if (n == g)
+        return NULL;
+    while (n->mt_older != g)
+        n = n->mt_older;
+    return n;
+}
+
 /* g's inserts are done and published: let the next queued group insert. */
 static void wt_pass_mt_leadership(write_thread_t *wt, wt_group_t *g)
 {
@@ -292,10 +306,37 @@ static void wt_finish_group(write_thread_t *wt, wt_group_t *g, wt_writer_t *self
         WT_HOOK(wt, "publish:before", self);
         cb->publish(cb->arg, g->last_sequence);
     }
-    if (wt->enable_pipelined_write)
-        wt_pass_mt_leadership(wt, g);
-    else
+    if (!wt->enable_pipelined_write) {
         wt_pass_wal_leadership(wt, g);
+        wt_complete_members(wt, g, self);
+        return;
+    }
+    /* Pipelined: serve the groups queued behind g whose leaders already wait for their
+     * turn, inserting their batches here, as RocksDB merges memtable writer groups: each
+     * one served saves a wake-up and a hand-off. A group that would insert in parallel, or
+     * whose leader is not waiting yet (it may still be passing on the WAL role), stops
+     * the run and gets the turn the usual way. Served groups are completed only after
+     * the turn has moved on past them, so the queue walk never meets a finished group. */
+    wt_group_t *served[WT_MAX_SERVED];
+    int nserved = 0;
+    wt_group_t *cur = g;
+    while (nserved < WT_MAX_SERVED) {
+        wt_group_t *n = wt_mt_successor(wt, cur);
+        if (!n || !atomic_load_explicit(&n->mt_waiting, memory_order_acquire) ||
+            (wt->allow_concurrent_memtable_write && n->inserts >= 2))
+            break;
+        WT_HOOK(wt, "pipeline:serve_group", n->leader);
+        for (wt_writer_t *w = n->leader; w; w = wt_group_next(n, w))
+            if (w->count)
+                w->status = cb->memtable_insert(cb->arg, w, 0);
+        if (cb->publish)
+            cb->publish(cb->arg, n->last_sequence);
+        served[nserved++] = n;
+        cur = n;
+    }
+    wt_pass_mt_leadership(wt, cur);
+    for (int i = 0; i < nserved; i++)
+        wt_complete_members(wt, served[i], NULL);
     wt_complete_members(wt, g, self);
 }
 
@@ -394,8 +435,12 @@ static void wt_lead(write_thread_t *wt, wt_writer_t *leader, const wt_callbacks_
         int first = wt_mt_enqueue(wt, &g);
         WT_HOOK(wt, "pipeline:enqueue", leader);
         wt_pass_wal_leadership(wt, &g);
-        if (!first)
-            wt_await(wt, leader, WT_MEMTABLE_LEADER);
+        if (!first) {
+            atomic_store_explicit(&g.mt_waiting, 1, memory_order_release);
+            uint32_t st = wt_await(wt, leader, WT_MEMTABLE_LEADER | WT_COMPLETED);
+            if (st & WT_COMPLETED)
+                return; /* the group before us inserted and published ours too */
+        }
         WT_HOOK(wt, "pipeline:memtable_leader", leader);
     }
     wt_memtable_step(wt, &g, cb);

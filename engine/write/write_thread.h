@@ -104,6 +104,8 @@ struct wt_group {
     status_t status;              /* preprocess / WAL failure */
     _Atomic size_t running;       /* parallel inserts not yet finished */
     wt_group_t *mt_older;         /* pipelined memtable queue */
+    _Atomic int mt_waiting;       /* pipelined: the leader waits for its memtable turn and
+                                     may be served by the group before it */
 };
 
 typedef struct wt_callbacks {
