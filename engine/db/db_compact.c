@@ -308,14 +308,7 @@ void *db_compact_thread(void *arg)
             break;
         }
         if (st) {
-            st_free(db->soft_error);
-            db->soft_error = st;
-            pthread_cond_broadcast(&db->bg_cv);
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += 1;
-            if (!db->shutting_down)
-                pthread_cond_timedwait(&db->bg_cv, &db->mu, &ts);
+            db_soft_error_backoff(db, st);
             continue;
         }
         db_delete_obsolete_files(db);

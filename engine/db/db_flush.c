@@ -216,6 +216,18 @@ static status_t flush_oldest(lsm_t *db)
     return st;
 }
 
+void db_soft_error_backoff(lsm_t *db, status_t st)
+{
+    st_free(db->soft_error);
+    db->soft_error = st;
+    pthread_cond_broadcast(&db->bg_cv);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 1;
+    if (!db->shutting_down)
+        pthread_cond_timedwait(&db->bg_cv, &db->mu, &ts);
+}
+
 void *db_flush_thread(void *arg)
 {
     lsm_t *db = arg;
@@ -226,14 +238,7 @@ void *db_flush_thread(void *arg)
             status_t st = flush_oldest(db);
             db->flush_running = 0;
             if (st) {
-                st_free(db->soft_error);
-                db->soft_error = st;
-                pthread_cond_broadcast(&db->bg_cv);
-                struct timespec ts;
-                clock_gettime(CLOCK_REALTIME, &ts);
-                ts.tv_sec += 1;
-                if (!db->shutting_down)
-                    pthread_cond_timedwait(&db->bg_cv, &db->mu, &ts);
+                db_soft_error_backoff(db, st);
                 continue;
             }
             st_free(db->soft_error);

@@ -151,6 +151,9 @@ status_t db_install_sv(lsm_t *db);
  * leaves *meta NULL when the memtable held nothing to write. Called without mu. */
 status_t db_write_level0_table(lsm_t *db, memtable_t *mem, file_meta_t **meta);
 void *db_flush_thread(void *arg);
+/* A flush or compaction failed: remember st as the soft error (writers that would wait for
+ * the background get it instead), then wait a second before the caller retries (mu held). */
+void db_soft_error_backoff(lsm_t *db, status_t st);
 void *db_compact_thread(void *arg);
 /* Deletes files that no live version, memtable or MANIFEST needs (mu held; drops it
  * while deleting). */

@@ -136,6 +136,26 @@ status_t db_switch_memtable(lsm_t *db)
 
 static int wal_broken(lsm_t *db) { return db->wal == NULL && !db->read_only; }
 
+/* Writers stop until the background makes progress (mu held). */
+static void stall_for_background(lsm_t *db)
+{
+    uint64_t t0 = clock_now_us();
+    atomic_fetch_add(&db->stats.stops, 1);
+    db_maybe_schedule(db);
+    pthread_cond_wait(&db->bg_cv, &db->mu);
+    atomic_fetch_add(&db->stats.stall_us, clock_now_us() - t0);
+}
+
+/* Switches memtables once earlier pipelined groups have finished inserting into the
+ * active one (mu held; dropped while waiting for them). */
+static status_t switch_after_memtable_writers(lsm_t *db)
+{
+    pthread_mutex_unlock(&db->mu);
+    wt_wait_for_memtable_writers(&db->wt);
+    pthread_mutex_lock(&db->mu);
+    return db_switch_memtable(db);
+}
+
 static status_t cb_preprocess(void *arg, wt_group_t *g)
 {
     lsm_t *db = arg;
@@ -162,14 +182,9 @@ static status_t cb_preprocess(void *arg, wt_group_t *g)
         if (db->force_switch) {
             db->force_switch = 0;
             memtable_t *m = atomic_load(&db->mem);
-            if (memtable_num_entries(m) + memtable_num_range_dels(m) > 0) {
-                pthread_mutex_unlock(&db->mu);
-                wt_wait_for_memtable_writers(&db->wt);
-                pthread_mutex_lock(&db->mu);
-                st = db_switch_memtable(db);
-                if (st)
-                    break;
-            }
+            if (memtable_num_entries(m) + memtable_num_range_dels(m) > 0 &&
+                (st = switch_after_memtable_writers(db)) != NULL)
+                break;
             continue;
         }
         int l0 = vset_num_level_files(db->vset, 0);
@@ -185,11 +200,7 @@ static status_t cb_preprocess(void *arg, wt_group_t *g)
             break;
         }
         if (!db->opt.disable_auto_compactions && l0 >= db->opt.level0_stop_writes_trigger) {
-            uint64_t t0 = clock_now_us();
-            atomic_fetch_add(&db->stats.stops, 1);
-            db_maybe_schedule(db);
-            pthread_cond_wait(&db->bg_cv, &db->mu);
-            atomic_fetch_add(&db->stats.stall_us, clock_now_us() - t0);
+            stall_for_background(db);
             continue;
         }
         if (!slowed && !db->opt.disable_auto_compactions &&
@@ -207,18 +218,10 @@ static status_t cb_preprocess(void *arg, wt_group_t *g)
         if (usage < db->opt.write_buffer_size)
             break;
         if (db->n_imm >= db->opt.max_write_buffer_number - 1) {
-            uint64_t t0 = clock_now_us();
-            atomic_fetch_add(&db->stats.stops, 1);
-            db_maybe_schedule(db);
-            pthread_cond_wait(&db->bg_cv, &db->mu);
-            atomic_fetch_add(&db->stats.stall_us, clock_now_us() - t0);
+            stall_for_background(db);
             continue;
         }
-        /* Earlier pipelined groups may still insert into the active memtable. */
-        pthread_mutex_unlock(&db->mu);
-        wt_wait_for_memtable_writers(&db->wt);
-        pthread_mutex_lock(&db->mu);
-        st = db_switch_memtable(db);
+        st = switch_after_memtable_writers(db);
         if (st)
             break;
     }
