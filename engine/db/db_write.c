@@ -5,8 +5,7 @@
  * write/write_thread.h and docs/WRITE_PATH.md):
  *   preprocess  (group leader) fail fast on a sticky error; make room: stall while too many
  *               immutable memtables or L0 files wait for the background, switch to a new
- *               memtable + WAL when the active one is full, replace a WAL broken by an
- *               earlier write error;
+ *               memtable + WAL when the active one is full;
  *   wal_write   (group leader) append each member's batch as one log record, one write(2)
  *               for the group, one fdatasync if any member asked for sync;
  *   insert      each batch into the active memtable (by the leader, or by every member in
@@ -14,8 +13,8 @@
  *   publish     advance visible_seq, in sequence order, after a whole group is in.
  *
  * Failure policy (docs/DURABILITY.md): a failed append/write(2) is undone by truncating the
- * WAL back to where the group started; the group fails, the WAL is retired and the next
- * write opens a new one, so writes resume once space is freed (ENOSPC). A failed fdatasync,
+ * WAL back to where the group started; the group fails and later writes append to the
+ * same WAL again, so writes resume once space is freed (ENOSPC). A failed fdatasync,
  * or a failed undo, leaves the WAL in an unknown state: that is a sticky error and every
  * later write fails until the store is reopened. Nothing that failed is ever acknowledged.
  */
@@ -134,8 +133,6 @@ status_t db_switch_memtable(lsm_t *db)
 
 /* ---- write thread callbacks ---- */
 
-static int wal_broken(lsm_t *db) { return db->wal == NULL && !db->read_only; }
-
 /* Writers stop until the background makes progress (mu held). */
 static void stall_for_background(lsm_t *db)
 {
@@ -158,6 +155,7 @@ static status_t switch_after_memtable_writers(lsm_t *db)
 
 static status_t cb_preprocess(void *arg, wt_group_t *g)
 {
+    (void)g;
     lsm_t *db = arg;
     status_t st = NULL;
     int slowed = 0;
@@ -170,14 +168,6 @@ static status_t cb_preprocess(void *arg, wt_group_t *g)
         if (db->shutting_down) {
             st = st_error(ST_BUSY, "%s: store is closing", db->dir);
             break;
-        }
-        if (wal_broken(db) && !g->disable_wal) {
-            /* An earlier write failed and retired the WAL: start a new one. The active
-             * memtable now spans two WAL files, which recovery replays in order. */
-            st = db_new_wal(db);
-            if (st)
-                break;
-            continue;
         }
         if (db->force_switch) {
             db->force_switch = 0;
@@ -245,18 +235,16 @@ static status_t cb_wal_write(void *arg, wt_group_t *g)
     if (!st)
         st = log_writer_flush(w);
     if (st) {
-        /* Undo the partial group so the file ends where the last acknowledged write did. */
-        status_t undo = wfile_truncate(log_writer_file(w), start);
-        pthread_mutex_lock(&db->mu);
+        /* Undo the partial group so the file ends where the last acknowledged write did,
+         * and keep appending to it (a disk that stays full must not leave a new empty WAL
+         * behind for every refused write). If even that fails, the WAL's state is
+         * unknown: sticky error. */
+        status_t undo = log_writer_truncate(w, start);
         if (undo) {
+            pthread_mutex_lock(&db->mu);
             db_set_bg_error(db, undo);
-        } else {
-            /* The log writer's block position is stale now: retire this WAL (it ends at a
-             * record boundary), the next write starts a new one. */
-            st_free(log_writer_close(w));
-            db->wal = NULL;
+            pthread_mutex_unlock(&db->mu);
         }
-        pthread_mutex_unlock(&db->mu);
         return st;
     }
     if (wrote)

@@ -171,6 +171,10 @@ status_t wfile_truncate(wfile_t *f, uint64_t size)
     FAULT(f->env, FOP_TRUNCATE, f->path);
     if (ftruncate(f->fd, (off_t)size) < 0)
         return st_io(errno, "%s: truncate", f->path);
+    /* ftruncate leaves the file offset where it was: without this, the next write would
+     * land past the end and leave a zero-filled hole (a corrupt log in the middle). */
+    if (lseek(f->fd, (off_t)size, SEEK_SET) < 0)
+        return st_io(errno, "%s: seek", f->path);
     f->size = size;
     return NULL;
 }

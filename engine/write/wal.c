@@ -106,6 +106,13 @@ status_t log_writer_close(log_writer_t *w)
     return s;
 }
 
+status_t log_writer_truncate(log_writer_t *w, uint64_t size)
+{
+    status_t st = wfile_truncate(w->f, size);
+    w->block_offset = (size_t)(wfile_size(w->f) % LOG_BLOCK_SIZE);
+    return st;
+}
+
 uint64_t log_writer_size(const log_writer_t *w) { return wfile_size(w->f); }
 wfile_t *log_writer_file(log_writer_t *w) { return w->f; }
 

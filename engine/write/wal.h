@@ -53,6 +53,9 @@ status_t log_writer_flush(log_writer_t *w);
 status_t log_writer_sync(log_writer_t *w);
 /* Flushes, closes the file and frees the writer (freed even on error). */
 status_t log_writer_close(log_writer_t *w);
+/* Cuts the file back to `size` (a record boundary the writer has passed, e.g. the size
+ * before a group whose write failed) and continues appending from there. */
+status_t log_writer_truncate(log_writer_t *w, uint64_t size);
 uint64_t log_writer_size(const log_writer_t *w);
 wfile_t *log_writer_file(log_writer_t *w);
 
