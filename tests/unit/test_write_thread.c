@@ -661,7 +661,10 @@ static void test_next_leader_on_exit(void **state)
         assert_int_equal(fx->npub, 2);
         assert_int_equal(fx->pub[0], 101);
         assert_int_equal(fx->pub[1], 103);
-        assert_int_equal(find_insert(fx, c->id)->thread, b->id);
+        /* b's group inserts on b's thread — or, pipelined, on a's when a's memtable turn
+         * served b's already waiting group (docs/WRITE_PATH.md, serving queued groups). */
+        int ins_thread = find_insert(fx, c->id)->thread;
+        assert_true(ins_thread == b->id || (pipelined && ins_thread == a->id));
         assert_int_equal(atomic_load(&check_failures), 0);
         ev_destroy(&a_wal);
         ev_destroy(&go);
