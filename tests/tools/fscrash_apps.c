@@ -158,11 +158,15 @@ static int run_replace(const char *dir, const char *journal, uint64_t seed, int 
         snprintf(tmp, sizeof(tmp), "t%d.tmp", i);
         snprintf(name, sizeof(name), "t%d", i);
         int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd < 0)
-            return stop_at(".", "open temp", errno);
-        if (write_all(fd, p, len) != 0)
-            return stop_at(".", "write temp", errno);
+        if (fd < 0) {
+            int oerr = errno;
+            free(p);
+            return stop_at(".", "open temp", oerr);
+        }
+        int wr = write_all(fd, p, len), werr = errno;
         free(p);
+        if (wr != 0)
+            return stop_at(".", "write temp", werr);
         if (fsync(fd) != 0)
             return stop_at(".", "fsync temp", errno);
         if (close(fd) != 0)
