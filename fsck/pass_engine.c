@@ -7,13 +7,17 @@
  * read-write otherwise); then every block of every live table against its checksum
  * (lsm_verify_checksum).
  *
- * The one salvage it offers: a WAL damaged in the middle (the engine refuses to open, as
- * it must) can be recovered to the last batch before the damage by opening with
- * paranoid_checks off (point-in-time recovery); later batches are lost, so it is asked,
- * never done by -p. Damage to tables or the MANIFEST cannot be repaired through lsm.h: it
- * is reported with the engine's message (file and offset) and the run ends with status 4
- * before any file system check, because rows read from a damaged store cannot be trusted.
- * A store that is open elsewhere (the LOCK is held) is refused with status 8.
+ * Two salvages, both asked and never done by -p (they lose data): a WAL damaged in the
+ * middle (the engine refuses to open, as it must) is recovered to the last batch before
+ * the damage by opening with paranoid_checks off (point-in-time recovery). Damage to
+ * tables, the MANIFEST or CURRENT (open or checksum verification fails) is repaired by
+ * rebuilding the store with lsm_repair_db, which keeps every block and WAL record that
+ * still reads; the store is then reopened, verified again, and the other passes repair the
+ * file-system-level fallout (e.g. entries whose inode lay in a lost block). Declined (or
+ * -n, -p), the damage is reported with the engine's message (file and offset) and the run
+ * ends with status 4 before any file system check, because rows read from a damaged store
+ * cannot be trusted. A store that is open elsewhere (the LOCK is held) is refused with
+ * status 8.
  */
 #include "fsck.h"
 
@@ -86,17 +90,27 @@ static void census(fsck_t *f, dir_census_t *c)
     closedir(d);
 }
 
-/* Damage fsck cannot repair: say what and why, and end the run with status 4. */
-static void __attribute__((noreturn)) engine_damage(fsck_t *f, const char *what, const char *msg)
+/* Damage left unrepaired: say what and why, and end the run with status 4. `counted`:
+ * fsck_problem already counted it (a declined rebuild). */
+static void __attribute__((noreturn)) engine_damage_counted(fsck_t *f, const char *what,
+                                                            const char *msg, int counted)
 {
     fsck_progress_done(f);
     printf("%s: %s\n    %s\n"
-           "The engine's files are damaged; fsck.lsmfs cannot repair this through the engine "
-           "API.\nThe file system checks (passes 2-6) were not run. Restore the store from a "
-           "backup.\n", f->store, what, msg);
-    f->problems++;
-    f->unfixed++;
+           "The engine's files are damaged. The file system checks (passes 2-6) were not run.\n"
+           "Run fsck.lsmfs -y to rebuild the store from its readable tables and WALs (what "
+           "lay in the damaged parts is lost), or restore it from a backup.\n",
+           f->store, what, msg);
+    if (!counted) {
+        f->problems++;
+        f->unfixed++;
+    }
     fsck_finish(f, FSCK_EXIT_UNCORRECTED);
+}
+
+static void __attribute__((noreturn)) engine_damage(fsck_t *f, const char *what, const char *msg)
+{
+    engine_damage_counted(f, what, msg, 0);
 }
 
 static lsm_t *open_store(fsck_t *f, int read_only, int paranoid, char **err)
@@ -119,6 +133,39 @@ static int is_wal_message(const char *err)
     return strstr(err, ".log") != NULL;
 }
 
+/* Offers to rebuild a store whose tables, MANIFEST or CURRENT are damaged (`what`, `msg`:
+ * the engine's complaint). Returns the rebuilt store, opened read-write; ends the run with
+ * status 4 when declined (always for -n and -p) and 8 when the rebuild fails. */
+static lsm_t *rebuild_store(fsck_t *f, const char *what, const char *msg)
+{
+    if (f->mode == FSCK_NO || f->mode == FSCK_PREEN)
+        engine_damage(f, what, msg);
+    if (!fsck_problem(f, 0, Q_REBUILD, "%s: %s\nRebuild the store from its readable tables "
+                      "and WALs (what lies in the damaged parts is lost)", what, msg))
+        engine_damage_counted(f, what, msg, 1);
+    lsm_options_t *o = lsm_options_create();
+    if (!o)
+        fsck_fatal(f, FSCK_EXIT_ERROR, "out of memory");
+    char *err = NULL;
+    lsm_repair_db(o, f->store, &err);
+    lsm_options_destroy(o);
+    if (err) {
+        if (lsm_error_errno(err) == EBUSY)
+            fsck_fatal(f, FSCK_EXIT_ERROR, "%s is in use (mounted?)", f->store);
+        fsck_fatal(f, FSCK_EXIT_ERROR, "rebuilding the store failed: %s", err);
+    }
+    f->changed = 1;
+    lsm_t *db = open_store(f, 0, 1, &err);
+    if (!db)
+        fsck_fatal(f, FSCK_EXIT_ERROR, "the rebuilt store does not open: %s", err);
+    lsm_verify_checksum(db, &err);
+    if (err) {
+        lsm_close(db);
+        fsck_fatal(f, FSCK_EXIT_ERROR, "the rebuilt store does not verify: %s", err);
+    }
+    return db;
+}
+
 void fsck_pass_engine(fsck_t *f)
 {
     fsck_pass_start(f, 1, "Checking the engine: files, MANIFEST, WAL replay, table checksums");
@@ -128,7 +175,13 @@ void fsck_pass_engine(fsck_t *f)
         if (c.manifests == 0 && c.tables == 0 && c.logs == 0)
             fsck_fatal(f, FSCK_EXIT_ERROR, "not an lsmfs store (no CURRENT file; make one "
                        "with mkfs.lsmfs)");
-        engine_damage(f, "CURRENT is missing", "the engine cannot tell which MANIFEST is live");
+        /* No store opens without CURRENT: the rebuild (if taken) makes one. */
+        lsm_t *db = rebuild_store(f, "CURRENT is missing",
+                                  "the engine cannot tell which MANIFEST is live");
+        f->db = db;
+        f->read_only = 0;
+        fsck_info(f, 1, "  rebuilt from %d table file(s) and %d log file(s)", c.tables, c.logs);
+        return;
     }
     fsck_progress(f, 1, 4);
 
@@ -158,10 +211,17 @@ void fsck_pass_engine(fsck_t *f)
         int e = lsm_error_errno(err);
         if (e == EBUSY)
             fsck_fatal(f, FSCK_EXIT_ERROR, "%s is in use (mounted?)", f->store);
-        if (e == EUCLEAN || e == ENOENT || e == EIO)
+        if ((e == EUCLEAN || e == ENOENT || e == EIO) && is_wal_message(err))
             engine_damage(f, "the store cannot be opened", err);
-        fsck_fatal(f, FSCK_EXIT_ERROR, "cannot open the store: %s", err);
+        if (e == EUCLEAN || e == ENOENT || e == EIO) {
+            db = rebuild_store(f, "the store cannot be opened", err);
+            lsm_free(err);
+            err = NULL;
+            read_only = 0;
+        }
     }
+    if (!db)
+        fsck_fatal(f, FSCK_EXIT_ERROR, "cannot open the store: %s", err);
     f->db = db;
     f->read_only = read_only;
     fsck_progress(f, 2, 4);
@@ -171,7 +231,15 @@ void fsck_pass_engine(fsck_t *f)
         int e = lsm_error_errno(err);
         if (e == ENOMEM)
             fsck_fatal(f, FSCK_EXIT_ERROR, "verifying the tables: %s", err);
-        engine_damage(f, "a table is damaged or missing", err);
+        if (f->mode == FSCK_NO || f->mode == FSCK_PREEN)
+            engine_damage(f, "a table is damaged or missing", err);
+        lsm_close(db);
+        f->db = NULL;
+        db = rebuild_store(f, "a table is damaged or missing", err);
+        lsm_free(err);
+        err = NULL;
+        f->db = db;
+        f->read_only = 0;
     }
     fsck_progress(f, 4, 4);
     fsck_info(f, 1, "  %d table file(s), %d log file(s), %d manifest(s): opened, WAL replayed, "

@@ -92,6 +92,12 @@ void lsm_compact_range(lsm_t *db, const char *start_key, size_t start_key_len,
 void lsm_verify_checksum(lsm_t *db, char **errptr);
 
 void lsm_destroy_db(const lsm_options_t *options, const char *name, char **errptr);
+/* Rebuilds a damaged store (as rocksdb_repair_db): takes its LOCK (Busy if open), salvages
+ * every readable data block of every table and every readable WAL record, and writes new
+ * tables at the last level plus a new MANIFEST and CURRENT; only then removes the old
+ * tables, WALs and MANIFESTs. Keeps every version and tombstone it can read; what lay in
+ * a damaged block or an unreadable table is lost (reported on stderr). */
+void lsm_repair_db(const lsm_options_t *options, const char *name, char **errptr);
 
 /* ---- Write batch ------------------------------------------------------------------- */
 
