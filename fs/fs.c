@@ -26,6 +26,10 @@ static lsm_t *open_db(fs_opts_t *o, int compression, char **err)
     lsm_options_set_compression(lo, compression);
     lsm_options_set_allow_concurrent_memtable_write(lo, 1);
     lsm_options_set_bloom_bits_per_key(lo, 10);
+    /* Tables never mix row types (S/I/D/B/L/X/O): data blocks of appended files then move
+     * down the levels by trivial moves instead of being merged again and again with the
+     * inode rows every write updates. */
+    lsm_options_set_sst_partition_prefix_len(lo, 1);
     lsm_t *db = o->ro ? lsm_open_for_read_only(lo, o->store, 0, err)
                       : lsm_open(lo, o->store, err);
     lsm_options_destroy(lo);

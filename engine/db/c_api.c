@@ -51,6 +51,7 @@ void lsm_options_set_max_bytes_for_level_multiplier(lsm_options_t *o, double n)
 void lsm_options_set_target_file_size_base(lsm_options_t *o, uint64_t n) { o->target_file_size_base = n; }
 void lsm_options_set_num_levels(lsm_options_t *o, int n) { o->num_levels = n; }
 void lsm_options_set_disable_auto_compactions(lsm_options_t *o, int d) { o->disable_auto_compactions = d; }
+void lsm_options_set_sst_partition_prefix_len(lsm_options_t *o, int n) { o->sst_partition_prefix_len = n; }
 void lsm_options_set_block_cache_size(lsm_options_t *o, size_t b) { o->block_cache_size = b; }
 void lsm_options_set_bloom_bits_per_key(lsm_options_t *o, int b) { o->bloom_bits_per_key = b; }
 void lsm_options_set_block_size(lsm_options_t *o, size_t b) { o->block_size = b; }

@@ -126,6 +126,10 @@ static status_t out_close(cjob_t *j, const slice_t *hi)
     return NULL;
 }
 
+/* With sst_partition_prefix_len = n, an output never holds keys of two different n-byte
+ * prefixes (RocksDB's fixed-prefix SstPartitioner): lsmfs keeps data rows and metadata
+ * rows in separate tables, so appended data moves down the levels without being merged
+ * with the inode rows that every write also updates. */
 static status_t merge_inputs(cjob_t *j)
 {
     lsm_t *db = j->db;
@@ -192,7 +196,8 @@ static status_t merge_inputs(cjob_t *j)
         int new_key = !have_cur || !slice_equal(ukey, buf_slice(&cur));
         if (new_key) {
             if (j->out_open && (want_cut || table_builder_estimated_size(j->out.b) >=
-                                                c->max_output_file_size)) {
+                                                c->max_output_file_size ||
+                                db_crosses_partition(db, buf_slice(&cur), ukey))) {
                 st = out_close(j, &ukey);
                 if (st)
                     break;

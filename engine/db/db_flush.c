@@ -129,51 +129,143 @@ status_t db_out_finish(lsm_t *db, out_table_t *o, file_meta_t **meta)
 
 /* ---- flush ---- */
 
-static int add_tombstone(void *arg, slice_t start, slice_t end, uint64_t seq)
+typedef struct {
+    out_table_t *o;
+    slice_t lo, hi; /* data NULL = open end */
+} fclip_t;
+
+static int add_clipped(void *arg, slice_t s, slice_t e, uint64_t seq)
 {
-    status_t st = table_builder_add_range_del(((out_table_t *)arg)->b, start, end, seq);
+    fclip_t *c = arg;
+    if (c->lo.data && slice_compare(s, c->lo) < 0)
+        s = c->lo;
+    if (c->hi.data && slice_compare(e, c->hi) > 0)
+        e = c->hi;
+    if (slice_compare(s, e) >= 0)
+        return 0;
+    status_t st = table_builder_add_range_del(c->o->b, s, e, seq);
     if (st) {
-        st_free(st);
+        st_free(st); /* sticky in the builder: shows at finish */
         return 1;
     }
     return 0;
 }
 
-status_t db_write_level0_table(lsm_t *db, memtable_t *mem, file_meta_t **meta)
+void db_meta_list_free(lsm_t *db, db_meta_list_t *l, int forget_pending)
 {
-    *meta = NULL;
+    for (int i = 0; i < l->n; i++) {
+        if (forget_pending) {
+            pthread_mutex_lock(&db->mu);
+            db_pending_remove(db, l->v[i]->number);
+            pthread_mutex_unlock(&db->mu);
+        }
+        file_meta_unref(l->v[i]);
+    }
+    free(l->v);
+    l->v = NULL;
+    l->n = l->cap = 0;
+}
+
+/* Finishes output o, whose key interval is [lo, hi), after giving it the memtable's
+ * tombstones clipped to that interval; appends its meta to out. */
+static status_t finish_l0(lsm_t *db, memtable_t *mem, out_table_t *o, slice_t lo, slice_t hi,
+                          db_meta_list_t *out)
+{
+    if (memtable_num_range_dels(mem) > 0) {
+        fclip_t c = {o, lo, hi};
+        range_del_walk(memtable_range_dels(mem), add_clipped, &c);
+    }
+    file_meta_t *meta = NULL;
+    status_t st = db_out_finish(db, o, &meta);
+    if (st || !meta)
+        return st;
+    if (out->n == out->cap) {
+        int cap = out->cap ? out->cap * 2 : 4;
+        file_meta_t **v = realloc(out->v, sizeof(*v) * (size_t)cap);
+        if (!v) {
+            file_meta_unref(meta);
+            return st_io(ENOMEM, "flush");
+        }
+        out->v = v;
+        out->cap = cap;
+    }
+    out->v[out->n++] = meta;
+    return NULL;
+}
+
+status_t db_write_level0_tables(lsm_t *db, memtable_t *mem, db_meta_list_t *out)
+{
+    memset(out, 0, sizeof(*out));
     if (memtable_num_entries(mem) == 0 && memtable_num_range_dels(mem) == 0)
         return NULL;
     uint64_t t0 = clock_now_us();
+    iter_t *it = memtable_iter_new(mem);
+    if (!it)
+        return st_io(ENOMEM, "flush");
     out_table_t o;
-    status_t st = db_out_open(db, &o);
-    iter_t *it = NULL;
-    if (!st) {
-        it = memtable_iter_new(mem);
-        if (!it)
-            st = st_io(ENOMEM, "flush");
+    int open = 0;
+    buf_t lo, prev;
+    buf_init(&lo);
+    buf_init(&prev);
+    int lo_set = 0, have_prev = 0;
+    status_t st = NULL;
+    for (iter_seek_to_first(it); !st && iter_valid(it); iter_next(it)) {
+        slice_t ikey = iter_key(it), ukey = ikey_user_key(ikey);
+        /* With a partition prefix, a new prefix starts a new L0 table (cut between user
+         * keys only), so tables of different key families never overlap. */
+        if (open && have_prev && !slice_equal(ukey, buf_slice(&prev)) &&
+            db_crosses_partition(db, buf_slice(&prev), ukey)) {
+            open = 0;
+            st = finish_l0(db, mem, &o, lo_set ? buf_slice(&lo) : slice_make(NULL, 0), ukey, out);
+            buf_clear(&lo);
+            buf_append(&lo, ukey.data, ukey.size);
+            lo_set = 1;
+            if (st)
+                break;
+        }
+        if (!open) {
+            st = db_out_open(db, &o);
+            if (st) {
+                db_out_abandon(db, &o);
+                break;
+            }
+            open = 1;
+        }
+        st = table_builder_add(o.b, ikey, iter_value(it));
+        buf_clear(&prev);
+        buf_append(&prev, ukey.data, ukey.size);
+        have_prev = 1;
     }
-    if (it) {
-        for (iter_seek_to_first(it); !st && iter_valid(it); iter_next(it))
-            st = table_builder_add(o.b, iter_key(it), iter_value(it));
-        if (!st && iter_status(it))
-            st = st_copy(iter_status(it));
-        iter_destroy(it);
+    if (!st && iter_status(it))
+        st = st_copy(iter_status(it));
+    iter_destroy(it);
+    if (!st && !open && memtable_num_range_dels(mem) > 0) {
+        /* tombstones past the last point key (or no point key at all) */
+        st = db_out_open(db, &o);
+        if (st)
+            db_out_abandon(db, &o);
+        else
+            open = 1;
     }
-    if (!st && memtable_num_range_dels(mem) > 0) {
-        range_del_walk(memtable_range_dels(mem), add_tombstone, &o);
-        /* a failed add is sticky in the builder and shows at finish */
+    if (open) {
+        if (!st) {
+            st = finish_l0(db, mem, &o, lo_set ? buf_slice(&lo) : slice_make(NULL, 0),
+                           slice_make(NULL, 0), out);
+        } else {
+            db_out_abandon(db, &o);
+        }
     }
-    if (!st)
-        st = db_out_finish(db, &o, meta);
-    else
-        db_out_abandon(db, &o);
-    if (!st && *meta) {
-        atomic_fetch_add(&db->stats.flushes, 1);
-        atomic_fetch_add(&db->stats.flush_bytes, (*meta)->size);
-        atomic_fetch_add(&db->stats.flush_us, clock_now_us() - t0);
+    buf_free(&lo);
+    buf_free(&prev);
+    if (st) {
+        db_meta_list_free(db, out, 1); /* unreferenced: the next GC pass deletes them */
+        return st;
     }
-    return st;
+    atomic_fetch_add(&db->stats.flushes, 1);
+    for (int i = 0; i < out->n; i++)
+        atomic_fetch_add(&db->stats.flush_bytes, out->v[i]->size);
+    atomic_fetch_add(&db->stats.flush_us, clock_now_us() - t0);
+    return NULL;
 }
 
 /* Flushes db->imm[0]. Called with mu held; drops it while writing. */
@@ -182,16 +274,16 @@ static status_t flush_oldest(lsm_t *db)
     imm_entry_t e = db->imm[0];
     memtable_ref(e.mem);
     pthread_mutex_unlock(&db->mu);
-    file_meta_t *meta = NULL;
-    status_t st = db_write_level0_table(db, e.mem, &meta);
+    db_meta_list_t metas;
+    status_t st = db_write_level0_tables(db, e.mem, &metas);
     memtable_unref(e.mem);
     pthread_mutex_lock(&db->mu);
     if (st)
         return st;
     version_edit_t edit;
     version_edit_init(&edit);
-    if (meta)
-        version_edit_add_file(&edit, 0, meta);
+    for (int i = 0; i < metas.n; i++)
+        version_edit_add_file(&edit, 0, metas.v[i]);
     version_edit_set_log_number(&edit, e.next_log_number);
     uint64_t last = atomic_load(&db->visible_seq);
     if (last < vset_last_sequence(db->vset))
@@ -199,12 +291,13 @@ static status_t flush_oldest(lsm_t *db)
     version_edit_set_last_sequence(&edit, last);
     st = vset_log_and_apply(db->vset, &edit, &db->mu);
     version_edit_free(&edit);
-    if (meta) {
-        /* After a failed apply the edit may still be durable: the file stays (GC keeps it
-         * while it is referenced; its number is never reused either way). */
-        db_pending_remove(db, meta->number);
-        file_meta_unref(meta);
-    }
+    /* After a failed apply the edit may still be durable: the files stay (GC keeps them
+     * while they are referenced; their numbers are never reused either way). */
+    for (int i = 0; i < metas.n; i++)
+        db_pending_remove(db, metas.v[i]->number);
+    pthread_mutex_unlock(&db->mu);
+    db_meta_list_free(db, &metas, 0);
+    pthread_mutex_lock(&db->mu);
     if (st)
         return st;
     /* Drop the flushed memtable. */

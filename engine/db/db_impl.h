@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "db/dbformat.h"
 #include "db/options.h"
@@ -147,9 +148,25 @@ void db_sv_release(lsm_t *db, superversion_t *sv);
 status_t db_install_sv(lsm_t *db);
 
 /* ---- db_flush.c ---- */
-/* Writes a memtable to a new L0 table; on success fills *meta (a new file_meta_t*), or
- * leaves *meta NULL when the memtable held nothing to write. Called without mu. */
-status_t db_write_level0_table(lsm_t *db, memtable_t *mem, file_meta_t **meta);
+/* Writes a memtable to new L0 tables (one, or one per key partition when
+ * sst_partition_prefix_len is set); on success *out lists their metas (empty when the
+ * memtable held nothing to write). Called without mu. */
+typedef struct db_meta_list {
+    file_meta_t **v;
+    int n, cap;
+} db_meta_list_t;
+status_t db_write_level0_tables(lsm_t *db, memtable_t *mem, db_meta_list_t *out);
+/* Drops the list's references (and, with forget_pending, their pending marks; takes mu). */
+void db_meta_list_free(lsm_t *db, db_meta_list_t *l, int forget_pending);
+/* 1 when user keys a and b differ in their first sst_partition_prefix_len bytes. */
+static inline int db_crosses_partition(const lsm_t *db, slice_t a, slice_t b)
+{
+    size_t n = (size_t)db->opt.sst_partition_prefix_len;
+    if (n == 0)
+        return 0;
+    size_t x = a.size < n ? a.size : n, y = b.size < n ? b.size : n;
+    return x != y || memcmp(a.data, b.data, x) != 0;
+}
 void *db_flush_thread(void *arg);
 /* A flush or compaction failed: remember st as the soft error (writers that would wait for
  * the background get it instead), then wait a second before the caller retries (mu held). */

@@ -84,14 +84,13 @@ static status_t replay_rotate(replay_t *r)
     lsm_t *db = r->db;
     memtable_t *mem = atomic_load(&db->mem);
     if (r->edit) {
-        file_meta_t *meta = NULL;
-        status_t st = db_write_level0_table(db, mem, &meta);
+        db_meta_list_t metas;
+        status_t st = db_write_level0_tables(db, mem, &metas);
         if (st)
             return st;
-        if (meta) {
-            version_edit_add_file(r->edit, 0, meta);
-            file_meta_unref(meta);
-        }
+        for (int i = 0; i < metas.n; i++)
+            version_edit_add_file(r->edit, 0, metas.v[i]);
+        db_meta_list_free(db, &metas, 0);
         memtable_unref(mem);
     } else {
         if (db->n_imm >= DB_MAX_IMM)

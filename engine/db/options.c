@@ -62,4 +62,6 @@ void options_sanitize(lsm_options_t *o)
         o->block_size = 4u << 20;
     if (o->max_open_files < 20)
         o->max_open_files = 20;
+    if (o->sst_partition_prefix_len < 0)
+        o->sst_partition_prefix_len = 0;
 }

@@ -32,6 +32,7 @@ struct lsm_options_t {
     uint64_t target_file_size_base;        /* 64 MiB */
     int num_levels;                        /* 7 */
     int disable_auto_compactions;          /* 0 */
+    int sst_partition_prefix_len;          /* 0 = off: compaction outputs cut at prefix changes */
     size_t block_cache_size;               /* 32 MiB */
     int bloom_bits_per_key;                /* 10 */
     size_t block_size;                     /* 4 KiB */

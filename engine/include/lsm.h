@@ -168,6 +168,9 @@ void lsm_options_set_max_bytes_for_level_multiplier(lsm_options_t *opt, double n
 void lsm_options_set_target_file_size_base(lsm_options_t *opt, uint64_t n);
 void lsm_options_set_num_levels(lsm_options_t *opt, int n);
 void lsm_options_set_disable_auto_compactions(lsm_options_t *opt, int disable);
+/* Compaction outputs never mix keys whose first n bytes differ (0 = off), as RocksDB's
+ * fixed-prefix SstPartitioner: key families then live in tables of their own. */
+void lsm_options_set_sst_partition_prefix_len(lsm_options_t *opt, int n);
 /* SST block cache capacity in bytes (0 = no cache), bloom filter bits per key (0 = none),
  * data block size, open-file budget of the table cache. */
 void lsm_options_set_block_cache_size(lsm_options_t *opt, size_t bytes);
