@@ -59,11 +59,7 @@ static int emit_clipped(void *arg, slice_t s, slice_t e, uint64_t seq)
     cjob_t *j = c->j;
     if (seq <= j->oldest_snapshot && compaction_is_base_level_for_range(j->c, s, e))
         return 0; /* nothing below it, every snapshot sees it: it has done its work */
-    if (c->lo.data && slice_compare(s, c->lo) < 0)
-        s = c->lo;
-    if (c->hi.data && slice_compare(e, c->hi) > 0)
-        e = c->hi;
-    if (slice_compare(s, e) >= 0)
+    if (!db_clip_tombstone(&s, &e, c->lo, c->hi))
         return 0;
     c->st = table_builder_add_range_del(j->out.b, s, e, seq);
     return c->st != NULL;

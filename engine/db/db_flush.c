@@ -137,11 +137,7 @@ typedef struct {
 static int add_clipped(void *arg, slice_t s, slice_t e, uint64_t seq)
 {
     fclip_t *c = arg;
-    if (c->lo.data && slice_compare(s, c->lo) < 0)
-        s = c->lo;
-    if (c->hi.data && slice_compare(e, c->hi) > 0)
-        e = c->hi;
-    if (slice_compare(s, e) >= 0)
+    if (!db_clip_tombstone(&s, &e, c->lo, c->hi))
         return 0;
     status_t st = table_builder_add_range_del(c->o->b, s, e, seq);
     if (st) {

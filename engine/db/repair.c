@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/db_impl.h"
 #include "db/dbformat.h"
 #include "db/filename.h"
 #include "db/options.h"
@@ -266,11 +267,7 @@ typedef struct {
 static int emit_clipped(void *arg, slice_t s, slice_t e, uint64_t seq)
 {
     clip_t *c = arg;
-    if (c->lo.data && slice_compare(s, c->lo) < 0)
-        s = c->lo;
-    if (c->hi.data && slice_compare(e, c->hi) > 0)
-        e = c->hi;
-    if (slice_compare(s, e) >= 0)
+    if (!db_clip_tombstone(&s, &e, c->lo, c->hi))
         return 0;
     c->st = out_open(c->r);
     if (!c->st)
