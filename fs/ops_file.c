@@ -184,7 +184,10 @@ void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
     fs_ilock(fs->itab, ino);
     int r = fs_inode_load(fs, ino, &in);
     if (r == 0)
-        r = write_locked(req, fs, ino, &in, buf, size, (uint64_t)off, fi && fi->writepage);
+        /* Only with the writeback cache does the kernel own mtime/ctime of page writebacks;
+         * without it (S_NOCMTIME), mmap writebacks must move them here. */
+        r = write_locked(req, fs, ino, &in, buf, size, (uint64_t)off,
+                         fi && fi->writepage && fs->opts->writeback);
     fs_iunlock(fs->itab, ino);
     if (r)
         return fs_reply_err(req, r);

@@ -19,7 +19,7 @@ void fs_opts_init(fs_opts_t *o)
     memset(o, 0, sizeof(*o));
     o->entry_timeout = 60.0;
     o->attr_timeout = 60.0;
-    o->writeback = 1;
+    o->writeback = 0;
     o->block_cache = 64u << 20;
     o->write_buffer = 64u << 20;
     o->atime_mode = FS_ATIME_RELATIME;
@@ -144,7 +144,7 @@ static int one_opt(fs_opts_t *o, const char *opt)
         return 0;
     }
     if (!eq && strcmp(opt, "writeback") == 0) {
-        o->writeback = 1;
+        o->writeback = 0;
         return 0;
     }
     if (!eq && strcmp(opt, "nowriteback") == 0) {

@@ -8,7 +8,7 @@
 #   ... --seed N [-v]
 #
 # Each round runs all three patterns at once in a fresh folder of the mount (mount modes
-# alternate between `-o nowriteback` and the writeback cache; SQLite alternates WAL and
+# alternate between `-o nowriteback` and `-o writeback`; SQLite alternates WAL and
 # DELETE), kills the daemon after a random delay, detaches the dead mount, runs fsck -n
 # (0, or 4 with only orphans), remounts and checks:
 #   replace: every target is completely the content of its last completed rename or of
@@ -98,7 +98,7 @@ start=$SECONDS
 for ((r = 1; r <= rounds; r++)); do
     wb=$((r % 2))
     jm=$([ $(((r / 2) % 2)) -eq 0 ] && echo WAL || echo DELETE)
-    if [ $wb -eq 1 ]; then FS_MOUNT_OPTS=""; wbflag=--wb; mode="writeback"
+    if [ $wb -eq 1 ]; then FS_MOUNT_OPTS="writeback"; wbflag=--wb; mode="writeback"
     else FS_MOUNT_OPTS="nowriteback"; wbflag=; mode="nowriteback"; fi
     mode="$mode, sqlite $jm"
     delay=$(fsc_rand_ms 300 2000)

@@ -5,7 +5,7 @@
 #
 # The store lives on its own tmpfs (skip, 77, when mounting one is not permitted), next to
 # ballast files (6 + 4 MiB) that stand for "space the administrator can free". For each cache
-# mode (-o nowriteback, then the default writeback cache; with a 4 MiB memtable so flushes
+# mode (-o nowriteback, then -o writeback; with a 4 MiB memtable so flushes
 # and compactions run):
 #   1. fill the mount with 256 KiB files until a write fails: the failure must be ENOSPC
 #      (at write(2) without the writeback cache, at fsync/close with it), never EIO, never a
@@ -109,7 +109,7 @@ for mode in nowriteback writeback; do
     ballast
     fs_mkfs || exit 1
     if [ $mode = nowriteback ]; then FS_MOUNT_OPTS="nowriteback,write_buffer=4M"
-    else FS_MOUNT_OPTS="write_buffer=4M"; fi
+    else FS_MOUNT_OPTS="writeback,write_buffer=4M"; fi
     fs_mount || exit 1
     mkdir "$MNT/keep"
     for i in 1 2 3 4 5 6 7 8; do

@@ -7,7 +7,7 @@
 #   O=build/check bash tests/crash/test_fs_kill.sh --duration 1800  long, by time
 #   ... --seed N [--workers W] [-v]                                  reproduce / more output
 #
-# Each round: mount (alternately with `-o nowriteback` and with the default writeback cache,
+# Each round: mount (alternately with `-o nowriteback` and with `-o writeback`,
 # and with a random memtable size so flushes and compactions run during the workload),
 # start tests/tools/fscrash_work (W processes, each journaling its operations outside the
 # mount), SIGKILL the daemon after a random delay, wait for the workload to notice, detach
@@ -93,7 +93,7 @@ while :; do
     round=$((round + 1))
     wb=$((round % 2))
     case $((RANDOM % 3)) in 0) wbuf=128k ;; 1) wbuf=1M ;; *) wbuf=64M ;; esac
-    if [ $wb -eq 1 ]; then FS_MOUNT_OPTS="write_buffer=$wbuf"; wbflag=--wb
+    if [ $wb -eq 1 ]; then FS_MOUNT_OPTS="writeback,write_buffer=$wbuf"; wbflag=--wb
     else FS_MOUNT_OPTS="nowriteback,write_buffer=$wbuf"; wbflag=; fi
     modes[$round]="$([ $wb -eq 1 ] && echo writeback || echo nowriteback), write_buffer=$wbuf"
     delay=$(fsc_rand_ms 50 1500)

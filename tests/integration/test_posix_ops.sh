@@ -27,4 +27,14 @@ assert_ok as_user sh -c "echo mine > '$MNT/sh/pub/mine'"
 assert_eq "$NOBODY_UID:$NOBODY_GID" "$(stat -c %u:%g "$MNT/sh/pub/mine")" "owner of a file nobody made"
 assert_fails setpriv --reuid=65533 --regid=65533 --clear-groups rm -f "$MNT/sh/pub/mine"
 assert_ok as_user rm "$MNT/sh/pub/mine"
+
+# lsmfs runs without the kernel writeback cache by default; the same operations once more
+# with it on (the kernel then owns mtime/ctime of cached writes).
+if [ "$LSMFS_TARGET" = lsmfs ]; then
+    FS_MOUNT_OPTS=writeback
+    fs_remount
+    mkdir "$MNT/posix-wb" && chmod 755 "$MNT/posix-wb"
+    mkdir -p "$TMPROOT/outside-wb"
+    run_tool 240 "$TOOLS/posix_ops" -o "$TMPROOT/outside-wb" "$MNT/posix-wb" ${POSIX_CASES:-}
+fi
 fs_done
