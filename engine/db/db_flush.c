@@ -291,9 +291,7 @@ static status_t flush_oldest(lsm_t *db)
      * while they are referenced; their numbers are never reused either way). */
     for (int i = 0; i < metas.n; i++)
         db_pending_remove(db, metas.v[i]->number);
-    pthread_mutex_unlock(&db->mu);
-    db_meta_list_free(db, &metas, 0);
-    pthread_mutex_lock(&db->mu);
+    db_meta_list_free(db, &metas, 0); /* only drops references: no lock needed */
     if (st)
         return st;
     /* Drop the flushed memtable. */

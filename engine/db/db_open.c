@@ -293,10 +293,6 @@ static status_t open_impl(const lsm_options_t *options, const char *name, int re
                  : st_error(ST_INVALID_ARGUMENT, "%s: does not exist", name);
     if (!st)
         st = file_lock(fn_lock(path, sizeof(path), name), &db->lock_fd);
-    if (st && read_only && st_code(st) == ST_IO_ERROR && st_errno(st) == ENOENT) {
-        st_free(st);
-        st = st_error(ST_INVALID_ARGUMENT, "%s: does not exist", name);
-    }
 
     vset_options_t vo;
     vset_opts_from(&db->opt, read_only, &vo);
