@@ -28,6 +28,9 @@
 #include "db/filename.h"
 #include "util/clock.h"
 
+/* Zero-filled WAL kept ahead of small synced appends (log_writer_set_zero_ahead). */
+#define WAL_ZERO_AHEAD (1u << 20)
+
 /* ---- helpers under mu ---- */
 
 void db_set_bg_error(lsm_t *db, status_t st)
@@ -69,6 +72,7 @@ status_t db_new_wal(lsm_t *db)
         st_free(file_remove(db->env, path));
         return st_io(ENOMEM, "%s", path);
     }
+    log_writer_set_zero_ahead(w, WAL_ZERO_AHEAD);
     /* Make the new file's directory entry durable before anything relies on it. */
     st = file_sync_dir(db->env, db->dir);
     if (st) {

@@ -44,6 +44,8 @@ struct wfile {
     env_t *env;
     int fd;
     uint64_t size;     /* logical size including buffered bytes */
+    uint64_t zeroed;   /* end of the zero-filled range ahead of size (<= size: none) */
+    int append;        /* opened with O_APPEND (no zero-fill then) */
     size_t buffered;
     char *path;
     char buf[WBUF_SIZE];
@@ -70,6 +72,8 @@ status_t wfile_open(env_t *env, const char *path, int append, wfile_t **out)
     f->buffered = 0;
     f->path = p;
     f->size = 0;
+    f->zeroed = 0;
+    f->append = append;
     if (append) {
         struct stat stt;
         if (fstat(fd, &stt) == 0)
@@ -155,6 +159,9 @@ status_t wfile_close(wfile_t *f)
     if (!f)
         return NULL;
     status_t s = wfile_flush(f);
+    /* Unused zeros are cut off (a reader would take them for a clean end anyway). */
+    if (!s && f->zeroed > f->size && ftruncate(f->fd, (off_t)f->size) < 0)
+        s = st_io(errno, "%s: truncate", f->path);
     if (close(f->fd) < 0 && !s)
         s = st_io(errno, "%s: close", f->path);
     free(f->path);
@@ -176,6 +183,45 @@ status_t wfile_truncate(wfile_t *f, uint64_t size)
     if (lseek(f->fd, (off_t)size, SEEK_SET) < 0)
         return st_io(errno, "%s: seek", f->path);
     f->size = size;
+    f->zeroed = 0;
+    return NULL;
+}
+
+uint64_t wfile_physical_size(const wfile_t *f) { return f->zeroed > f->size ? f->zeroed : f->size; }
+
+/* Writes zeros over [off, upto). */
+static status_t zero_range(wfile_t *f, uint64_t off, uint64_t upto)
+{
+    static const char zeros[64 << 10];
+    FAULT(f->env, FOP_WRITE, f->path);
+    while (off < upto) {
+        size_t n = upto - off < sizeof(zeros) ? (size_t)(upto - off) : sizeof(zeros);
+        ssize_t w = pwrite(f->fd, zeros, n, (off_t)off);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return st_io(errno, "%s: zero-fill", f->path);
+        }
+        off += (uint64_t)w;
+    }
+    return NULL;
+}
+
+status_t wfile_zero_fill(wfile_t *f, uint64_t upto)
+{
+    if (f->append)
+        return st_error(ST_INVALID_ARGUMENT, "%s: zero-fill of an append-only file", f->path);
+    ST_RETURN_IF_ERR(wfile_flush(f));
+    uint64_t start = wfile_physical_size(f);
+    if (upto <= start)
+        return NULL;
+    status_t s = zero_range(f, start, upto);
+    if (s) {
+        /* Cut the partial zeros off again (harmless zeros remain if even that fails). */
+        if (ftruncate(f->fd, (off_t)start) < 0) { /* s already says what went wrong */ }
+        return s;
+    }
+    f->zeroed = upto;
     return NULL;
 }
 

@@ -51,6 +51,16 @@ uint64_t wfile_size(const wfile_t *f);
 const char *wfile_path(const wfile_t *f);
 /* Truncate to `size` bytes (after a failed append, to drop a partial record). */
 status_t wfile_truncate(wfile_t *f, uint64_t size);
+/* Zero-fill ahead: flushes the buffer, then writes zero bytes from the end of what the file
+ * physically holds up to offset `upto` (pwrite; appends keep going at wfile_size). Once a
+ * later fdatasync has made those blocks and the file size durable, appends into the zeroed
+ * range are overwrites, and fdatasync of an overwrite needs no journal commit on ext4/xfs -
+ * PostgreSQL zero-fills its WAL segments for the same reason. Best effort: on any error the
+ * zeros written are cut off again and the error returned; the file's data is untouched.
+ * Only for files opened without append. wfile_close trims unused zeros. */
+status_t wfile_zero_fill(wfile_t *f, uint64_t upto);
+/* Bytes the file physically holds: max(wfile_size, end of the zero-filled range). */
+uint64_t wfile_physical_size(const wfile_t *f);
 
 /* ---- random-access read-only files ---- */
 typedef struct rfile rfile_t;

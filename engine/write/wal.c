@@ -26,6 +26,8 @@
 struct log_writer {
     wfile_t *f;
     size_t block_offset;
+    uint64_t zero_ahead;   /* see log_writer_set_zero_ahead; 0 = off */
+    uint64_t synced;       /* file size at the last sync */
     uint32_t type_crc[LOG_LAST + 1];
 };
 
@@ -36,6 +38,8 @@ log_writer_t *log_writer_new(wfile_t *f)
         return NULL;
     w->f = f;
     w->block_offset = (size_t)(wfile_size(f) % LOG_BLOCK_SIZE);
+    w->zero_ahead = 0;
+    w->synced = wfile_size(f);
     for (int t = 0; t <= LOG_LAST; t++) {
         char c = (char)t;
         w->type_crc[t] = crc32c_value(&c, 1);
@@ -95,7 +99,25 @@ status_t log_add_record(log_writer_t *w, slice_t record)
 }
 
 status_t log_writer_flush(log_writer_t *w) { return wfile_flush(w->f); }
-status_t log_writer_sync(log_writer_t *w) { return wfile_sync(w->f); }
+void log_writer_set_zero_ahead(log_writer_t *w, uint64_t bytes) { w->zero_ahead = bytes; }
+
+status_t log_writer_sync(log_writer_t *w)
+{
+    uint64_t size = wfile_size(w->f);
+    /* Small synced appends (an fsync per transaction) are where a journal commit per sync
+     * dominates; keep a zeroed range ahead of them, refilled when a quarter is left, after syncs of at most 1/16 of
+     * it. Large
+     * synced appends pay the commit once per many bytes anyway and would only write
+     * everything twice, so they are left alone. A failed zero-fill is harmless (the sync
+     * below then commits the size change as it always did). */
+    if (w->zero_ahead && size - w->synced <= w->zero_ahead / 16 &&
+        wfile_physical_size(w->f) < size + w->zero_ahead / 4)
+        st_free(wfile_zero_fill(w->f, size + w->zero_ahead));
+    status_t s = wfile_sync(w->f);
+    if (!s)
+        w->synced = size;
+    return s;
+}
 
 status_t log_writer_close(log_writer_t *w)
 {
@@ -110,6 +132,8 @@ status_t log_writer_truncate(log_writer_t *w, uint64_t size)
 {
     status_t st = wfile_truncate(w->f, size);
     w->block_offset = (size_t)(wfile_size(w->f) % LOG_BLOCK_SIZE);
+    if (w->synced > wfile_size(w->f))
+        w->synced = wfile_size(w->f);
     return st;
 }
 
@@ -281,13 +305,24 @@ static status_t log_damage(log_reader_t *r, const frag_t *fr, uint64_t damage_st
 {
     int zero;
     uint64_t eof_off = 0;
+    /* A damaged "fragment" that is nothing but zeros is where the written data ends (a
+     * zero-filled range ahead of the writer, see log_writer_set_zero_ahead): the zeros are
+     * not dropped data, only an unfinished record before them is. */
+    int all_zero = 1;
+    for (size_t i = (size_t)(fr->offset - r->block_start); i < fr->end_pos && i < r->block_len; i++)
+        if (r->block[i]) {
+            all_zero = 0;
+            break;
+        }
+    uint64_t frag_start = fr->offset;
     status_t s = log_rest_is_zero(r, fr->end_pos, &zero, &eof_off);
     if (s) {
         r->err = st_copy(s);
         return s;
     }
     if (zero) {
-        r->dropped = eof_off > damage_start ? eof_off - damage_start : 0;
+        uint64_t end = all_zero ? frag_start : eof_off;
+        r->dropped = end > damage_start ? end - damage_start : 0;
         r->done = 1;
         *eof = 1;
         return NULL;

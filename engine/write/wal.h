@@ -12,6 +12,8 @@
  * fragment starts in the next block. A zero-length record is legal.
  *
  * Reading, and what counts as damage:
+ *  - a zero-filled range after the last record (the WAL writer zero-fills ahead of itself,
+ *    see log_writer_set_zero_ahead) is a clean end, with nothing counted as dropped;
  *  - a torn tail - the last record of the file incomplete (a fragment header or payload
  *    running past end of file, a FIRST/MIDDLE chain cut short by end of file, or a bad
  *    checksum on the physically last fragment with nothing but zero bytes after it) - is
@@ -51,6 +53,10 @@ status_t log_add_record(log_writer_t *w, slice_t record);
 status_t log_writer_flush(log_writer_t *w);
 /* flush + fdatasync: survives a power cut. */
 status_t log_writer_sync(log_writer_t *w);
+/* WAL only: before a sync that follows small appends, keep `bytes` of zero-filled file ahead
+ * of the end (wfile_zero_fill), so most syncs are overwrites that need no file-system
+ * journal commit. The zeros read as a clean end of log. 0 (the default) turns it off. */
+void log_writer_set_zero_ahead(log_writer_t *w, uint64_t bytes);
 /* Flushes, closes the file and frees the writer (freed even on error). */
 status_t log_writer_close(log_writer_t *w);
 /* Cuts the file back to `size` (a record boundary the writer has passed, e.g. the size
@@ -70,7 +76,8 @@ status_t log_read_record(log_reader_t *r, slice_t *rec, int *eof);
 /* File offset at which the last record returned starts. */
 uint64_t log_reader_record_offset(const log_reader_t *r);
 /* Bytes dropped as a torn tail (valid after *eof = 1): from the start of the unfinished
- * record (or of the damaged fragment) to end of file. */
+ * record (or of the damaged fragment) to end of file, or to where a zero-filled end begins
+ * (a zero-filled end right after the last whole record drops nothing). */
 uint64_t log_reader_dropped_bytes(const log_reader_t *r);
 /* File offset just past the last record returned (0 if none). A log that is to be appended
  * to after recovery must first be truncated to this offset when bytes were dropped:

@@ -1,7 +1,8 @@
 /*
  * test_wal.c - the log format: round trips across block boundaries, reopen-and-append,
- * torn tails at every byte, zero-filled tails, and mid-log corruption reported with the
- * file name and offset (never skipped).
+ * torn tails at every byte, zero-filled tails (and the writer's zero-fill ahead of small
+ * synced appends), and mid-log corruption reported with the file name and offset (never
+ * skipped).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -450,10 +451,9 @@ static void test_zero_filled_tail(void **state)
             fail_msg("%zu zero bytes: %s", zeros[z], st_msg(rb.err));
         assert_int_equal(rb.got, 3);
         assert_true(rb.eof);
-        /* Zeros in a block trailer are padding; any others count as dropped. */
-        uint64_t start = record_start(len);
-        uint64_t want = len + zeros[z] > start ? len + zeros[z] - start : 0;
-        assert_int_equal(rb.dropped, want);
+        /* Zeros after the last record are where the data ends (the WAL writer zero-fills
+         * ahead of itself): nothing is dropped. */
+        assert_int_equal(rb.dropped, 0);
         free(big);
         free(data);
         written_free(&w);
@@ -660,6 +660,118 @@ static void test_garbage_header_fields(void **state)
     written_free(&w);
 }
 
+static uint64_t disk_size(const char *path)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return (uint64_t)st.st_size;
+}
+
+/* The WAL writer's zero-fill ahead: small synced appends leave a zeroed range after the
+ * data; readers see a clean end with nothing dropped, close trims the zeros, truncate
+ * forgets them, large synced appends do not trigger a fill. */
+static void test_zero_ahead(void **state)
+{
+    fixture_t *f = *state;
+    const uint64_t Z = 64 << 10;
+    written_t w;
+    memset(&w, 0, sizeof(w));
+    wfile_t *wf;
+    assert_null(wfile_open(NULL, f->path, 0, &wf));
+    log_writer_t *lw = log_writer_new(wf);
+    assert_non_null(lw);
+    log_writer_set_zero_ahead(lw, Z);
+
+    size_t one[] = {500};
+    append_records(lw, one, 1, 0, &w);
+    assert_null(log_writer_sync(lw));
+    assert_int_equal(disk_size(f->path), w.end + Z);
+    assert_int_equal(wfile_physical_size(log_writer_file(lw)), w.end + Z);
+    assert_int_equal(log_writer_size(lw), w.end);
+
+    /* 300 more small synced records cross several refills and a block boundary. */
+    uint64_t before = disk_size(f->path);
+    for (uint64_t i = 1; i <= 300; i++) {
+        size_t sz[] = {(size_t)(100 + i * 7 % 900)};
+        append_records(lw, sz, 1, i, &w);
+        assert_null(log_writer_sync(lw));
+        uint64_t phys = disk_size(f->path);
+        assert_true(phys >= w.end + Z / 4); /* always at least a quarter ahead */
+        assert_true(phys >= before);
+        before = phys;
+    }
+    readback_t rb = read_back(f->path, &w);
+    if (rb.err)
+        fail_msg("%s", st_msg(rb.err));
+    assert_int_equal(rb.got, 301);
+    assert_true(rb.eof);
+    assert_int_equal(rb.dropped, 0);
+
+    /* A large synced append writes no zeros of its own. */
+    uint64_t phys = disk_size(f->path);
+    size_t big[] = {(size_t)(2 * Z)};
+    append_records(lw, big, 1, 301, &w);
+    assert_null(log_writer_sync(lw));
+    assert_int_equal(disk_size(f->path), w.end > phys ? w.end : phys);
+
+    /* A record flushed into the zeroed range and then torn (its end never written): the
+     * records before it read back, the torn one is dropped up to end of file. */
+    size_t small[] = {3000};
+    append_records(lw, small, 1, 302, &w);
+    assert_null(log_writer_sync(lw));
+    assert_true(disk_size(f->path) > w.end);
+    uint64_t torn_at = w.offsets[w.n - 1];
+    int fd = open(f->path, O_WRONLY);
+    assert_true(fd >= 0);
+    char zeros[1500] = {0};
+    assert_int_equal(pwrite(fd, zeros, sizeof(zeros), (off_t)(w.end - sizeof(zeros))),
+                     (ssize_t)sizeof(zeros));
+    close(fd);
+    rb = read_back(f->path, &w);
+    assert_null(rb.err);
+    assert_int_equal(rb.got, w.n - 1);
+    assert_int_equal(rb.dropped, disk_size(f->path) - torn_at);
+
+    /* Truncate forgets the zeros; the next small sync fills again from the new end. */
+    assert_null(log_writer_truncate(lw, torn_at));
+    assert_int_equal(disk_size(f->path), torn_at);
+    assert_int_equal(wfile_physical_size(log_writer_file(lw)), torn_at);
+    w.n--;
+    w.end = torn_at;
+    append_records(lw, small, 1, 302, &w);
+    assert_null(log_writer_sync(lw));
+    assert_int_equal(disk_size(f->path), w.end + Z);
+
+    /* Close trims the unused zeros. */
+    assert_null(log_writer_close(lw));
+    assert_int_equal(disk_size(f->path), w.end);
+    rb = read_back(f->path, &w);
+    assert_null(rb.err);
+    assert_int_equal(rb.got, w.n);
+    assert_int_equal(rb.dropped, 0);
+    written_free(&w);
+}
+
+/* A zero-filled range in the middle - data after it - is still corruption, not an end. */
+static void test_zero_ahead_hole_then_data(void **state)
+{
+    fixture_t *f = *state;
+    size_t sizes[] = {100, 200, 300};
+    written_t w;
+    write_log(f->path, sizes, 3, &w);
+    size_t len;
+    char *data = slurp(f->path, &len);
+    memset(data + w.offsets[1], 0, w.offsets[2] - w.offsets[1]);
+    spit(f->path, data, len);
+    readback_t rb = read_back(f->path, &w);
+    assert_non_null(rb.err);
+    assert_int_equal(st_code(rb.err), ST_CORRUPTION);
+    assert_int_equal(rb.got, 1);
+    st_free(rb.err);
+    free(data);
+    written_free(&w);
+}
+
 #ifdef LSM_TESTING
 typedef struct {
     int fail_writes;
@@ -712,6 +824,44 @@ static void test_failed_append_is_rolled_back(void **state)
     assert_int_equal(rb.dropped, 0);
     written_free(&w);
 }
+
+/* A zero-fill that fails (disk full) costs nothing: the sync still succeeds, no partial
+ * zeros are left behind, and the log reads back whole. */
+static void test_zero_ahead_failure_is_harmless(void **state)
+{
+    fixture_t *f = *state;
+    fault_t ft = {0};
+    env_t env;
+    memset(&env, 0, sizeof(env));
+    env.fault_hook = fault_hook;
+    env.fault_arg = &ft;
+    written_t w;
+    memset(&w, 0, sizeof(w));
+    wfile_t *wf;
+    assert_null(wfile_open(&env, f->path, 0, &wf));
+    log_writer_t *lw = log_writer_new(wf);
+    log_writer_set_zero_ahead(lw, 64 << 10);
+    size_t sz[] = {700, 800};
+    append_records(lw, sz, 2, 0, &w);
+    assert_null(log_writer_flush(lw));
+    ft.fail_writes = 1;
+    assert_null(log_writer_sync(lw));
+    assert_int_equal(disk_size(f->path), w.end);
+    ft.fail_writes = 0;
+    assert_null(log_writer_sync(lw)); /* the next sync fills */
+    uint64_t filled = w.end + (64 << 10);
+    assert_int_equal(disk_size(f->path), filled);
+    size_t more[] = {900};
+    append_records(lw, more, 1, 2, &w);
+    assert_null(log_writer_sync(lw));
+    assert_int_equal(disk_size(f->path), filled);
+    assert_null(log_writer_close(lw));
+    readback_t rb = read_back(f->path, &w);
+    assert_null(rb.err);
+    assert_int_equal(rb.got, 3);
+    assert_int_equal(rb.dropped, 0);
+    written_free(&w);
+}
 #endif
 
 int main(void)
@@ -728,8 +878,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_flip_in_last_record_is_torn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_broken_chains, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_header_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_zero_ahead, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_zero_ahead_hole_then_data, setup, teardown),
 #ifdef LSM_TESTING
         cmocka_unit_test_setup_teardown(test_failed_append_is_rolled_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_zero_ahead_failure_is_harmless, setup, teardown),
 #endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
