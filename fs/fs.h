@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "devio.h"
 #include "inode_table.h"
 #include "lsm.h"
 #include "schema.h"
@@ -69,6 +70,7 @@ typedef struct fs {
     pthread_mutex_t alloc_mu;   /* guards next_ino and sb.inode_hwm */
     uint64_t next_ino;
     fs_stats_t stats;
+    fs_devio_t devio;           /* /dev/fuse I/O and the KILLPRIV_V2 negotiation (devio.c) */
 } fs_t;
 
 /* ---- lifecycle (fs.c) ---- */
@@ -138,6 +140,12 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
                    struct fuse_file_info *fi);
 void fs_op_access(fuse_req_t req, fuse_ino_t ino, int mask);
 void fs_op_statfs(fuse_req_t req, fuse_ino_t ino);
+/* Whether the caller's group or one of its supplementary groups is gid. */
+int fs_caller_in_group(fuse_req_t req, gid_t gid);
+/* Drops privileges of a non-directory as Linux does on write/truncate by a caller without
+ * CAP_FSETID: set-user-ID always, set-group-ID with group-execute, and set-group-ID without
+ * it when a non-root caller is not in the file's group. */
+void fs_drop_suidgid(fuse_req_t req, fs_inode_t *in);
 
 void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,

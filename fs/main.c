@@ -265,6 +265,10 @@ int main(int argc, char **argv)
         goto out;
     }
     mounted = 1;
+    if ((r = fs_devio_attach(&fs->devio, se)) != 0) {
+        fprintf(stderr, "lsmfs: cannot set up /dev/fuse I/O: %s\n", strerror(-r));
+        goto out;
+    }
     if (!opts.foreground) {
         notify(&notify_fd, 0);
         if (chdir("/") != 0) { /* not fatal */ }

@@ -6,7 +6,9 @@
  * the data module's range deletion / edge-block rewrite. ctime follows every change;
  * truncate moves mtime only when the size really changes. Changing the owner of a
  * non-directory clears set-user-ID, and set-group-ID when group-execute is set (as Linux
- * does; the kernel also asks for it explicitly since we do not claim HANDLE_KILLPRIV).
+ * does). With FUSE_HANDLE_KILLPRIV_V2 (devio.c) the kernel leaves that to us also for
+ * truncates by callers without CAP_FSETID and for chown(2) with -1,-1; without it the kernel
+ * sends the new mode itself.
  */
 #include "fs.h"
 
@@ -28,6 +30,33 @@ void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         return fs_reply_err(req, r);
     fs_stat_fill(fs, ino, &in, &st);
     fuse_reply_attr(req, &st, fs->opts->attr_timeout);
+}
+
+int fs_caller_in_group(fuse_req_t req, gid_t gid)
+{
+    const struct fuse_ctx *ctx = fuse_req_ctx(req);
+    if (ctx->gid == gid)
+        return 1;
+    gid_t groups[64];
+    int n = fuse_req_getgroups(req, 64, groups);
+    for (int i = 0; i < n && i < 64; i++)
+        if (groups[i] == gid)
+            return 1;
+    return 0;
+}
+
+void fs_drop_suidgid(fuse_req_t req, fs_inode_t *in)
+{
+    if (S_ISDIR(in->mode) || !(in->mode & (S_ISUID | S_ISGID)))
+        return;
+    in->mode &= ~(uint32_t)S_ISUID;
+    if (in->mode & S_IXGRP) {
+        in->mode &= ~(uint32_t)S_ISGID;
+    } else if (in->mode & S_ISGID) {
+        const struct fuse_ctx *ctx = fuse_req_ctx(req);
+        if (ctx && ctx->uid != 0 && !fs_caller_in_group(req, in->gid))
+            in->mode &= ~(uint32_t)S_ISGID;
+    }
 }
 
 static fs_time_t ts_to_time(struct timespec ts)
@@ -93,6 +122,15 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
         }
         changed = 1;
     }
+    /* Dropping set-user-ID / set-group-ID (with group-execute) of a non-directory. Without
+     * KILLPRIV_V2 the kernel sends the new mode itself. With it (devio.c) the kernel flags
+     * size changes and owner changes by callers without CAP_FSETID
+     * (FUSE_SET_ATTR_KILL_SUID), and chown(2) with -1,-1 - or the privilege drop before a
+     * write - arrives as a SETATTR with nothing to set: all of them mean "drop". */
+    if (((to_set & FUSE_SET_ATTR_KILL_SUID) || to_set == 0) && !(to_set & FUSE_SET_ATTR_MODE))
+        fs_drop_suidgid(req, &in);
+    if (to_set == 0)
+        changed = 1; /* chown(2) with -1,-1 still changes ctime */
     if (to_set & FUSE_SET_ATTR_ATIME_NOW)
         in.atime = now;
     else if (to_set & FUSE_SET_ATTR_ATIME)
@@ -121,18 +159,6 @@ out:
     fuse_reply_attr(req, &st, fs->opts->attr_timeout);
 }
 
-static int in_group(fuse_req_t req, gid_t gid)
-{
-    const struct fuse_ctx *ctx = fuse_req_ctx(req);
-    if (ctx->gid == gid)
-        return 1;
-    gid_t groups[64];
-    int n = fuse_req_getgroups(req, 64, groups);
-    for (int i = 0; i < n && i < 64; i++)
-        if (groups[i] == gid)
-            return 1;
-    return 0;
-}
 
 void fs_op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
@@ -155,7 +181,7 @@ void fs_op_access(fuse_req_t req, fuse_ino_t ino, int mask)
     }
     if (ctx->uid == in.uid)
         bits = (in.mode >> 6) & 7;
-    else if (in_group(req, in.gid))
+    else if (fs_caller_in_group(req, in.gid))
         bits = (in.mode >> 3) & 7;
     else
         bits = in.mode & 7;

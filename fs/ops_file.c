@@ -21,15 +21,14 @@
 
 #include "data.h"
 
-/* Drops set-user-ID (and set-group-ID with group-execute) after a write by non-root. */
-static void kill_suid(fuse_req_t req, fs_inode_t *in)
+/* Drops set-user-ID/set-group-ID after a write or O_TRUNC by a caller without CAP_FSETID:
+ * `flagged` when the kernel said so (KILLPRIV_V2, devio.c), and always for a non-root caller
+ * (the approximation used when the kernel does not say). */
+static void kill_suid(fuse_req_t req, fs_inode_t *in, int flagged)
 {
     const struct fuse_ctx *ctx = fuse_req_ctx(req);
-    if (ctx && ctx->uid != 0 && (in->mode & (S_ISUID | S_ISGID))) {
-        in->mode &= ~(uint32_t)S_ISUID;
-        if (in->mode & S_IXGRP)
-            in->mode &= ~(uint32_t)S_ISGID;
-    }
+    if (flagged || (ctx && ctx->uid != 0))
+        fs_drop_suidgid(req, in);
 }
 
 static void open_flags(fs_t *fs, struct fuse_file_info *fi)
@@ -62,7 +61,7 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         fs_time_t now = fs_now();
         in.size = 0;
         in.mtime = in.ctime = now;
-        kill_suid(req, &in);
+        kill_suid(req, &in, (fi->flags & FS_FI_KILL_SUIDGID) != 0);
         fs_batch_inode(b, ino, &in);
         if ((r = fs_commit(fs, b)) != 0)
             goto out;
@@ -144,7 +143,7 @@ void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
  * `cached` is a writeback of the kernel's page cache: the kernel then owns mtime/ctime
  * and suid clearing (it sends them with setattr), so the write must not move them. */
 static int write_locked(fuse_req_t req, fs_t *fs, uint64_t ino, fs_inode_t *in,
-                        const char *buf, size_t size, uint64_t off, int cached)
+                        const char *buf, size_t size, uint64_t off, int cached, int kill)
 {
     if (!S_ISREG(in->mode))
         return -EINVAL;
@@ -161,7 +160,7 @@ static int write_locked(fuse_req_t req, fs_t *fs, uint64_t ino, fs_inode_t *in,
         in->size = off + size;
     if (!cached) {
         in->mtime = in->ctime = fs_now();
-        kill_suid(req, in);
+        kill_suid(req, in, kill);
     }
     fs_batch_inode(b, ino, in);
     r = fs_commit(fs, b);
@@ -187,7 +186,8 @@ void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
         /* Only with the writeback cache does the kernel own mtime/ctime of page writebacks;
          * without it (S_NOCMTIME), mmap writebacks must move them here. */
         r = write_locked(req, fs, ino, &in, buf, size, (uint64_t)off,
-                         fi && fi->writepage && fs->opts->writeback);
+                         fi && fi->writepage && fs->opts->writeback,
+                         fi && (fi->flags & FS_FI_KILL_SUIDGID));
     fs_iunlock(fs->itab, ino);
     if (r)
         return fs_reply_err(req, r);
@@ -326,7 +326,7 @@ void fs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
         goto out;
     if (ino_in == ino_out)
         dst = src;
-    r = write_locked(req, fs, ino_out, &dst, buf, got, (uint64_t)off_out, 0);
+    r = write_locked(req, fs, ino_out, &dst, buf, got, (uint64_t)off_out, 0, 0);
 out:
     fs_iunlock_set(fs->itab, &ls);
     free(buf);

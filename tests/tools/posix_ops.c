@@ -1846,6 +1846,14 @@ static void u_kill_suid(struct t *t, void *arg)
     OK(chmod(P(t, "open/mysuid"), 04755));
     OK(chown(P(t, "open/mysuid"), (uid_t)-1, U1));
     EQO(ST(P(t, "open/mysuid")).st_mode & 07777, 0755);
+    /* ... and so does chown(-1, -1), which changes nothing else (ext4 does the same) */
+    OK(chmod(P(t, "open/mysuid"), 06755));
+    OK(chown(P(t, "open/mysuid"), (uid_t)-1, (gid_t)-1));
+    EQO(ST(P(t, "open/mysuid")).st_mode & 07777, 0755);
+    /* open with O_TRUNC by a non-owner clears them */
+    fd = open(P(t, "open/suid_o"), O_WRONLY | O_TRUNC);
+    OK(fd);
+    if (fd >= 0) close(fd);
 }
 
 static void c_perms(struct t *t)
@@ -1913,9 +1921,13 @@ static void c_perms(struct t *t)
     OK(chmod(P(t, "open/suid_t"), 06777));
     OK(write_file(P(t, "open/sgid_noexec"), "s", 1, 0644));
     OK(chmod(P(t, "open/sgid_noexec"), 02666));
+    OK(write_file(P(t, "open/suid_o"), "s", 1, 0644));
+    OK(chmod(P(t, "open/suid_o"), 06777));
     as_user(t, U1, U1, -1, u_kill_suid, NULL);
     EQO(ST(P(t, "open/suid_w")).st_mode & 07777, 0777);
     EQO(ST(P(t, "open/suid_t")).st_mode & 07777, 0777);
+    EQO(ST(P(t, "open/suid_o")).st_mode & 07777, 0777);
+    EQ(ST(P(t, "open/suid_o")).st_size, 0);
     /* sgid without group exec: kept by older kernels, dropped for non-members since 6.x */
     mode_t m = ST(P(t, "open/sgid_noexec")).st_mode & 07777;
     CHECK(m == 02666 || m == 0666);
@@ -1926,6 +1938,17 @@ static void c_perms(struct t *t)
     EQ(write(fd, "w", 1), 1);
     close(fd);
     EQO(ST(P(t, "root_suid")).st_mode & 07777, 06755);
+    /* ... and truncating, as on ext4; chown(-1, -1) by root clears them, as on ext4 */
+    OK(truncate(P(t, "root_suid"), 0));
+    EQO(ST(P(t, "root_suid")).st_mode & 07777, 06755);
+    struct stat before = ST(P(t, "root_suid"));
+    usleep(10000);
+    OK(chown(P(t, "root_suid"), (uid_t)-1, (gid_t)-1));
+    struct stat after = ST(P(t, "root_suid"));
+    EQO(after.st_mode & 07777, 0755);
+    CHECK(after.st_ctim.tv_sec > before.st_ctim.tv_sec ||
+          (after.st_ctim.tv_sec == before.st_ctim.tv_sec &&
+           after.st_ctim.tv_nsec > before.st_ctim.tv_nsec));
 }
 
 /* ======================================================================================== */

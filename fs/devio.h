@@ -1,0 +1,29 @@
+/*
+ * devio.h - lsmfs's own reads and writes of /dev/fuse (libfuse's custom session I/O), used
+ * to negotiate FUSE_HANDLE_KILLPRIV_V2, which Debian 12's libfuse 3.14 does not know.
+ * See devio.c for why and how.
+ */
+#ifndef LSMFS_DEVIO_H
+#define LSMFS_DEVIO_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+struct fuse_session;
+
+/* Set in fuse_file_info.flags of a WRITE or OPEN when the kernel asked the filesystem to
+ * drop set-user-ID/set-group-ID (the caller lacks CAP_FSETID). No open(2) flag uses it. */
+#define FS_FI_KILL_SUIDGID 0x40000000
+
+typedef struct {
+    uint64_t init_unique;     /* unique id of the INIT request (its reply gets patched) */
+    int kernel_offers_v2;     /* the kernel's INIT carried FUSE_HANDLE_KILLPRIV_V2 */
+    atomic_int killpriv_v2;   /* 1 once our INIT reply claimed it */
+} fs_devio_t;
+
+/* Routes the mounted session's reads and writes through devio (call after
+ * fuse_session_mount, before the loop). The session's userdata must be the fs_t holding
+ * `io`. Returns 0 or -errno. */
+int fs_devio_attach(fs_devio_t *io, struct fuse_session *se);
+
+#endif
