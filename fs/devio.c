@@ -91,10 +91,10 @@ static ssize_t devio_writev(int fd, struct iovec *iov, int count, void *userdata
         iov[0].iov_len == sizeof(struct fuse_out_header)) {
         struct fuse_out_header oh;
         memcpy(&oh, iov[0].iov_base, sizeof(oh));
-        struct fuse_init_out out;
-        if (oh.unique == io->init_unique && oh.error == 0 && iov[1].iov_len >= sizeof(out.major) +
-                sizeof(out.minor) + sizeof(out.max_readahead) + sizeof(out.flags)) {
-            char *p = (char *)iov[1].iov_base + offsetof(struct fuse_init_out, flags);
+        const size_t flags_at = offsetof(struct fuse_init_out, flags);
+        if (oh.unique == io->init_unique && oh.error == 0 &&
+            iov[1].iov_len >= flags_at + sizeof(uint32_t)) {
+            char *p = (char *)iov[1].iov_base + flags_at;
             uint32_t flags;
             memcpy(&flags, p, sizeof(flags));
             flags |= FUSE_HANDLE_KILLPRIV_V2;

@@ -159,7 +159,6 @@ out:
     fuse_reply_attr(req, &st, fs->opts->attr_timeout);
 }
 
-
 void fs_op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
     fs_t *fs = fs_of(req);

@@ -105,11 +105,10 @@ status_t log_writer_sync(log_writer_t *w)
 {
     uint64_t size = wfile_size(w->f);
     /* Small synced appends (an fsync per transaction) are where a journal commit per sync
-     * dominates; keep a zeroed range ahead of them, refilled when a quarter is left, after syncs of at most 1/16 of
-     * it. Large
-     * synced appends pay the commit once per many bytes anyway and would only write
-     * everything twice, so they are left alone. A failed zero-fill is harmless (the sync
-     * below then commits the size change as it always did). */
+     * dominates: after a sync of at most 1/16 of the range, keep a zeroed range ahead,
+     * refilled when a quarter of it is left. Large synced appends pay the commit once per
+     * many bytes anyway and would only write everything twice, so they are left alone. A
+     * failed zero-fill is harmless (the sync below then commits the size as it always did). */
     if (w->zero_ahead && size - w->synced <= w->zero_ahead / 16 &&
         wfile_physical_size(w->f) < size + w->zero_ahead / 4)
         st_free(wfile_zero_fill(w->f, size + w->zero_ahead));
@@ -314,14 +313,13 @@ static status_t log_damage(log_reader_t *r, const frag_t *fr, uint64_t damage_st
             all_zero = 0;
             break;
         }
-    uint64_t frag_start = fr->offset;
     status_t s = log_rest_is_zero(r, fr->end_pos, &zero, &eof_off);
     if (s) {
         r->err = st_copy(s);
         return s;
     }
     if (zero) {
-        uint64_t end = all_zero ? frag_start : eof_off;
+        uint64_t end = all_zero ? fr->offset : eof_off;
         r->dropped = end > damage_start ? end - damage_start : 0;
         r->done = 1;
         *eof = 1;

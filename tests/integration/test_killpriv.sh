@@ -33,7 +33,9 @@ else
 fi
 
 # The same steps on lsmfs and on a local folder; the resulting modes must agree.
-REF=$(mktemp -d /var/tmp/lsmfs-killpriv.XXXXXX) || exit 1
+# under $TMPROOT (a local disk), so the cleanup trap removes it even when a check fails
+REF=$TMPROOT/ref
+mkdir "$REF" || exit 1
 chmod 777 "$REF" "$MNT"
 steps() { # dir
     local d=$1 f
@@ -54,6 +56,5 @@ if command -v perl >/dev/null; then
 else
     log "perl missing: chown(-1,-1) comparison skipped"
 fi
-rm -rf "$REF"
 fs_unmount || fail "unmount"
 fs_done
