@@ -44,7 +44,7 @@ static int engine_name(const char *name, dir_census_t *c)
         c->current = 1;
         return 1;
     }
-    if (strcmp(name, "LOCK") == 0)
+    if (strcmp(name, "LOCK") == 0 || strcmp(name, "RESERVE") == 0)
         return 1;
     if (strncmp(name, "MANIFEST-", 9) == 0 && name[9]) {
         c->manifests++;

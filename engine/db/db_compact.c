@@ -313,6 +313,7 @@ void *db_compact_thread(void *arg)
             continue;
         }
         db_delete_obsolete_files(db);
+        db_reserve_ensure_unlocked(db);
         pthread_cond_broadcast(&db->bg_cv);
     }
     pthread_mutex_unlock(&db->mu);

@@ -331,6 +331,7 @@ void *db_flush_thread(void *arg)
             st_free(db->soft_error);
             db->soft_error = NULL;
             db_delete_obsolete_files(db);
+            db_reserve_ensure_unlocked(db);
             pthread_cond_broadcast(&db->bg_cv);
             continue;
         }

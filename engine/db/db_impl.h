@@ -123,6 +123,11 @@ struct lsm_t {
     int compaction_running;
     int manual_compaction; /* a compact_range is in progress: auto compaction waits */
 
+    /* space reserve (db_reserve.c): bytes RESERVE holds now; reserve_mu orders the file
+     * operations of ensure and release */
+    _Atomic uint64_t reserve_held;
+    pthread_mutex_t reserve_mu;
+
     db_stats_t stats;
 };
 
@@ -139,6 +144,28 @@ status_t db_new_wal(lsm_t *db);
  * Called by the WAL leader (or at open / close) with mu held. */
 status_t db_switch_memtable(lsm_t *db);
 void db_set_bg_error(lsm_t *db, status_t st); /* with mu held; takes ownership */
+
+/* ---- db_reserve.c ---- */
+/* Takes over a RESERVE left by the last open (whatever its size); at open, before replay. */
+void db_reserve_adopt(lsm_t *db);
+/* Makes RESERVE hold opt.reserve_bytes, if it does not and the file system has room for it
+ * twice over. Called without mu, at open and after background work freed files. With
+ * reserve_bytes 0 a reserve from an earlier open stays until released. */
+void db_reserve_ensure(lsm_t *db);
+/* Removes RESERVE and wakes the background (a flush or compaction waiting out an ENOSPC
+ * retries at once); returns the bytes released (0 when none was held). Without mu. */
+uint64_t db_reserve_release(lsm_t *db, const char *why);
+/* 1 when st failed for lack of space (ENOSPC, EDQUOT). */
+int db_is_no_space(status_t st);
+/* db_reserve_ensure called with mu held: drops it around the file operations. */
+static inline void db_reserve_ensure_unlocked(lsm_t *db)
+{
+    if (db->opt.reserve_bytes == 0 || atomic_load(&db->reserve_held) == db->opt.reserve_bytes)
+        return;
+    pthread_mutex_unlock(&db->mu);
+    db_reserve_ensure(db);
+    pthread_mutex_lock(&db->mu);
+}
 
 /* ---- db_read.c ---- */
 /* Takes a reference to the current superversion. */

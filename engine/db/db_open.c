@@ -46,6 +46,8 @@ typedef struct {
     version_edit_t *edit; /* L0 files made during replay (NULL: read-only) */
     uint64_t max_seq;
     uint64_t replayed_batches;
+    uint64_t mem_first_log; /* the WAL whose records start the active memtable */
+    int no_room;            /* a table could not be written (ENOSPC): stop trying */
 } replay_t;
 
 typedef struct {
@@ -133,6 +135,9 @@ static status_t replay_log(replay_t *r, uint64_t number, int *stop)
     status_t st = log_reader_open(db->env, path, &lr);
     if (st)
         return st;
+    memtable_t *m = atomic_load(&db->mem);
+    if (memtable_num_entries(m) + memtable_num_range_dels(m) == 0)
+        r->mem_first_log = number;
     for (;;) {
         slice_t rec;
         int eof;
@@ -161,10 +166,21 @@ static status_t replay_log(replay_t *r, uint64_t number, int *stop)
         r->replayed_batches++;
         if (count > 0 && seq + count - 1 > r->max_seq)
             r->max_seq = seq + count - 1;
-        if (memtable_memory_usage(atomic_load(&db->mem)) >= db->opt.write_buffer_size) {
+        if (!r->no_room &&
+            memtable_memory_usage(atomic_load(&db->mem)) >= db->opt.write_buffer_size) {
             st = replay_rotate(r);
+            if (db_is_no_space(st) && r->edit) {
+                /* No room for the table: the memtable keeps growing instead (the WALs it
+                 * replays were bounded by the memtables that wrote them). */
+                fprintf(stderr, "lsm: %s: %s; replaying on in memory\n", db->dir, st_msg(st));
+                st_free(st);
+                st = NULL;
+                r->no_room = 1;
+                continue;
+            }
             if (st)
                 break;
+            r->mem_first_log = number; /* the rest of this WAL goes to the fresh memtable */
         }
     }
     log_reader_close(lr);
@@ -178,8 +194,15 @@ static status_t replay_log(replay_t *r, uint64_t number, int *stop)
     return st;
 }
 
-static status_t recover_wals(lsm_t *db, version_edit_t *edit)
+/* Replays every live WAL into memtables; read-write, the result goes to L0 tables in
+ * `edit`. When the file system has no room for the last table (after the space reserve was
+ * released), the last memtable is kept instead, as the active one, and *kept_log is set to
+ * the first WAL it needs: those WALs stay live until it is flushed (RocksDB's
+ * avoid_flush_during_recovery), so a store on a full disk still opens. Not after a damaged
+ * WAL was cut short (paranoid_checks off): that WAL must not be replayed again. */
+static status_t recover_wals(lsm_t *db, version_edit_t *edit, uint64_t *kept_log)
 {
+    *kept_log = 0;
     numlist_t logs = {0};
     status_t st = file_list_dir(db->dir, collect_logs, &logs);
     if (st) {
@@ -188,7 +211,7 @@ static status_t recover_wals(lsm_t *db, version_edit_t *edit)
     }
     if (logs.n > 1)
         qsort(logs.v, (size_t)logs.n, sizeof(uint64_t), cmp_u64);
-    replay_t r = {db, edit, vset_last_sequence(db->vset), 0};
+    replay_t r = {db, edit, vset_last_sequence(db->vset), 0, 0, 0};
     uint64_t min_log = vset_log_number(db->vset);
     int stop = 0;
     for (int i = 0; i < logs.n && !st; i++) {
@@ -201,8 +224,18 @@ static status_t recover_wals(lsm_t *db, version_edit_t *edit)
     if (st)
         return st;
     if (edit && memtable_num_entries(atomic_load(&db->mem)) +
-                        memtable_num_range_dels(atomic_load(&db->mem)) > 0)
-        st = replay_rotate(&r);
+                        memtable_num_range_dels(atomic_load(&db->mem)) > 0) {
+        st = r.no_room ? st_io(ENOSPC, "%s: no room for a table", db->dir) : replay_rotate(&r);
+        if (db_is_no_space(st) && !stop && r.mem_first_log) {
+            fprintf(stderr, "lsm: %s: no room to write the replayed WAL to a table (%s); it "
+                            "stays in memory, and WALs from %06llu on stay until it is "
+                            "flushed\n", db->dir, st_msg(st),
+                    (unsigned long long)r.mem_first_log);
+            st_free(st);
+            st = NULL;
+            *kept_log = r.mem_first_log;
+        }
+    }
     if (!st && r.max_seq > vset_last_sequence(db->vset))
         vset_set_last_sequence(db->vset, r.max_seq);
     return st;
@@ -242,6 +275,7 @@ static void db_free(lsm_t *db)
     st_free(db->bg_error);
     wt_destroy(&db->wt);
     pthread_mutex_destroy(&db->mu);
+    pthread_mutex_destroy(&db->reserve_mu);
     pthread_cond_destroy(&db->bg_cv);
     free(db->dir);
     free(db);
@@ -274,6 +308,7 @@ static status_t open_impl(const lsm_options_t *options, const char *name, int re
     db->read_only = read_only;
     db->lock_fd = -1;
     pthread_mutex_init(&db->mu, NULL);
+    pthread_mutex_init(&db->reserve_mu, NULL);
     pthread_cond_init(&db->bg_cv, NULL);
     db->snapshots.next = db->snapshots.prev = &db->snapshots;
     wt_init(&db->wt, db->opt.allow_concurrent_memtable_write, db->opt.enable_pipelined_write, 0);
@@ -319,15 +354,28 @@ static status_t open_impl(const lsm_options_t *options, const char *name, int re
         atomic_store(&db->mem, mem);
         version_edit_t edit;
         version_edit_init(&edit);
-        st = recover_wals(db, read_only ? NULL : &edit);
+        uint64_t kept_log = 0;
+        db_reserve_adopt(db);
+        st = recover_wals(db, read_only ? NULL : &edit, &kept_log);
         if (!st && !read_only) {
             pthread_mutex_lock(&db->mu);
             st = db_new_wal(db);
             if (!st) {
-                db->mem_log_number = db->wal_number;
-                version_edit_set_log_number(&edit, db->wal_number);
+                db->mem_log_number = kept_log ? kept_log : db->wal_number;
+                version_edit_set_log_number(&edit, db->mem_log_number);
                 version_edit_set_last_sequence(&edit, vset_last_sequence(db->vset));
                 st = vset_log_and_apply(db->vset, &edit, &db->mu);
+                if (db_is_no_space(st)) {
+                    /* No room even for the new MANIFEST: the store could not be opened
+                     * to delete anything. This is what the reserve is for. */
+                    pthread_mutex_unlock(&db->mu);
+                    uint64_t freed = db_reserve_release(db, "writing the MANIFEST at open");
+                    pthread_mutex_lock(&db->mu);
+                    if (freed) {
+                        st_free(st);
+                        st = vset_log_and_apply(db->vset, &edit, &db->mu);
+                    }
+                }
                 db->n_pending = 0; /* the replayed tables are in the version now */
             }
             pthread_mutex_unlock(&db->mu);
@@ -361,6 +409,8 @@ static status_t open_impl(const lsm_options_t *options, const char *name, int re
                 db_maybe_schedule(db);
         }
         pthread_mutex_unlock(&db->mu);
+        if (!st)
+            db_reserve_ensure(db);
     }
     if (st) {
         db_free(db);

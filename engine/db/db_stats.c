@@ -132,6 +132,10 @@ int lsm_property_int(lsm_t *db, const char *name, uint64_t *out)
         pthread_mutex_unlock(&db->mu);
         return 0;
     }
+    if (strcmp(name, "lsm.reserve-bytes") == 0) {
+        *out = atomic_load(&db->reserve_held);
+        return 0;
+    }
     if (strcmp(name, "lsm.total-sst-files-size") == 0) {
         superversion_t *sv = db_sv_acquire(db);
         uint64_t n = 0;

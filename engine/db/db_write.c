@@ -107,11 +107,12 @@ status_t db_switch_memtable(lsm_t *db)
     memtable_t *fresh = memtable_new();
     if (!fresh)
         return st_io(ENOMEM, "%s: new memtable", db->dir);
-    uint64_t old_log = db->mem_log_number;
+    uint64_t old_log = db->mem_log_number; /* below the WAL when open kept a replayed one */
+    uint64_t old_wal = db->wal_number;
     status_t st = NULL;
     if (!db->read_only) {
         st = db_new_wal(db);
-        if (st && db->wal_number == old_log) { /* no new WAL: keep everything as it was */
+        if (st && db->wal_number == old_wal) { /* no new WAL: keep everything as it was */
             memtable_unref(fresh);
             return st;
         }

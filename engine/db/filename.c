@@ -45,6 +45,12 @@ char *fn_lock(char *out, size_t n, const char *dir)
     return out;
 }
 
+char *fn_reserve(char *out, size_t n, const char *dir)
+{
+    snprintf(out, n, "%s/RESERVE", dir);
+    return out;
+}
+
 /* Parses the decimal digits in [p, p+len); 0 on success. */
 static int parse_number(const char *p, size_t len, uint64_t *out)
 {
@@ -77,6 +83,8 @@ file_type_t fn_parse(const char *name, uint64_t *number)
         return FT_CURRENT;
     if (strcmp(name, "LOCK") == 0)
         return FT_LOCK;
+    if (strcmp(name, "RESERVE") == 0)
+        return FT_RESERVE;
     if (len > 4 && ends_with(name, len, ".tmp"))
         return FT_TEMP;
     if (len > 9 && memcmp(name, "MANIFEST-", 9) == 0) {

@@ -37,6 +37,7 @@ struct lsm_options_t {
     int bloom_bits_per_key;                /* 10 */
     size_t block_size;                     /* 4 KiB */
     int max_open_files;                    /* 1000 */
+    uint64_t reserve_bytes;                /* 0 = no space reserve (RESERVE file) */
     env_t *env;                            /* NULL = plain POSIX; tests inject faults here */
 };
 

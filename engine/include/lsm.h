@@ -75,7 +75,8 @@ uint64_t lsm_get_latest_sequence_number(lsm_t *db);
 /* Returns NULL if the property is unknown, else a malloc'd text. Properties:
  *   "lsm.stats"                    human-readable statistics (write path, levels, cache)
  *   "lsm.num-files-at-level<N>"    number of SST files at level N
- *   "lsm.estimate-num-keys", "lsm.cur-size-all-mem-tables", "lsm.num-immutable-mem-table" */
+ *   "lsm.estimate-num-keys", "lsm.cur-size-all-mem-tables", "lsm.num-immutable-mem-table"
+ *   "lsm.reserve-bytes"            bytes the space reserve holds now (0 when released) */
 char *lsm_property_value(lsm_t *db, const char *propname);
 /* Returns 0 and sets *out_val for a numeric property, -1 if unknown. */
 int lsm_property_int(lsm_t *db, const char *propname, uint64_t *out_val);
@@ -90,6 +91,11 @@ void lsm_compact_range(lsm_t *db, const char *start_key, size_t start_key_len,
                        const char *limit_key, size_t limit_key_len, char **errptr);
 /* Reads every block of every live file and checks its checksum. */
 void lsm_verify_checksum(lsm_t *db, char **errptr);
+/* Gives back the store's space reserve (see lsm_options_set_reserve_bytes) so that work
+ * which frees space can run on a full disk: call it when a write that deletes data failed
+ * with ENOSPC, then retry that write. Returns the bytes released (0: no reserve held). The
+ * engine recreates the reserve by itself once flushes and compactions have freed room. */
+uint64_t lsm_release_reserve(lsm_t *db);
 
 void lsm_destroy_db(const lsm_options_t *options, const char *name, char **errptr);
 /* Rebuilds a damaged store (as rocksdb_repair_db): takes its LOCK (Busy if open), salvages
@@ -177,6 +183,10 @@ void lsm_options_set_block_cache_size(lsm_options_t *opt, size_t bytes);
 void lsm_options_set_bloom_bits_per_key(lsm_options_t *opt, int bits);
 void lsm_options_set_block_size(lsm_options_t *opt, size_t bytes);
 void lsm_options_set_max_open_files(lsm_options_t *opt, int n);
+/* Space reserve (default 0 = none): the store keeps a file (RESERVE) of this many allocated
+ * bytes for the writes that free space on a full file system (lsm_release_reserve), and
+ * makes it again once flushes and compactions have left room for it twice over. */
+void lsm_options_set_reserve_bytes(lsm_options_t *opt, uint64_t bytes);
 
 lsm_readoptions_t *lsm_readoptions_create(void);
 void lsm_readoptions_destroy(lsm_readoptions_t *opt);

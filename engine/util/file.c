@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define WBUF_SIZE (64 * 1024)
@@ -441,6 +442,34 @@ status_t file_remove(env_t *env, const char *path)
     if (unlink(path) < 0)
         return st_io(errno, "%s: remove", path);
     return NULL;
+}
+
+status_t file_allocate(env_t *env, const char *path, uint64_t size)
+{
+    FAULT(env, FOP_WRITE, path);
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return st_io(errno, "%s: open", path);
+    /* posix_fallocate allocates real blocks (glibc writes them where fallocate(2) is
+     * missing); it returns the error instead of setting errno. */
+    int e = posix_fallocate(fd, 0, (off_t)size);
+    if (e == 0 && ftruncate(fd, (off_t)size) < 0)
+        e = errno;
+    close(fd);
+    if (e) {
+        unlink(path);
+        return st_io(e, "%s: allocate %llu bytes", path, (unsigned long long)size);
+    }
+    return NULL;
+}
+
+int file_space_available(const char *dir, uint64_t *bytes)
+{
+    struct statvfs sv;
+    if (statvfs(dir, &sv) < 0)
+        return -1;
+    *bytes = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+    return 0;
 }
 
 int file_exists(const char *path) { return access(path, F_OK) == 0; }

@@ -87,6 +87,11 @@ status_t file_write_atomic(env_t *env, const char *dir, const char *name, const 
 status_t file_rename(env_t *env, const char *from, const char *to);
 status_t file_remove(env_t *env, const char *path);
 status_t file_sync_dir(env_t *env, const char *dir);
+/* Creates path (or resizes it) to exactly `size` bytes of allocated blocks. On failure the
+ * file is removed and the error (e.g. ENOSPC) returned. The store's space reserve. */
+status_t file_allocate(env_t *env, const char *path, uint64_t size);
+/* Bytes an unprivileged writer may still allocate on dir's file system; -1 on error. */
+int file_space_available(const char *dir, uint64_t *bytes);
 int file_exists(const char *path);
 status_t file_size(const char *path, uint64_t *size);
 status_t file_mkdir(const char *path);
