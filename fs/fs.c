@@ -23,6 +23,7 @@ static lsm_t *open_db(fs_opts_t *o, int compression, char **err)
     lsm_options_set_create_if_missing(lo, 0);
     lsm_options_set_block_cache_size(lo, o->block_cache);
     lsm_options_set_write_buffer_size(lo, o->write_buffer);
+    lsm_options_set_reserve_bytes(lo, o->reserve == (size_t)-1 ? o->write_buffer : o->reserve);
     lsm_options_set_compression(lo, compression);
     lsm_options_set_allow_concurrent_memtable_write(lo, 1);
     lsm_options_set_bloom_bits_per_key(lo, 10);
@@ -98,7 +99,7 @@ static long reclaim_orphans(fs_t *fs)
         lsm_writebatch_destroy(b);
         return 0;
     }
-    return fs_commit(fs, b) == 0 ? n : -1;
+    return fs_commit_ex(fs, b, 1) == 0 ? n : -1;
 }
 
 fs_t *fs_open(fs_opts_t *opts)

@@ -49,6 +49,7 @@ typedef struct {
     int atime_mode;
     double entry_timeout, attr_timeout;
     size_t block_cache, write_buffer;
+    size_t reserve;         /* engine space reserve; (size_t)-1 = as big as write_buffer */
     char *fsname;           /* NULL: the store path */
     char *fuse_opts;        /* options handed to libfuse as one -o string (malloc'd) */
 } fs_opts_t;
@@ -95,6 +96,10 @@ void fs_batch_dentry_del(lsm_writebatch_t *b, uint64_t parent, const char *name)
 void fs_batch_reclaim(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, const fs_inode_t *in);
 /* Applies and destroys the batch. 0 or -errno. */
 int fs_commit(fs_t *fs, lsm_writebatch_t *b);
+/* The same; frees=1 for a change that gives space back (unlink, rmdir, rename, truncate,
+ * punch hole, xattr removal, reclaim): on a full file system it may use the store's space
+ * reserve (a non-freeing change just gets ENOSPC). */
+int fs_commit_ex(fs_t *fs, lsm_writebatch_t *b, int frees);
 /* 1 if directory `ino` has an entry. <0 on error. */
 int fs_dir_nonempty(fs_t *fs, uint64_t ino);
 int fs_alloc_ino(fs_t *fs, uint64_t *ino);

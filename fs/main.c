@@ -34,6 +34,8 @@ static void usage(FILE *f)
 "     entry_timeout=S, attr_timeout=S  kernel cache timeouts in seconds (default 60)\n"
 "     block_cache=SIZE  engine block cache (default 64M)\n"
 "     write_buffer=SIZE memtable size (default 64M)\n"
+"     reserve=SIZE     space held back in the store for deletes on a full disk\n"
+"                      (default: write_buffer; 0 = none)\n"
 "     writeback        enable the kernel writeback cache (faster many-small-writes, but\n"
 "                      data reaches the store only at writeback/fsync; default off)\n"
 "     nowriteback      no kernel writeback cache (default)\n"

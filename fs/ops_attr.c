@@ -82,7 +82,7 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
     if (r)
         goto out;
     fs_time_t now = fs_now();
-    int changed = 0;
+    int changed = 0, frees = 0;
     if (to_set & FUSE_SET_ATTR_MODE) {
         in.mode = (in.mode & S_IFMT) | (attr->st_mode & 07777);
         changed = 1;
@@ -114,6 +114,7 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
             goto out;
         }
         uint64_t nsize = (uint64_t)attr->st_size;
+        frees = nsize < in.size;
         if (nsize != in.size) {
             if ((r = fs_data_truncate(fs, b, ino, in.size, &in.blocks, nsize)) != 0)
                 goto out;
@@ -147,7 +148,7 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
     else if (changed)
         in.ctime = now;
     fs_batch_inode(b, ino, &in);
-    r = fs_commit(fs, b);
+    r = fs_commit_ex(fs, b, frees);
     b = NULL;
 out:
     if (b)

@@ -318,7 +318,7 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, in
     touch_dir(&pin, now);
     fs_batch_inode(b, parent, &pin);
     stage_unlinked(fs, b, ino, &in);
-    r = fs_commit(fs, b);
+    r = fs_commit_ex(fs, b, 1);
 out:
     fs_iunlock_set(fs->itab, &ls);
     fs_reply_err(req, r);
@@ -343,7 +343,7 @@ void fs_reclaim_if_unused(fs_t *fs, uint64_t ino)
     if (fs_inode_load(fs, ino, &in) == 0 && in.nlink == 0 && !fs_itab_busy(fs->itab, ino)) {
         lsm_writebatch_t *b = lsm_writebatch_create();
         fs_batch_reclaim(fs, b, ino, &in);
-        if (fs_commit(fs, b) == 0)
+        if (fs_commit_ex(fs, b, 1) == 0)
             atomic_fetch_add(&fs->stats.orphans_reclaimed, 1);
     }
     fs_iunlock(fs->itab, ino);
@@ -434,7 +434,7 @@ static int rename_locked(fs_t *fs, uint64_t parent, const char *name, uint64_t n
     fs_batch_inode(b, parent, &pin);
     if (npin != &pin)
         fs_batch_inode(b, newparent, npin);
-    return fs_commit(fs, b);
+    return fs_commit_ex(fs, b, 1); /* may drop the file it replaces */
 }
 
 void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,

@@ -63,7 +63,7 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         in.mtime = in.ctime = now;
         kill_suid(req, &in, (fi->flags & FS_FI_KILL_SUIDGID) != 0);
         fs_batch_inode(b, ino, &in);
-        if ((r = fs_commit(fs, b)) != 0)
+        if ((r = fs_commit_ex(fs, b, 1)) != 0)
             goto out;
     }
     fs_itab_open(fs->itab, ino);
@@ -260,7 +260,7 @@ void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t 
         goto out;
     }
     fs_batch_inode(b, ino, &in);
-    r = fs_commit(fs, b);
+    r = fs_commit_ex(fs, b, (mode & FALLOC_FL_PUNCH_HOLE) != 0);
 out:
     fs_iunlock(fs->itab, ino);
     fs_reply_err(req, r);

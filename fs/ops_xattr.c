@@ -85,7 +85,7 @@ static int change_xattr(fuse_req_t req, uint64_t ino, const char *name, const ch
     }
     in.ctime = fs_now();
     fs_batch_inode(b, ino, &in);
-    r = fs_commit(fs, b);
+    r = fs_commit_ex(fs, b, remove);
 out:
     fs_iunlock(fs->itab, ino);
     return r;

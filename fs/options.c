@@ -22,6 +22,7 @@ void fs_opts_init(fs_opts_t *o)
     o->writeback = 0;
     o->block_cache = 64u << 20;
     o->write_buffer = 64u << 20;
+    o->reserve = (size_t)-1;
     o->atime_mode = FS_ATIME_RELATIME;
 }
 
@@ -169,6 +170,8 @@ static int one_opt(fs_opts_t *o, const char *opt)
             return -1;
         return 0;
     }
+    if (eq && KEY("reserve"))
+        return parse_size(val, &o->reserve);
     if (eq && KEY("max_read"))
         return add_fuse_opt(o, opt);
 #undef KEY

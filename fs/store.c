@@ -152,12 +152,33 @@ void fs_batch_reclaim(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, const fs_inod
 
 int fs_commit(fs_t *fs, lsm_writebatch_t *b)
 {
+    return fs_commit_ex(fs, b, 0);
+}
+
+int fs_commit_ex(fs_t *fs, lsm_writebatch_t *b, int frees)
+{
     char *err = NULL;
     if (fs->opts->ro) {
         lsm_writebatch_destroy(b);
         return -EROFS;
     }
     lsm_write(fs->db, fs->wopt, b, &err);
+    if (err && frees && lsm_error_errno(err) == ENOSPC && lsm_release_reserve(fs->db) > 0) {
+        /* The file system is full, and this change gives space back: it may use the
+         * store's reserve. A flush then turns the WAL it fills into a (small) table so the
+         * WAL's space comes back, and lets compaction drop the deleted rows. */
+        lsm_free(err);
+        err = NULL;
+        lsm_write(fs->db, fs->wopt, b, &err);
+        if (!err) {
+            lsm_flushoptions_t *fo = lsm_flushoptions_create();
+            char *ferr = NULL;
+            lsm_flushoptions_set_wait(fo, 0);
+            lsm_flush(fs->db, fo, &ferr);
+            lsm_flushoptions_destroy(fo);
+            lsm_free(ferr);
+        }
+    }
     lsm_writebatch_destroy(b);
     atomic_fetch_add(&fs->stats.batches, 1);
     if (err)

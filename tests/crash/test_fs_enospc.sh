@@ -4,24 +4,27 @@
 #   O=build/check bash tests/crash/test_fs_enospc.sh [-v]
 #
 # The store lives on its own tmpfs (skip, 77, when mounting one is not permitted), next to
-# ballast files (6 + 4 MiB) that stand for "space the administrator can free". For each cache
-# mode (-o nowriteback, then -o writeback; with a 4 MiB memtable so flushes
-# and compactions run):
+# ballast files (6 + 4 MiB) that stand for "space the administrator can free". For each mode
+# (-o nowriteback, -o writeback, and -o nowriteback,reserve=0 without the store's space
+# reserve; all with a 4 MiB memtable so flushes and compactions run):
 #   1. fill the mount with 256 KiB files until a write fails: the failure must be ENOSPC
 #      (at write(2) without the writeback cache, at fsync/close with it), never EIO, never a
 #      hang (every call runs under a timeout), and the daemon must stay up;
 #   2. the mount answers (stat, statfs, readdir) and the files written before are intact;
-#   3. deleting files through the mount, then writing: the outcome is printed (an LSM store
-#      needs WAL space to record a delete and only reclaims space when compaction rewrites
-#      tables, so this may keep failing with ENOSPC; any other error fails the test);
+#   3. deleting the files through the mount, then writing 1 MiB: with the space reserve
+#      (default: as big as the memtable) every delete must succeed and the write must work
+#      again (retried for up to 10 s while the flush and compaction reclaim the space);
+#      without it an LSM store has no room to record a delete, so the outcome is only
+#      printed (ENOSPC or success; any other error fails the test);
 #   4. free 6 MiB of ballast (space freed on the device): writing works again (at least one
 #      of four 256 KiB files, retried while a flush or compaction takes its share), and
 #      what was written reads back intact;
 #   5. free the other 4 MiB, clean unmount (daemon exit 0), fsck -n exits 0, remount,
 #      every file intact.
 # Then the store is filled again and unmounted while full (the flush at unmount cannot
-# write its table): the outcome of the unmount and of a remount on the full disk is
-# printed; after freeing space the store must mount with every file intact and fsck -n 0.
+# write its table): the remount on the full disk must work (the replayed WAL stays in
+# memory) with every file intact, and deleting files there must give the space back; after
+# freeing space the store must mount with every file intact and fsck -n 0.
 # Lines starting with "NOTE:" report the engine's behaviour where it is not asserted.
 . "$(dirname "$0")/fs_lib.sh"
 
@@ -103,13 +106,28 @@ fill() { # prefix
 
 logs() { ls "$STORE" | grep -c '\.log$'; }
 
-for mode in nowriteback writeback; do
+# Writes a 1 MiB file named $1, retried for up to 10 s while it fails with ENOSPC (the
+# space deletes gave back comes only once a flush and a compaction ran); prints the outcome.
+write_after_deletes() { # path
+    local r t
+    for ((t = 0; t < 10; t++)); do
+        r=$(write_file "$1" 1024)
+        [ "$r" = enospc ] || break
+        rm -f "$1" 2>/dev/null; sleep 1
+    done
+    echo "$r"
+}
+
+for mode in nowriteback writeback noreserve; do
     log "== $mode"
     rm -rf "$STORE" "$DEV/ballast" "$DEV/ballast2"
     ballast
     fs_mkfs || exit 1
-    if [ $mode = nowriteback ]; then FS_MOUNT_OPTS="nowriteback,write_buffer=4M"
-    else FS_MOUNT_OPTS="writeback,write_buffer=4M"; fi
+    case $mode in
+    nowriteback) FS_MOUNT_OPTS="nowriteback,write_buffer=4M" ;;
+    writeback) FS_MOUNT_OPTS="writeback,write_buffer=4M" ;;
+    noreserve) FS_MOUNT_OPTS="nowriteback,write_buffer=4M,reserve=0" ;;
+    esac
     fs_mount || exit 1
     mkdir "$MNT/keep"
     for i in 1 2 3 4 5 6 7 8; do
@@ -155,11 +173,15 @@ for mode in nowriteback writeback; do
         elif [[ "$err" == *"$ENOSPC_TEXT"* ]]; then del_enospc=$((del_enospc + 1))
         else fail "$mode: rm fill$i: $err (exit $rc)"; fi
     done
-    sleep 2  # give flush/compaction a chance
-    r=$(write_file "$MNT/after_rm" 1024)
+    r=$(write_after_deletes "$MNT/after_rm")
     echo "NOTE: $mode: deleting $FILLED files through the mount: $del_ok deleted, $del_enospc refused" \
          "with ENOSPC; then a 1 MiB write: $r; $(logs) WAL files in the store"
     case $r in ok|enospc) ;; *) fail "$mode: writing after deletes: $r" ;; esac
+    if [ $mode != noreserve ]; then
+        assert_eq "$FILLED" "$del_ok" "$mode: deletes on the full disk (the reserve is theirs)"
+        assert_eq ok "$r" "$mode: a 1 MiB write after deleting $FILLED x 256 KiB"
+    fi
+    [ "$r" = ok ] && (cd "$MNT" && md5sum after_rm) >> "$TMPROOT/sums"
     daemon_up "after deletes on the full disk" || continue
 
     # 4. free space on the device: writes must work again. A flush or compaction that was
@@ -212,11 +234,18 @@ fsc_wait_pid "$FS_PID" $T; drc=$FSC_RC; FS_PID=; FS_MOUNTED=0
 echo "NOTE: unmount on a full disk: daemon exit status $drc; its log says:" \
      "$(grep -i 'unmount\|flush' "$TMPROOT/daemon.log" | tail -n 1)"
 if fs_mount >"$TMPROOT/remount.out" 2>&1; then
-    echo "NOTE: remount on the full disk: works"
     check_sums "remounted on the full disk"
-    fs_unmount
+    # the files can be deleted there, and the space comes back
+    del_ok=0
+    for f in "$MNT"/fill*; do rm "$f" 2>/dev/null && del_ok=$((del_ok + 1)); done
+    r=$(write_after_deletes "$MNT/after_remount")
+    echo "NOTE: remounted on the full disk: $del_ok fill files deleted, then a 1 MiB write: $r"
+    assert_eq ok "$r" "a 1 MiB write after deleting the fill files on the remounted full disk"
+    (cd "$MNT" && md5sum keep/*) > "$TMPROOT/sums"
+    [ "$r" = ok ] && (cd "$MNT" && md5sum after_remount) >> "$TMPROOT/sums"
+    fs_unmount || fail "unmount of the store remounted on the full disk"
 else
-    echo "NOTE: remount on the full disk fails: $(grep -i 'cannot\|error' "$TMPROOT/remount.out" | tail -n 1)"
+    fail "remount on the full disk: $(grep -i 'cannot\|error' "$TMPROOT/remount.out" | tail -n 1)"
 fi
 ro=$("$O/fsck.lsmfs" -n "$STORE" 2>&1); rc=$?
 echo "NOTE: fsck -n of the store left full: exit $rc"
