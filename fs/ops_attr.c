@@ -88,15 +88,16 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
         changed = 1;
     }
     if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+        /* chown(2) of a non-directory drops set-user-ID always, and set-group-ID as
+         * Linux's setattr_should_drop_sgid decides: with group-execute, or without it
+         * when the caller is neither root nor in the file's group - the group it has
+         * before the change, so this comes first. */
+        if (!(to_set & FUSE_SET_ATTR_MODE))
+            fs_drop_suidgid(req, &in);
         if (to_set & FUSE_SET_ATTR_UID)
             in.uid = attr->st_uid;
         if (to_set & FUSE_SET_ATTR_GID)
             in.gid = attr->st_gid;
-        if (!(to_set & FUSE_SET_ATTR_MODE) && !S_ISDIR(in.mode)) {
-            in.mode &= ~(uint32_t)S_ISUID;
-            if (in.mode & S_IXGRP)
-                in.mode &= ~(uint32_t)S_ISGID;
-        }
         changed = 1;
     }
     b = lsm_writebatch_create();

@@ -1854,6 +1854,13 @@ static void u_kill_suid(struct t *t, void *arg)
     fd = open(P(t, "open/suid_o"), O_WRONLY | O_TRUNC);
     OK(fd);
     if (fd >= 0) close(fd);
+    /* chgrp of an own set-group-ID file (no group-execute) whose group the caller is not
+     * in, to a group it is in: dropped, as Linux decides by the group before the change */
+    OK(chown(P(t, "open/sgid_foreign"), (uid_t)-1, G_OTHER));
+    EQO(ST(P(t, "open/sgid_foreign")).st_mode & 07777, 0644);
+    /* ... and kept when the caller is in the old group */
+    OK(chown(P(t, "open/sgid_mine"), (uid_t)-1, G_OTHER));
+    EQO(ST(P(t, "open/sgid_mine")).st_mode & 07777, 02644);
 }
 
 static void c_perms(struct t *t)
@@ -1923,7 +1930,13 @@ static void c_perms(struct t *t)
     OK(chmod(P(t, "open/sgid_noexec"), 02666));
     OK(write_file(P(t, "open/suid_o"), "s", 1, 0644));
     OK(chmod(P(t, "open/suid_o"), 06777));
-    as_user(t, U1, U1, -1, u_kill_suid, NULL);
+    OK(write_file(P(t, "open/sgid_foreign"), "s", 1, 0644));
+    OK(chown(P(t, "open/sgid_foreign"), U1, 4321));
+    OK(chmod(P(t, "open/sgid_foreign"), 02644));
+    OK(write_file(P(t, "open/sgid_mine"), "s", 1, 0644));
+    OK(chown(P(t, "open/sgid_mine"), U1, U1));
+    OK(chmod(P(t, "open/sgid_mine"), 02644));
+    as_user(t, U1, U1, G_OTHER, u_kill_suid, NULL);
     EQO(ST(P(t, "open/suid_w")).st_mode & 07777, 0777);
     EQO(ST(P(t, "open/suid_t")).st_mode & 07777, 0777);
     EQO(ST(P(t, "open/suid_o")).st_mode & 07777, 0777);
