@@ -72,7 +72,16 @@ static void check_orphans(fsck_t *f)
             continue;
         }
         f->counts.orphans++;
-        if (reclaimable(r)) {
+        if (reclaimable(r) && f->mode == FSCK_NO) {
+            /* A file unlinked while open when the daemon stopped: the orphan row is how
+             * lsmfs finishes that unlink (the next mount reclaims it), not damage - as
+             * ext4's orphan list, which e2fsck -n leaves to the kernel. Reported, not
+             * counted, so that -n exits 0 on a store that is only waiting for that. */
+            fsck_problem(f, 0, Q_NONE, "Orphan inode %llu (%s, %llu bytes, unlinked while "
+                         "open since %s) is reclaimed at the next mount (or by -p/-y).",
+                         (unsigned long long)pk.ino, fsck_type_name(r->mode),
+                         S_ISDIR(r->mode) ? 0ULL : (unsigned long long)r->size, when);
+        } else if (reclaimable(r)) {
             if (fsck_problem(f, FSCK_PREEN_OK, Q_RECLAIM, "Orphan inode %llu (%s, %llu bytes, "
                              "unlinked while open since %s) is no longer open.",
                              (unsigned long long)pk.ino, fsck_type_name(r->mode),

@@ -10,7 +10,7 @@
 # Each round runs all three patterns at once in a fresh folder of the mount (mount modes
 # alternate between `-o nowriteback` and `-o writeback`; SQLite alternates WAL and
 # DELETE), kills the daemon after a random delay, detaches the dead mount, runs fsck -n
-# (0, or 4 with only orphans), remounts and checks:
+# (must exit 0; orphans are reported, not errors), remounts and checks:
 #   replace: every target is completely the content of its last completed rename or of
 #            the rename in doubt (tests/tools/fscrash_apps.c verify-replace);
 #   append:  the log is a prefix of what was appended, holds everything fsync'ed (and,

@@ -12,8 +12,8 @@
 # start tests/tools/fscrash_work (W processes, each journaling its operations outside the
 # mount), SIGKILL the daemon after a random delay, wait for the workload to notice, detach
 # the dead mount, then:
-#   1. fsck.lsmfs -n STORE exits 0 (or 4 with nothing but orphans: files unlinked while
-#      open when the daemon died, which the next mount reclaims);
+#   1. fsck.lsmfs -n STORE exits 0 (orphans - files unlinked while open when the daemon
+#      died, which the next mount reclaims - are reported, not errors);
 #   2. remount: `fscrash_work verify` checks the round's tree against its journals
 #      (every completed operation is there; the one in doubt is all there or not at all;
 #      names, types, hard links, nlink, readdir vs lstat; contents exactly, or with the
