@@ -510,6 +510,17 @@ status_t file_lock(const char *path, int *fd_out)
 {
     *fd_out = -1;
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == EROFS) {
+        /* A store on a read-only file system (a snapshot, a backup medium): flock works
+         * on a read-only descriptor too; without a LOCK file nobody can lock it, but
+         * nobody can write there either. A read-write open fails later, at its first
+         * write, with the same EROFS. */
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT)
+            return NULL;
+        if (fd < 0)
+            errno = EROFS;
+    }
     if (fd < 0)
         return st_io(errno, "%s: open lock file", path);
     if (flock(fd, LOCK_EX | LOCK_NB) < 0) {

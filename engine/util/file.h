@@ -100,7 +100,8 @@ status_t file_list_dir(const char *dir, int (*fn)(void *arg, const char *name), 
 
 /* ---- the LOCK file ---- */
 /* Takes an exclusive flock on path (created if needed). Busy "locked" if another open
- * holds it, in this process or another. */
+ * holds it, in this process or another. On a read-only file system the existing file is
+ * locked through a read-only descriptor (*fd_out is -1 when there is none to lock). */
 status_t file_lock(const char *path, int *fd_out);
 void file_unlock(int fd);
 

@@ -3,7 +3,8 @@
 # a message on stderr, and leave nothing mounted: a folder mkfs did not make (empty, or with
 # other files), a missing store or mountpoint, a store that is already mounted, an unknown
 # -o option; mkfs refuses a non-empty folder unless -f. Also: without -f the daemon goes to
-# the background and the mount works; after unmount the store can be mounted again.
+# the background and the mount works; after unmount the store can be mounted again; a store
+# on a read-only file system mounts with -o ro and passes fsck -n.
 . "$(dirname "$0")/lib.sh"
 [ "$LSMFS_TARGET" = lsmfs ] || skip "mount errors are lsmfs-specific (target is $LSMFS_TARGET)"
 fs_setup
@@ -64,6 +65,37 @@ for i in $(seq 1 20); do
 done
 assert_eq 1 "$ok" "store mounts again after the background daemon's unmount"
 fs_unmount
+
+# A store on a read-only file system (a snapshot or backup medium, here a read-only bind
+# mount): -o ro mounts it and reads, fsck -n checks it, a read-write mount is refused.
+fs_mount || fail "mount before the read-only media case"
+echo "on read-only media" > "$MNT/romedia"
+fs_unmount
+RO=$TMPROOT/ro-store
+mkdir -p "$RO"
+if mount --bind "$STORE" "$RO" 2>/dev/null && mount -o remount,ro,bind "$RO" 2>/dev/null; then
+    if "$O/lsmfs" -o ro "$RO" "$M2" 2>"$TMPROOT/err"; then
+        assert_eq "on read-only media" "$(cat "$M2/romedia")" "file read from a store on read-only media"
+        assert_fails touch "$M2/new"
+        fusermount3 -u "$M2" 2>/dev/null || umount "$M2"
+    else
+        fail "-o ro of a store on a read-only file system: $(cat "$TMPROOT/err")"
+    fi
+    # the background daemon may still hold the store for a moment (exit 8: in use)
+    for i in $(seq 1 20); do
+        "$O/fsck.lsmfs" -n "$RO" >"$TMPROOT/fsck.out" 2>&1; rc=$?
+        [ $rc -eq 8 ] && grep -q "in use" "$TMPROOT/fsck.out" || break
+        sleep 0.5
+    done
+    assert_eq 0 "$rc" "fsck -n of a store on a read-only file system"
+    expect_refused "read-write mount of a store on a read-only file system" "$O/lsmfs" "$RO" "$M2"
+    grep -q "Read-only file system" "$TMPROOT/err" ||
+        fail "the read-write refusal does not say why: $(cat "$TMPROOT/err")"
+    umount "$RO" || umount -l "$RO"
+else
+    umount "$RO" 2>/dev/null
+    echo "NOTE: no read-only bind mount here; the read-only media case was not run"
+fi
 
 # mkfs
 mkdir -p "$TMPROOT/nonempty"; echo keep > "$TMPROOT/nonempty/file"
