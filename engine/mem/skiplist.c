@@ -149,6 +149,14 @@ static sl_node_t *find_ge(skiplist_t *sl, const char *key)
     sl_node_t *last_bigger = NULL;
     for (;;) {
         sl_node_t *next = next_acq(x, level);
+        /* The compare below stalls on a cache miss for next's key. If it sends us down a
+         * level, the node after x one level lower is compared next: start loading its key
+         * now so that the two misses overlap (x's links are already in cache). */
+        if (level > 0) {
+            sl_node_t *down = atomic_load_explicit(nx(x, level - 1), memory_order_relaxed);
+            if (down && down != next)
+                __builtin_prefetch(node_key(down));
+        }
         int c = (next == NULL || next == last_bigger) ? 1 : sl->cmp(sl->cmp_arg, node_key(next), key);
         if (c < 0) {
             x = next;
