@@ -102,7 +102,7 @@ static status_t replay_rotate(replay_t *r)
         db->imm[db->n_imm].next_log_number = 0;
         db->n_imm++;
     }
-    memtable_t *fresh = memtable_new();
+    memtable_t *fresh = memtable_new_sized(db->opt.write_buffer_size);
     if (!fresh)
         return st_io(ENOMEM, "memtable");
     atomic_store(&db->mem, fresh);
@@ -347,7 +347,7 @@ static status_t open_impl(const lsm_options_t *options, const char *name, int re
         if (!db->tcache || (db->opt.block_cache_size && !db->block_cache))
             st = st_io(ENOMEM, "%s: caches", name);
     }
-    memtable_t *mem = st ? NULL : memtable_new();
+    memtable_t *mem = st ? NULL : memtable_new_sized(db->opt.write_buffer_size);
     if (!st && !mem)
         st = st_io(ENOMEM, "memtable");
     if (!st) {

@@ -95,13 +95,18 @@ static int mt_cmp(void *arg, const char *a, const char *b)
     return ta > tb ? -1 : (ta < tb);
 }
 
-memtable_t *memtable_new(void)
+memtable_t *memtable_new(void) { return memtable_new_sized(0); }
+
+memtable_t *memtable_new_sized(size_t write_buffer_size)
 {
     size_t size = (sizeof(memtable_t) + 63) & ~(size_t)63;
     memtable_t *m = aligned_alloc(64, size);
     if (!m)
         return NULL;
-    arena_init(&m->arena, MT_ARENA_BLOCK);
+    if (write_buffer_size >= MEMTABLE_HUGE_MIN)
+        arena_init_huge(&m->arena);
+    else
+        arena_init(&m->arena, MT_ARENA_BLOCK);
     if (skiplist_init(&m->list, &m->arena, mt_cmp, NULL) < 0) {
         arena_destroy(&m->arena);
         free(m);

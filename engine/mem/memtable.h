@@ -33,6 +33,11 @@ typedef struct memtable memtable_t;
 
 /* A new empty memtable with one reference. NULL when out of memory. */
 memtable_t *memtable_new(void);
+/* The same, sized for a write buffer of write_buffer_size bytes: from
+ * MEMTABLE_HUGE_MIN up, the arena uses 2 MiB huge-page blocks (util/arena.h), which
+ * makes random reads of a large memtable cheaper; memory_usage then grows in 2 MiB steps. */
+memtable_t *memtable_new_sized(size_t write_buffer_size);
+#define MEMTABLE_HUGE_MIN (32u << 20)
 void memtable_ref(memtable_t *m);
 void memtable_unref(memtable_t *m);
 

@@ -4,29 +4,64 @@
  * Invariant: `cur` always points at a block in `blocks`; a block's `used` may run past its
  * capacity (a failed fetch-add is never undone), which only means the block is full.
  * Requests larger than a quarter block get a block of their own so as not to waste the
- * rest of the current one.
+ * rest of the current one. A block of a huge arena that came from mmap (`mapped`) is
+ * exactly ARENA_HUGE_BLOCK bytes long, starts 2 MiB-aligned and is given back with munmap.
  */
 #include "util/arena.h"
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 struct arena_block {
     struct arena_block *next;
     size_t cap;
     _Atomic size_t used;
+    int mapped;                   /* from map_huge: munmap, not free */
     char data[] __attribute__((aligned(8)));
 };
 
-static struct arena_block *block_new(size_t cap)
+/* An ARENA_HUGE_BLOCK-aligned mapping of ARENA_HUGE_BLOCK bytes with huge pages
+ * requested, or NULL. Maps twice the size and trims the unaligned ends. */
+static void *map_huge(void)
 {
-    struct arena_block *b = malloc(sizeof(*b) + cap);
+    size_t sz = ARENA_HUGE_BLOCK;
+    char *raw = mmap(NULL, 2 * sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED)
+        return NULL;
+    char *p = (char *)(((uintptr_t)raw + sz - 1) & ~(uintptr_t)(sz - 1));
+    if (p > raw)
+        munmap(raw, (size_t)(p - raw));
+    if (raw + 2 * sz > p + sz)
+        munmap(p + sz, (size_t)(raw + 2 * sz - (p + sz)));
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, sz, MADV_HUGEPAGE); /* advisory: plain pages still work */
+#endif
+    return p;
+}
+
+/* A block with cap bytes of room; huge: an ARENA_HUGE_BLOCK mapping if possible. */
+static struct arena_block *block_new(size_t cap, int huge)
+{
+    struct arena_block *b = huge ? map_huge() : NULL;
+    int mapped = b != NULL;
+    if (!b)
+        b = malloc(sizeof(*b) + cap);
     if (!b)
         return NULL;
     b->next = NULL;
     b->cap = cap;
+    b->mapped = mapped;
     atomic_init(&b->used, 0);
     return b;
+}
+
+static void block_free(struct arena_block *b)
+{
+    if (b->mapped)
+        munmap(b, ARENA_HUGE_BLOCK);
+    else
+        free(b);
 }
 
 void arena_init(arena_t *a, size_t block_size)
@@ -36,10 +71,17 @@ void arena_init(arena_t *a, size_t block_size)
     if (block_size > (4u << 20))
         block_size = 4u << 20;
     a->block_size = block_size;
+    a->huge = 0;
     pthread_mutex_init(&a->mu, NULL);
     a->blocks = NULL;
     atomic_init(&a->usage, 0);
     atomic_init(&a->cur, NULL);
+}
+
+void arena_init_huge(arena_t *a)
+{
+    arena_init(a, ARENA_HUGE_BLOCK - sizeof(struct arena_block));
+    a->huge = 1;
 }
 
 void arena_destroy(arena_t *a)
@@ -47,7 +89,7 @@ void arena_destroy(arena_t *a)
     struct arena_block *b = a->blocks;
     while (b) {
         struct arena_block *n = b->next;
-        free(b);
+        block_free(b);
         b = n;
     }
     a->blocks = NULL;
@@ -73,7 +115,7 @@ void *arena_alloc(arena_t *a, size_t n)
         /* Decided before touching the current block: a fetch-add on it would mark the
          * rest of it used although the request is served elsewhere. */
         pthread_mutex_lock(&a->mu);
-        struct arena_block *big = block_new(n);
+        struct arena_block *big = block_new(n, 0);
         if (big) {
             atomic_store_explicit(&big->used, n, memory_order_relaxed);
             link_block(a, big);
@@ -90,7 +132,7 @@ void *arena_alloc(arena_t *a, size_t n)
         }
         pthread_mutex_lock(&a->mu);
         if (atomic_load_explicit(&a->cur, memory_order_relaxed) == b) {
-            struct arena_block *nb = block_new(a->block_size);
+            struct arena_block *nb = block_new(a->block_size, a->huge);
             if (!nb) {
                 pthread_mutex_unlock(&a->mu);
                 return NULL;

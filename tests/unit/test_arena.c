@@ -1,6 +1,7 @@
 /*
  * test_arena.c - the concurrent bump allocator: alignment, large requests, usage
- * accounting, and four threads allocating at once without any overlap.
+ * accounting, four threads allocating at once without any overlap, and huge-page arenas
+ * (2 MiB blocks: same guarantees, usage in whole 2 MiB steps).
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -208,6 +209,46 @@ static void test_concurrent_no_overlap(void **state)
     arena_destroy(&a);
 }
 
+/* A huge arena hands out the same kind of memory: 8-aligned, disjoint, kept intact,
+ * usage counted in whole ARENA_HUGE_BLOCK blocks; large requests still get their own. */
+static void test_huge_arena(void **state)
+{
+    (void)state;
+    arena_t a;
+    arena_init_huge(&a);
+    assert_int_equal(a.huge, 1);
+    assert_true(a.block_size < ARENA_HUGE_BLOCK);
+    assert_true(a.block_size > ARENA_HUGE_BLOCK - 128);
+    enum { N = 40000 };
+    unsigned char **ptrs = malloc(N * sizeof(*ptrs));
+    assert_non_null(ptrs);
+    size_t total = 0;
+    for (int i = 0; i < N; i++) {
+        size_t n = 1 + (size_t)(i % 250);
+        ptrs[i] = arena_alloc(&a, n);
+        assert_non_null(ptrs[i]);
+        assert_int_equal((uintptr_t)ptrs[i] % 8, 0);
+        memset(ptrs[i], i & 0xff, n);
+        total += (n + 7) & ~(size_t)7;
+    }
+    for (int i = 0; i < N; i++)
+        for (size_t j = 0; j < 1 + (size_t)(i % 250); j++)
+            if (ptrs[i][j] != (unsigned char)(i & 0xff))
+                fail_msg("allocation %d byte %zu overwritten", i, j);
+    size_t usage = arena_memory_usage(&a);
+    assert_int_equal(usage % ARENA_HUGE_BLOCK, 0);
+    assert_true(usage >= total);
+    assert_true(usage <= total + 2 * (size_t)ARENA_HUGE_BLOCK);
+    /* A request over a quarter block gets a block of its own, outside the 2 MiB steps. */
+    char *big = arena_alloc(&a, ARENA_HUGE_BLOCK);
+    assert_non_null(big);
+    memset(big, 0x5a, ARENA_HUGE_BLOCK);
+    assert_true(arena_memory_usage(&a) >= usage + ARENA_HUGE_BLOCK);
+    assert_int_equal(ptrs[N - 1][0], (unsigned char)((N - 1) & 0xff));
+    free(ptrs);
+    arena_destroy(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -216,6 +257,7 @@ int main(void)
         cmocka_unit_test(test_usage_accounting),
         cmocka_unit_test(test_large_allocations),
         cmocka_unit_test(test_concurrent_no_overlap),
+        cmocka_unit_test(test_huge_arena),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

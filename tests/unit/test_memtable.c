@@ -597,6 +597,54 @@ static void test_concurrent_range_dels(void **state)
     memtable_unref(m);
 }
 
+/* A memtable sized for a large write buffer (huge-page arena) holds and orders entries
+ * like a small one: every key is found, iteration and seeks (which prefetch the next
+ * level's node) come out in order, and usage grows in whole 2 MiB blocks. */
+static void test_huge_sized(void **state)
+{
+    (void)state;
+    memtable_t *m = memtable_new_sized(MEMTABLE_HUGE_MIN);
+    enum { N = 30000 };
+    char key[32], val[64];
+    for (int i = 0; i < N; i++) {
+        int k = (int)(((uint64_t)i * 7919) % N);
+        snprintf(key, sizeof(key), "key%08d", k);
+        snprintf(val, sizeof(val), "value-%d", k);
+        add(m, (uint64_t)i + 1, TYPE_VALUE, key, val);
+    }
+    assert_int_equal(memtable_memory_usage(m) % ARENA_HUGE_BLOCK, 0);
+    buf_t b;
+    buf_init(&b);
+    for (int k = 0; k < N; k += 7) {
+        snprintf(key, sizeof(key), "key%08d", k);
+        snprintf(val, sizeof(val), "value-%d", k);
+        assert_int_equal(memtable_get(m, S(key), N + 1, &b), MT_FOUND);
+        assert_true(slice_equal(buf_slice(&b), S(val)));
+    }
+    assert_int_equal(memtable_get(m, S("key9"), N + 1, &b), MT_NOT_FOUND);
+    buf_free(&b);
+    iter_t *it = memtable_iter_new(m);
+    int n = 0;
+    for (iter_seek_to_first(it); iter_valid(it); iter_next(it), n++) {
+        snprintf(key, sizeof(key), "key%08d", n);
+        assert_true(slice_equal(ikey_user_key(iter_key(it)), S(key)));
+    }
+    assert_int_equal(n, N);
+    for (int k = 1; k < N; k += 997) {
+        /* "key%08d" + "x" lies between key k and key k+1. */
+        char probe[48];
+        snprintf(probe, sizeof(probe), "key%08dx", k - 1);
+        char ik[64];
+        ikey_encode(ik, S(probe), N + 1, TYPE_FOR_SEEK);
+        iter_seek(it, slice_make(ik, strlen(probe) + 8));
+        assert_true(iter_valid(it));
+        snprintf(key, sizeof(key), "key%08d", k);
+        assert_true(slice_equal(ikey_user_key(iter_key(it)), S(key)));
+    }
+    iter_destroy(it);
+    memtable_unref(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -613,6 +661,7 @@ int main(void)
         cmocka_unit_test(test_get_model),
         cmocka_unit_test(test_concurrent_add),
         cmocka_unit_test(test_concurrent_range_dels),
+        cmocka_unit_test(test_huge_sized),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
