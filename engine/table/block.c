@@ -5,7 +5,8 @@
  * the entry area, key/value describe it, and ridx is the last restart point <= cur.
  * Once st is set the iterator stays invalid and every positioning call is a no-op.
  * seek binary-searches the restart points (their keys are stored whole, so they are
- * compared in place, without copying) and then scans at most one restart interval.
+ * compared in place, without copying) and then scans at most one restart interval;
+ * seek_hint does the same over a caller-narrowed range of restarts.
  */
 #include "table/block.h"
 
@@ -214,16 +215,10 @@ void block_iter_prev(block_iter_t *it)
         corrupt(it, it->cur, "entries do not chain up to the next one");
 }
 
-void block_iter_seek(block_iter_t *it, slice_t target)
+/* Last restart in [lo, hi] whose key is < target, or lo (see block_iter_seek_hint). */
+static void seek_restarts(block_iter_t *it, slice_t target, uint32_t lo, uint32_t hi)
 {
-    if (it->st)
-        return;
-    if (it->restart_off == 0) {
-        it->cur = it->restart_off;
-        return;
-    }
     const char *limit = it->data + it->restart_off;
-    uint32_t lo = 0, hi = it->nrestarts - 1;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo + 1) / 2;
         uint32_t off = restart_at(it, mid);
@@ -246,6 +241,32 @@ void block_iter_seek(block_iter_t *it, slice_t target)
     seek_to_restart(it, lo);
     while (block_iter_valid(it) && it->cmp(it->key, target) < 0)
         block_iter_next(it);
+}
+
+void block_iter_seek(block_iter_t *it, slice_t target)
+{
+    if (it->st)
+        return;
+    if (it->restart_off == 0) {
+        it->cur = it->restart_off;
+        return;
+    }
+    seek_restarts(it, target, 0, it->nrestarts - 1);
+}
+
+void block_iter_seek_hint(block_iter_t *it, slice_t target, uint32_t lo, uint32_t hi)
+{
+    if (it->st)
+        return;
+    if (it->restart_off == 0) {
+        it->cur = it->restart_off;
+        return;
+    }
+    if (hi >= it->nrestarts)
+        hi = it->nrestarts - 1;
+    if (lo > hi)
+        lo = hi;
+    seek_restarts(it, target, lo, hi);
 }
 
 void block_iter_seek_for_prev(block_iter_t *it, slice_t target)

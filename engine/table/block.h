@@ -70,6 +70,12 @@ iter_t *block_iter_new(const block_t *b, key_cmp_fn cmp, int flags);
 /* Direct calls for embedded iterators (the iter_t ops do the same). */
 static inline int block_iter_valid(const block_iter_t *it) { return it->cur < it->restart_off && !it->st; }
 void block_iter_seek(block_iter_t *it, slice_t target);
+/* block_iter_seek with the binary search narrowed to restarts [lo, hi] (clamped to the
+ * block). The caller promises that every entry before restart lo is < target and that
+ * restart hi's entry, unless it is the last restart, is >= target; the result is then the
+ * same as block_iter_seek's. A broken promise gives a wrong position, never a read
+ * outside the block. */
+void block_iter_seek_hint(block_iter_t *it, slice_t target, uint32_t lo, uint32_t hi);
 void block_iter_seek_to_first(block_iter_t *it);
 void block_iter_seek_to_last(block_iter_t *it);
 void block_iter_seek_for_prev(block_iter_t *it, slice_t target);

@@ -1,8 +1,9 @@
 /*
  * table.c - SST reader: open, get, two-level iterator, tombstones, verify (see table.h).
  *
- * Invariants: the index block, the bloom filter and the raw range-del block are owned by
- * the table_t and immutable after table_open; the tombstones are also folded into a
+ * Invariants: the index block (with its fingerprint search, index_search.h), the bloom
+ * filter and the raw range-del block are owned by the table_t and immutable after
+ * table_open; the tombstones are also folded into a
  * range_del_t (fragmented, in its own arena) for covering lookups. Every handle from the
  * file is bounded by the start of the footer before anything is read. A data block in use
  * is either pinned in the block cache (blkref_t.h) or owned by its user (blkref_t.own).
@@ -20,6 +21,7 @@
 #include "table/block.h"
 #include "table/bloom.h"
 #include "table/format.h"
+#include "table/index_search.h"
 #include "util/arena.h"
 #include "util/coding.h"
 
@@ -32,6 +34,7 @@ struct table {
     cache_t *cache;
     table_stats_t *stats;
     block_t index;
+    index_search_t isearch;  /* fingerprint search over index (index_search.h) */
     uint64_t index_off;
     char *filter;
     size_t filter_len;
@@ -53,6 +56,7 @@ static void table_free(table_t *t)
     if (!t)
         return;
     rfile_close(t->file);
+    index_search_free(&t->isearch);
     block_release(&t->index);
     free(t->filter);
     block_release(&t->rdel);
@@ -236,6 +240,8 @@ status_t table_open(env_t *env, const char *path, uint64_t file_number, uint64_t
     }
     if (!s)
         s = check_index(t);
+    if (!s)
+        index_search_build(&t->isearch, &t->index);
     if (!s && have_f) {
         block_contents_t c;
         s = block_read(f, t->data_limit, fh, verify, &c);
@@ -368,7 +374,7 @@ status_t table_get(table_t *t, slice_t user_key, uint64_t snapshot, int verify_c
         slice_t target = slice_make(k, klen);
         block_iter_t ii;
         block_iter_init(&ii, &t->index, ikey_compare, BLOCK_IKEYS);
-        block_iter_seek(&ii, target);
+        index_search_seek(&t->isearch, &ii, target);
         if (ii.st) {
             s = iter_error(t, "index block", t->index_off, ii.st);
         } else if (block_iter_valid(&ii)) {
@@ -545,7 +551,7 @@ static void ti_seek(iter_t *x, slice_t target)
     titer_t *it = (titer_t *)x;
     if (it->st)
         return;
-    block_iter_seek(&it->index, target);
+    index_search_seek(&it->t->isearch, &it->index, target);
     if (load_block(it) == 0)
         block_iter_seek(&it->data, target);
     skip_forward(it);
@@ -556,7 +562,7 @@ static void ti_seek_for_prev(iter_t *x, slice_t target)
     titer_t *it = (titer_t *)x;
     if (it->st)
         return;
-    block_iter_seek(&it->index, target);
+    index_search_seek(&it->t->isearch, &it->index, target);
     if (!block_iter_valid(&it->index) && !it->index.st)
         block_iter_seek_to_last(&it->index);
     if (load_block(it) == 0)
@@ -749,7 +755,7 @@ uint64_t table_approximate_offset(table_t *t, slice_t ikey)
 {
     block_iter_t ii;
     block_iter_init(&ii, &t->index, ikey_compare, BLOCK_IKEYS);
-    block_iter_seek(&ii, ikey);
+    index_search_seek(&t->isearch, &ii, ikey);
     uint64_t off = t->props.data_size;
     if (block_iter_valid(&ii)) {
         slice_t v = ii.value;
