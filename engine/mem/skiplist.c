@@ -216,7 +216,22 @@ void sl_iter_init(sl_iter_t *it, skiplist_t *sl)
 
 const char *sl_iter_key(const sl_iter_t *it) { return node_key(it->node); }
 
-void sl_iter_next(sl_iter_t *it) { it->node = next_acq(it->node, 0); }
+/* Starts loading the node after n (n itself is in cache): a forward scan then finds
+ * each node already on its way when it steps onto it, instead of missing on every key. */
+static inline void prefetch_next(sl_node_t *n)
+{
+    if (n) {
+        sl_node_t *nn = atomic_load_explicit(&n->next0, memory_order_relaxed);
+        if (nn)
+            __builtin_prefetch(node_key(nn));
+    }
+}
+
+void sl_iter_next(sl_iter_t *it)
+{
+    it->node = next_acq(it->node, 0);
+    prefetch_next(it->node);
+}
 
 void sl_iter_prev(sl_iter_t *it)
 {
@@ -224,7 +239,11 @@ void sl_iter_prev(sl_iter_t *it)
     it->node = (x == it->sl->head) ? NULL : x;
 }
 
-void sl_iter_seek(sl_iter_t *it, const char *target) { it->node = find_ge(it->sl, target); }
+void sl_iter_seek(sl_iter_t *it, const char *target)
+{
+    it->node = find_ge(it->sl, target);
+    prefetch_next(it->node);
+}
 
 void sl_iter_seek_for_prev(sl_iter_t *it, const char *target)
 {
@@ -237,7 +256,11 @@ void sl_iter_seek_for_prev(sl_iter_t *it, const char *target)
     it->node = (x == it->sl->head) ? NULL : x;
 }
 
-void sl_iter_seek_to_first(sl_iter_t *it) { it->node = next_acq(it->sl->head, 0); }
+void sl_iter_seek_to_first(sl_iter_t *it)
+{
+    it->node = next_acq(it->sl->head, 0);
+    prefetch_next(it->node);
+}
 
 void sl_iter_seek_to_last(sl_iter_t *it)
 {
