@@ -1,7 +1,9 @@
 /*
  * cache.c - sharded LRU cache (see cache.h).
  *
- * Per shard: a chained hash table of every entry in the cache, and two circular lists:
+ * Per shard: an open-addressing hash table (linear probing, load <= 1/2, slots hold the
+ * hash beside the entry pointer so a probe touches entries only on a hash match, deletion
+ * by backward shift so no tombstones) of every entry in the cache, and two circular lists:
  *   lru    - entries in the cache that no client holds (refs == 1: the cache's own),
  *            least recently used first: eviction candidates;
  *   in_use - entries in the cache that clients hold (refs >= 2).
@@ -25,7 +27,6 @@ typedef struct link {
 
 struct cache_handle {
     link_t link;                 /* first: lists hold link_t pointers */
-    struct cache_handle *next_hash;
     struct cache_handle *next_free;
     void *value;
     cache_deleter_fn deleter;
@@ -38,13 +39,18 @@ struct cache_handle {
 };
 
 typedef struct {
+    uint32_t hash;
+    cache_handle_t *e;           /* NULL: empty slot */
+} slot_t;
+
+typedef struct {
     _Alignas(64) pthread_mutex_t mu;
     size_t capacity;
     size_t usage;
     size_t pinned;
     size_t elems;
     link_t lru, in_use;
-    cache_handle_t **table;
+    slot_t *table;               /* at least one slot always empty */
     uint32_t tlen;               /* power of two */
     _Atomic uint64_t hits, misses;
 } shard_t;
@@ -75,55 +81,80 @@ static void list_append(link_t *head, cache_handle_t *e)
 static inline slice_t ekey(const cache_handle_t *e) { return slice_make(e->key, e->key_len); }
 
 /* ---- hash table ---- */
-static cache_handle_t **tfind(shard_t *s, slice_t key, uint32_t hash)
+/* The slot holding key, or the empty slot that ends its probe sequence. */
+static uint32_t tprobe(const shard_t *s, slice_t key, uint32_t hash)
 {
-    cache_handle_t **p = &s->table[hash & (s->tlen - 1)];
-    while (*p && ((*p)->hash != hash || !slice_equal(ekey(*p), key)))
-        p = &(*p)->next_hash;
-    return p;
+    uint32_t mask = s->tlen - 1;
+    for (uint32_t i = hash & mask;; i = (i + 1) & mask) {
+        const slot_t *sl = &s->table[i];
+        if (!sl->e || (sl->hash == hash && slice_equal(ekey(sl->e), key)))
+            return i;
+    }
 }
 
 static void tresize(shard_t *s)
 {
-    uint32_t nlen = s->tlen * 2;
-    cache_handle_t **nt = calloc(nlen, sizeof(*nt));
+    uint32_t nlen = s->tlen * 2, mask = nlen - 1;
+    slot_t *nt = calloc(nlen, sizeof(*nt));
     if (!nt)
-        return; /* keep the longer chains */
+        return; /* keep the fuller table; troom refuses inserts before it is full */
     for (uint32_t i = 0; i < s->tlen; i++) {
-        cache_handle_t *e = s->table[i];
-        while (e) {
-            cache_handle_t *nx = e->next_hash;
-            cache_handle_t **b = &nt[e->hash & (nlen - 1)];
-            e->next_hash = *b;
-            *b = e;
-            e = nx;
-        }
+        slot_t sl = s->table[i];
+        if (!sl.e)
+            continue;
+        uint32_t j = sl.hash & mask;
+        while (nt[j].e)
+            j = (j + 1) & mask;
+        nt[j] = sl;
     }
     free(s->table);
     s->table = nt;
     s->tlen = nlen;
 }
 
-/* Inserts e, returning the entry it replaces (or NULL). */
+/* 0 when one more entry fits (growing the table at load 1/2), -1 when it cannot. */
+static int troom(shard_t *s)
+{
+    if ((s->elems + 1) * 2 > s->tlen)
+        tresize(s);
+    return s->elems + 2 <= s->tlen ? 0 : -1;
+}
+
+/* Inserts e (troom said there is room), returning the entry it replaces (or NULL). */
 static cache_handle_t *tinsert(shard_t *s, cache_handle_t *e)
 {
-    cache_handle_t **p = tfind(s, ekey(e), e->hash);
-    cache_handle_t *old = *p;
-    e->next_hash = old ? old->next_hash : NULL;
-    *p = e;
-    if (!old && ++s->elems > s->tlen)
-        tresize(s);
+    uint32_t i = tprobe(s, ekey(e), e->hash);
+    cache_handle_t *old = s->table[i].e;
+    s->table[i].hash = e->hash;
+    s->table[i].e = e;
+    if (!old)
+        s->elems++;
     return old;
+}
+
+/* Empties slot i, shifting back the entries after it whose probe passed through it. */
+static void tdelete(shard_t *s, uint32_t i)
+{
+    uint32_t mask = s->tlen - 1;
+    for (uint32_t j = (i + 1) & mask; s->table[j].e; j = (j + 1) & mask) {
+        uint32_t home = s->table[j].hash & mask;
+        /* j stays if its home lies cyclically in (i, j]. */
+        int stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+        if (!stays) {
+            s->table[i] = s->table[j];
+            i = j;
+        }
+    }
+    s->table[i].e = NULL;
+    s->elems--;
 }
 
 static cache_handle_t *tremove(shard_t *s, slice_t key, uint32_t hash)
 {
-    cache_handle_t **p = tfind(s, key, hash);
-    cache_handle_t *e = *p;
-    if (e) {
-        *p = e->next_hash;
-        s->elems--;
-    }
+    uint32_t i = tprobe(s, key, hash);
+    cache_handle_t *e = s->table[i].e;
+    if (e)
+        tdelete(s, i);
     return e;
 }
 
@@ -254,7 +285,8 @@ void cache_destroy(cache_t *c)
         cache_handle_t *dead = NULL;
         if (s->table) {
             for (uint32_t b = 0; b < s->tlen; b++) {
-                for (cache_handle_t *e = s->table[b]; e; e = e->next_hash) {
+                cache_handle_t *e = s->table[b].e;
+                if (e) {
                     /* Outstanding handles are a caller bug; their entries leak rather
                      * than dangle. */
                     if (e->refs == 1) {
@@ -288,14 +320,14 @@ cache_handle_t *cache_insert(cache_t *c, slice_t key, void *value, size_t charge
     e->hash = khash(key);
     e->refs = 1;
     e->in_cache = 0;
-    e->next_hash = e->next_free = NULL;
+    e->next_free = NULL;
     e->link.next = e->link.prev = &e->link;
     if (key.size)
         memcpy(e->key, key.data, key.size);
     shard_t *s = shard_of(c, e->hash);
     cache_handle_t *dead = NULL;
     pthread_mutex_lock(&s->mu);
-    if (s->capacity > 0) {
+    if (s->capacity > 0 && troom(s) == 0) {
         e->refs++;
         e->in_cache = 1;
         list_append(&s->in_use, e);
@@ -318,7 +350,7 @@ cache_handle_t *cache_lookup(cache_t *c, slice_t key)
     uint32_t hash = khash(key);
     shard_t *s = shard_of(c, hash);
     pthread_mutex_lock(&s->mu);
-    cache_handle_t *e = *tfind(s, key, hash);
+    cache_handle_t *e = s->table[tprobe(s, key, hash)].e;
     if (e) {
         ref(s, e);
         atomic_fetch_add_explicit(&s->hits, 1, memory_order_relaxed);

@@ -9,8 +9,9 @@
  * An entry is either in use (some handle holds it: never evicted) or idle on the LRU
  * list; when an insert pushes a shard over its budget the least recently used idle
  * entries go first. If everything is pinned, usage may exceed the budget until handles
- * are released: the release that makes an entry idle evicts down to the budget again. Capacity 0 caches nothing: insert returns a private handle and the entry
- * is deleted on its release.
+ * are released: the release that makes an entry idle evicts down to the budget again.
+ * Capacity 0 caches nothing: insert returns a private handle and the entry is deleted on
+ * its release (so does an insert when the shard's hash table cannot grow: no memory).
  *
  * An erased or replaced entry leaves the table at once but is deleted only after its last
  * handle is released. Deleters run without any shard lock held.

@@ -1,6 +1,8 @@
 /*
  * test_cache.c - the sharded LRU cache: eviction order, capacity, pinned entries, erase
- * and replace semantics, capacity 0, counters, and concurrent use from 4 threads.
+ * and replace semantics, capacity 0, counters, concurrent use from 4 threads, and the
+ * open-addressing table against a model under random insert/replace/erase/lookup (growth
+ * and backward-shift deletion must never lose or resurrect an entry).
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -309,6 +311,57 @@ static void test_concurrent(void **state)
     assert_int_equal(atomic_load(&live), 0);   /* every value deleted exactly once */
 }
 
+static void test_table_model(void **state)
+{
+    (void)state;
+    enum { K = 3000, OPS = 60000 };
+    int *model = calloc(K, sizeof(int)); /* 0: absent, else the value */
+    assert_non_null(model);
+    cache_t *c = cache_new_sharded(1u << 30, 0);
+    assert_non_null(c);
+    ndeleted = 0;
+    rnd_t r;
+    rnd_seed(&r, 42);
+    size_t live = 0;
+    char kb[4];
+    for (int op = 0; op < OPS; op++) {
+        int k = (int)rnd_uniform(&r, K);
+        int what = (int)rnd_uniform(&r, 10);
+        if (what < 4) {
+            int v = op + 1;
+            cache_release(c, ins(c, k, v, 1));
+            live += model[k] == 0;
+            model[k] = v;
+        } else if (what < 6) {
+            cache_erase(c, ikey(kb, k));
+            live -= model[k] != 0;
+            model[k] = 0;
+        } else {
+            cache_handle_t *h = cache_lookup(c, ikey(kb, k));
+            if (model[k]) {
+                assert_non_null(h);
+                assert_int_equal((int)(intptr_t)cache_value(h), model[k]);
+                cache_release(c, h);
+            } else {
+                assert_null(h);
+            }
+        }
+        if (op % 5000 == 0)
+            assert_int_equal(cache_entries(c), live);
+    }
+    assert_int_equal(cache_entries(c), live);
+    for (int k = 0; k < K; k++) {
+        cache_handle_t *h = cache_lookup(c, ikey(kb, k));
+        assert_int_equal(h != NULL, model[k] != 0);
+        if (h) {
+            assert_int_equal((int)(intptr_t)cache_value(h), model[k]);
+            cache_release(c, h);
+        }
+    }
+    cache_destroy(c);
+    free(model);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -318,6 +371,7 @@ int main(void)
         cmocka_unit_test(test_erase_and_replace),
         cmocka_unit_test(test_capacity_zero_and_counters),
         cmocka_unit_test(test_concurrent),
+        cmocka_unit_test(test_table_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
