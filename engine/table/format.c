@@ -115,44 +115,57 @@ static status_t zlib_inflate(const char *path, uint64_t off, const char *src, si
     return NULL;
 }
 
+status_t block_handle_check(const char *path, uint64_t file_size, block_handle_t h)
+{
+    if (h.size > BLOCK_MAX_SIZE || h.offset > file_size ||
+        file_size - h.offset < h.size + BLOCK_TRAILER_SIZE)
+        return st_error(ST_CORRUPTION, "%s: block handle (offset %llu, size %llu) lies outside "
+                        "the file (%llu bytes)", path, (unsigned long long)h.offset,
+                        (unsigned long long)h.size, (unsigned long long)file_size);
+    return NULL;
+}
+
+status_t block_decode(const char *path, block_handle_t h, const char *raw, int verify,
+                      block_contents_t *out, int *borrowed)
+{
+    size_t n = (size_t)h.size;
+    out->data = NULL;
+    out->size = 0;
+    *borrowed = 0;
+    char type = raw[n];
+    if (verify && decode_fixed32(raw + n + 1) != block_crc(raw, n, type))
+        return st_error(ST_CORRUPTION, "%s: block checksum mismatch at offset %llu (size %llu)",
+                        path, (unsigned long long)h.offset, (unsigned long long)h.size);
+    switch (type) {
+    case BLOCK_TYPE_NONE:
+        out->data = (char *)raw;
+        out->size = n;
+        *borrowed = 1;
+        return NULL;
+    case BLOCK_TYPE_ZLIB:
+        return zlib_inflate(path, h.offset, raw, n, out);
+    default:
+        return st_error(ST_CORRUPTION, "%s: block at offset %llu: unknown compression type %d",
+                        path, (unsigned long long)h.offset, (unsigned char)type);
+    }
+}
+
 status_t block_read(rfile_t *f, uint64_t file_size, block_handle_t h, int verify,
                     block_contents_t *out)
 {
     const char *path = rfile_path(f);
     out->data = NULL;
     out->size = 0;
-    if (h.size > BLOCK_MAX_SIZE || h.offset > file_size ||
-        file_size - h.offset < h.size + BLOCK_TRAILER_SIZE)
-        return st_error(ST_CORRUPTION, "%s: block handle (offset %llu, size %llu) lies outside "
-                        "the file (%llu bytes)", path, (unsigned long long)h.offset,
-                        (unsigned long long)h.size, (unsigned long long)file_size);
+    ST_RETURN_IF_ERR(block_handle_check(path, file_size, h));
     size_t n = (size_t)h.size;
     char *buf = malloc(n + BLOCK_TRAILER_SIZE);
     if (!buf)
         return st_io(ENOMEM, "%s: block at offset %llu", path, (unsigned long long)h.offset);
     status_t s = rfile_read(f, h.offset, n + BLOCK_TRAILER_SIZE, buf);
-    if (s) {
+    int borrowed = 0;
+    if (!s)
+        s = block_decode(path, h, buf, verify, out, &borrowed);
+    if (s || !borrowed)
         free(buf);
-        return s;
-    }
-    char type = buf[n];
-    if (verify && decode_fixed32(buf + n + 1) != block_crc(buf, n, type)) {
-        free(buf);
-        return st_error(ST_CORRUPTION, "%s: block checksum mismatch at offset %llu (size %llu)",
-                        path, (unsigned long long)h.offset, (unsigned long long)h.size);
-    }
-    switch (type) {
-    case BLOCK_TYPE_NONE:
-        out->data = buf;
-        out->size = n;
-        return NULL;
-    case BLOCK_TYPE_ZLIB:
-        s = zlib_inflate(path, h.offset, buf, n, out);
-        free(buf);
-        return s;
-    default:
-        free(buf);
-        return st_error(ST_CORRUPTION, "%s: block at offset %llu: unknown compression type %d",
-                        path, (unsigned long long)h.offset, (unsigned char)type);
-    }
+    return s;
 }

@@ -133,7 +133,8 @@ uint32_t block_crc(const char *data, size_t n, char type);
  * worth keeping (saves >= 12.5%), 0 otherwise (out is then garbage). */
 int block_compress_zlib(slice_t raw, buf_t *out);
 
-/* A block as read from a file: `data` is malloc'd and owned by the receiver. */
+/* A block as read from a file: `data` is malloc'd and owned by the receiver (except as
+ * block_decode says). */
 typedef struct {
     char *data;
     size_t size;
@@ -143,5 +144,16 @@ typedef struct {
  * verify, and decompresses it. Errors name the file and the offset. */
 status_t block_read(rfile_t *f, uint64_t file_size, block_handle_t h, int verify,
                     block_contents_t *out);
+
+/* Corruption unless the block at h and its trailer lie inside [0, file_size) and h.size is
+ * at most BLOCK_MAX_SIZE. */
+status_t block_handle_check(const char *path, uint64_t file_size, block_handle_t h);
+
+/* Decodes a block already in memory: raw holds the h.size stored bytes and the trailer
+ * (the caller checked h with block_handle_check). Checks the crc when verify. An
+ * uncompressed block is not copied: out->data points into raw and *borrowed is set; a
+ * compressed one is inflated into a new allocation owned by the caller (*borrowed 0). */
+status_t block_decode(const char *path, block_handle_t h, const char *raw, int verify,
+                      block_contents_t *out, int *borrowed);
 
 #endif

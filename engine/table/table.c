@@ -282,11 +282,11 @@ static void block_deleter(slice_t key, void *value)
     free(value);
 }
 
-static status_t get_block(table_t *t, block_handle_t bh, int verify, int fill, blkref_t *r)
+/* Looks the block up in the cache (key gets its cache key); 1 and r pinned on a hit. */
+static int cache_probe(table_t *t, block_handle_t bh, char key[16], blkref_t *r)
 {
     r->blk = NULL;
     r->h = NULL;
-    char key[16];
     if (t->cache) {
         encode_fixed64(key, t->number);
         encode_fixed64(key + 8, bh.offset);
@@ -294,10 +294,18 @@ static status_t get_block(table_t *t, block_handle_t bh, int verify, int fill, b
         if (r->h) {
             r->blk = cache_value(r->h);
             STAT_ADD(t, block_cache_hit, 1);
-            return NULL;
+            return 1;
         }
     }
     STAT_ADD(t, block_cache_miss, 1);
+    return 0;
+}
+
+static status_t get_block(table_t *t, block_handle_t bh, int verify, int fill, blkref_t *r)
+{
+    char key[16];
+    if (cache_probe(t, bh, key, r))
+        return NULL;
     block_contents_t c;
     status_t s = block_read(t->file, t->data_limit, bh, verify, &c);
     if (s)
@@ -426,6 +434,15 @@ status_t table_get(table_t *t, slice_t user_key, uint64_t snapshot, int verify_c
 }
 
 /* ---- two-level iterator ---- */
+/* Scan mode (table.h): after TABLE_SCAN_AFTER loads in a row of the next block, blocks
+ * missing from the cache come from a readahead window read with one pread (RA_MIN bytes,
+ * doubling up to RA_MAX), are decoded in place and not inserted into the cache, so a long
+ * scan neither mallocs nor syscalls per block, nor evicts the hot blocks of point reads.
+ * A block in the window is in use only while it is it->cur, and the window is refilled
+ * only from load_block after clear_data has dropped it. */
+#define RA_MIN (32u << 10)
+#define RA_MAX (256u << 10)
+
 typedef struct {
     iter_t base;
     table_t *t;
@@ -435,6 +452,10 @@ typedef struct {
     int have_data;
     blkref_t cur;
     uint64_t cur_off;
+    int seq_run;            /* loads in a row of the block after the previous one */
+    char *ra;               /* readahead window: file bytes [ra_off, ra_off + ra_len) */
+    size_t ra_cap, ra_len, ra_next;
+    uint64_t ra_off;
     status_t st;
     void (*cleanup)(void *a, void *b);
     void *ca, *cb;
@@ -458,10 +479,69 @@ static void set_error(titer_t *it, status_t s)
     clear_data(it);
 }
 
-/* Sets up the data iterator over the block the index is at. 0 on success; -1 when the
- * index is exhausted (no data then) or on error (it->st set). */
-static int load_block(titer_t *it)
+/* Reads the window starting at off, at least need bytes (need fits before data_limit). */
+static status_t ra_fill(titer_t *it, uint64_t off, size_t need)
 {
+    table_t *t = it->t;
+    size_t want = it->ra_next > need ? it->ra_next : need;
+    if (want > t->data_limit - off)
+        want = (size_t)(t->data_limit - off);
+    it->ra_len = 0;
+    if (want > it->ra_cap) {
+        char *nb = malloc(want);
+        if (!nb)
+            return st_io(ENOMEM, "%s: readahead of %zu bytes", tpath(t), want);
+        free(it->ra);
+        it->ra = nb;
+        it->ra_cap = want;
+    }
+    ST_RETURN_IF_ERR(rfile_read(t->file, off, want, it->ra));
+    it->ra_off = off;
+    it->ra_len = want;
+    if (it->ra_next < RA_MAX)
+        it->ra_next *= 2;
+    return NULL;
+}
+
+/* get_block for scan mode: cache hits as usual, misses from the readahead window, decoded
+ * in place (crc checked when verify) and owned by r, not cached. */
+static status_t get_block_scan(titer_t *it, block_handle_t bh, blkref_t *r)
+{
+    table_t *t = it->t;
+    char key[16];
+    if (cache_probe(t, bh, key, r))
+        return NULL;
+    status_t s = block_handle_check(tpath(t), t->data_limit, bh);
+    if (s)
+        return annotate(s, "data block");
+    size_t need = (size_t)bh.size + BLOCK_TRAILER_SIZE;
+    if (bh.offset < it->ra_off || bh.offset - it->ra_off > it->ra_len ||
+        it->ra_len - (bh.offset - it->ra_off) < need) {
+        s = ra_fill(it, bh.offset, need);
+        if (s)
+            return annotate(s, "data block");
+    }
+    STAT_ADD(t, block_read_bytes, bh.size);
+    block_contents_t c;
+    int borrowed;
+    s = block_decode(tpath(t), bh, it->ra + (bh.offset - it->ra_off), it->verify, &c, &borrowed);
+    if (s)
+        return annotate(s, "data block");
+    if (block_init(&r->own, c.data, c.size, borrowed ? NULL : c.data) < 0) {
+        block_release(&r->own);
+        return st_error(ST_CORRUPTION, "%s: data block at offset %llu is malformed (restart array)",
+                        tpath(t), (unsigned long long)bh.offset);
+    }
+    r->blk = &r->own;
+    return NULL;
+}
+
+/* Sets up the data iterator over the block the index is at. 0 on success; -1 when the
+ * index is exhausted (no data then) or on error (it->st set). step: 1 when the index just
+ * moved forward by one entry (a scan), 0 for any other positioning. */
+static int load_block(titer_t *it, int step)
+{
+    it->seq_run = step ? it->seq_run + 1 : 0;
     if (it->index.st) {
         set_error(it, iter_error(it->t, "index block", it->t->index_off, it->index.st));
         return -1;
@@ -479,7 +559,10 @@ static int load_block(titer_t *it)
     if (it->have_data && it->cur_off == bh.offset)
         return 0;
     clear_data(it);
-    s = get_block(it->t, bh, it->verify, it->fill, &it->cur);
+    if (it->seq_run >= TABLE_SCAN_AFTER)
+        s = get_block_scan(it, bh, &it->cur);
+    else
+        s = get_block(it->t, bh, it->verify, it->fill, &it->cur);
     if (s) {
         set_error(it, s);
         return -1;
@@ -498,7 +581,7 @@ static void skip_forward(titer_t *it)
             return;
         }
         block_iter_next(&it->index);
-        if (load_block(it) < 0)
+        if (load_block(it, 1) < 0)
             return;
         block_iter_seek_to_first(&it->data);
     }
@@ -512,7 +595,7 @@ static void skip_backward(titer_t *it)
             return;
         }
         block_iter_prev(&it->index);
-        if (load_block(it) < 0)
+        if (load_block(it, 0) < 0)
             return;
         block_iter_seek_to_last(&it->data);
     }
@@ -530,7 +613,7 @@ static void ti_first(iter_t *x)
     if (it->st)
         return;
     block_iter_seek_to_first(&it->index);
-    if (load_block(it) == 0)
+    if (load_block(it, 0) == 0)
         block_iter_seek_to_first(&it->data);
     skip_forward(it);
 }
@@ -541,7 +624,7 @@ static void ti_last(iter_t *x)
     if (it->st)
         return;
     block_iter_seek_to_last(&it->index);
-    if (load_block(it) == 0)
+    if (load_block(it, 0) == 0)
         block_iter_seek_to_last(&it->data);
     skip_backward(it);
 }
@@ -552,7 +635,7 @@ static void ti_seek(iter_t *x, slice_t target)
     if (it->st)
         return;
     index_search_seek(&it->t->isearch, &it->index, target);
-    if (load_block(it) == 0)
+    if (load_block(it, 0) == 0)
         block_iter_seek(&it->data, target);
     skip_forward(it);
 }
@@ -565,7 +648,7 @@ static void ti_seek_for_prev(iter_t *x, slice_t target)
     index_search_seek(&it->t->isearch, &it->index, target);
     if (!block_iter_valid(&it->index) && !it->index.st)
         block_iter_seek_to_last(&it->index);
-    if (load_block(it) == 0)
+    if (load_block(it, 0) == 0)
         block_iter_seek_for_prev(&it->data, target);
     skip_backward(it);
 }
@@ -596,6 +679,7 @@ static void ti_destroy(iter_t *x)
 {
     titer_t *it = (titer_t *)x;
     clear_data(it);
+    free(it->ra);
     block_iter_cleanup(&it->index);
     st_free(it->st);
     table_unref(it->t);
@@ -620,6 +704,7 @@ iter_t *table_iter_new_with_cleanup(table_t *t, int verify_checksums, int fill_c
     it->t = t;
     it->verify = verify_checksums;
     it->fill = fill_cache;
+    it->ra_next = RA_MIN;
     block_iter_init(&it->index, &t->index, ikey_compare, BLOCK_IKEYS);
     it->cleanup = cleanup;
     it->ca = a;

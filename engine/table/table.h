@@ -69,7 +69,13 @@ status_t table_get(table_t *t, slice_t user_key, uint64_t snapshot, int verify_c
                    int fill_cache, buf_t *value, table_get_result_t *result, uint64_t *seq);
 
 /* An iterator over the point entries (internal keys). Seek targets must be internal
- * keys (>= 8 bytes). Holds a table reference. Never NULL except out of memory. */
+ * keys (>= 8 bytes). Holds a table reference. Never NULL except out of memory.
+ * Scans: once the iterator has moved forward onto the next data block TABLE_SCAN_AFTER
+ * times in a row, blocks not already in the block cache are read through a private
+ * readahead window (one pread of 32 KiB, doubling up to 256 KiB), checked (crc when
+ * verify_checksums) and decoded in place, and not inserted into the cache whatever
+ * fill_cache says; any seek, seek_to_first/last or backward move leaves that mode. */
+#define TABLE_SCAN_AFTER 2
 iter_t *table_iter_new(table_t *t, int verify_checksums, int fill_cache);
 /* The same, calling cleanup(a, b) when destroyed (after dropping its table reference). */
 iter_t *table_iter_new_with_cleanup(table_t *t, int verify_checksums, int fill_cache,

@@ -718,17 +718,28 @@ static void test_block_cache_and_stats(void **state)
     }
     iter_destroy(it);
     assert_int_equal(cache_entries(bc), 0);
-    /* with fill_cache every block is read once, then served from the cache */
+    /* with fill_cache a forward scan caches only the blocks read before it turned into a
+     * scan (the rest come through its readahead window)... */
+    assert_true(nblocks > TABLE_SCAN_AFTER + 2);
     it = table_iter_new(t, 1, 1);
     for (iter_seek_to_first(it); iter_valid(it); iter_next(it)) {
     }
-    assert_int_equal(cache_entries(bc), nblocks);
+    assert_null(iter_status(it));
+    assert_int_equal(cache_entries(bc), TABLE_SCAN_AFTER);
+    /* ...a backward scan is no readahead scan: it reads and caches every other block... */
     uint64_t miss = atomic_load(&st.block_cache_miss);
     for (iter_seek_to_last(it); iter_valid(it); iter_prev(it)) {
     }
+    assert_int_equal(atomic_load(&st.block_cache_miss), miss + nblocks - TABLE_SCAN_AFTER);
+    assert_int_equal(cache_entries(bc), nblocks);
+    /* ...and from then on every block is served from the cache, scans included */
+    miss = atomic_load(&st.block_cache_miss);
+    uint64_t hit = atomic_load(&st.block_cache_hit);
+    for (iter_seek_to_first(it); iter_valid(it); iter_next(it)) {
+    }
     iter_destroy(it);
     assert_int_equal(atomic_load(&st.block_cache_miss), miss);
-    assert_true(atomic_load(&st.block_cache_hit) >= nblocks);
+    assert_int_equal(atomic_load(&st.block_cache_hit), hit + nblocks);
     /* absent keys are mostly answered by the filter */
     buf_t v;
     buf_init(&v);
@@ -748,6 +759,98 @@ static void test_block_cache_and_stats(void **state)
     check_iter_at(it, &m, 0);
     iter_destroy(it);
     cache_destroy(bc);
+    model_free(&m);
+}
+
+/* Long scans go through the readahead window: every entry comes out in order, through
+ * many window refills, after a seek into the middle and across direction changes; only
+ * the blocks read before the scan began are cached. */
+static void test_scan_readahead(void **state)
+{
+    (void)state;
+    model_t m;
+    model_build(&m, 20000, 0, 0, 13);
+    table_options_t o;
+    table_options_default(&o);
+    table_builder_t *b = write_table(&m, 13, &o);
+    uint64_t size = table_builder_file_size(b);
+    table_builder_destroy(b);
+    cache_t *bc = cache_new(64 << 20);
+    table_stats_t st = {0};
+    table_t *t = open_table(13, size, bc, &st);
+    uint64_t nblocks = table_properties(t)->num_data_blocks;
+    assert_true(nblocks > 200); /* several 256 KiB windows */
+    iter_t *it = table_iter_new(t, 1, 1);
+    size_t i = 0;
+    for (iter_seek_to_first(it); iter_valid(it); iter_next(it), i++)
+        check_iter_at(it, &m, i);
+    check_iter_at(it, &m, i);
+    assert_int_equal(i, m.n);
+    assert_int_equal(cache_entries(bc), TABLE_SCAN_AFTER);
+    assert_int_equal(atomic_load(&st.block_read_bytes), table_properties(t)->data_size -
+                     nblocks * BLOCK_TRAILER_SIZE);
+    /* from the middle to the end, then back a few and forward again */
+    size_t mid = m.n / 2;
+    iter_seek(it, EK(&m, mid));
+    for (i = mid; i < mid + 3000; i++, iter_next(it))
+        check_iter_at(it, &m, i);
+    for (size_t k = 0; k < 700; k++, i--)
+        iter_prev(it);
+    check_iter_at(it, &m, i);
+    for (; iter_valid(it); iter_next(it), i++)
+        check_iter_at(it, &m, i);
+    assert_int_equal(i, m.n);
+    assert_null(iter_status(it));
+    iter_destroy(it);
+    table_close(t);
+    cache_destroy(bc);
+    model_free(&m);
+}
+
+/* A damaged block met by a readahead scan ends it with a Corruption naming the block,
+ * after every entry before it came out intact. */
+static void test_scan_corrupt_block(void **state)
+{
+    (void)state;
+    model_t m;
+    model_build(&m, 20000, 0, 0, 14);
+    table_options_t o;
+    table_options_default(&o);
+    table_builder_t *b = write_table(&m, 14, &o);
+    uint64_t size = table_builder_file_size(b);
+    table_builder_destroy(b);
+    table_t *t = open_table(14, size, NULL, NULL);
+    size_t mid = m.n * 2 / 3;
+    uint64_t off = table_approximate_offset(t, EK(&m, mid));
+    assert_true(off > 64 * 1024); /* well inside the scan */
+    table_close(t);
+    char path[256];
+    table_file(path, sizeof(path), 14);
+    char *d;
+    size_t n;
+    assert_null(file_read_all(&env, path, &d, &n));
+    d[off + 20] ^= 0x40;
+    write_bytes(path, d, n);
+    free(d);
+    t = open_table(14, size, NULL, NULL);
+    iter_t *it = table_iter_new(t, 1, 1);
+    size_t i = 0;
+    for (iter_seek_to_first(it); iter_valid(it); iter_next(it), i++)
+        check_iter_at(it, &m, i);
+    assert_true(i > 0 && i <= mid);
+    assert_true(i + 300 > mid); /* stopped at the damaged block, not earlier */
+    status_t s = iter_status(it);
+    assert_non_null(s);
+    assert_int_equal(st_code(s), ST_CORRUPTION);
+    char want[64];
+    snprintf(want, sizeof(want), "checksum mismatch at offset %llu", (unsigned long long)off);
+    if (!strstr(st_msg(s), want))
+        fail_msg("unexpected error: %s", st_msg(s));
+    /* the error sticks */
+    iter_next(it);
+    assert_false(iter_valid(it));
+    iter_destroy(it);
+    table_close(t);
     model_free(&m);
 }
 
@@ -946,6 +1049,8 @@ int main(void)
         cmocka_unit_test(test_flip_every_byte),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_block_cache_and_stats),
+        cmocka_unit_test(test_scan_readahead),
+        cmocka_unit_test(test_scan_corrupt_block),
         cmocka_unit_test(test_table_cache),
         cmocka_unit_test(test_concurrent_readers),
     };
