@@ -13,6 +13,7 @@
 #include "table/table.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -275,11 +276,100 @@ typedef struct {
     block_t own;
 } blkref_t;
 
+/* A data block bound for the block cache: its block_t (first, so the cache value is a
+ * block_t *) and its raw bytes, trailer included, in one allocation. Buffers of the
+ * common size class (BLKBUF_CAP) are recycled through a small process-wide pool, so a
+ * cache miss that evicts another block reuses its memory instead of going through
+ * malloc/free twice. A pooled buffer holds nothing of its previous block that is read:
+ * the new block is read over it before block_init. */
+typedef struct blkbuf {
+    block_t b;
+    struct blkbuf *next_free;
+    size_t cap;                 /* bytes of raw[] */
+    char raw[];
+} blkbuf_t;
+
+#define BLKBUF_CAP (8u << 10)
+#define BLKBUF_POOL_MAX 256
+
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static blkbuf_t *pool_head;     /* guarded by pool_mu */
+static int pool_n;
+
+static blkbuf_t *blkbuf_get(size_t n)
+{
+    blkbuf_t *bb = NULL;
+    if (n <= BLKBUF_CAP) {
+        pthread_mutex_lock(&pool_mu);
+        bb = pool_head;
+        if (bb) {
+            pool_head = bb->next_free;
+            pool_n--;
+        }
+        pthread_mutex_unlock(&pool_mu);
+        if (bb)
+            return bb;
+        n = BLKBUF_CAP;
+    }
+    bb = malloc(sizeof(*bb) + n);
+    if (bb)
+        bb->cap = n;
+    return bb;
+}
+
+static void blkbuf_put(blkbuf_t *bb)
+{
+    if (bb->cap == BLKBUF_CAP) {
+        pthread_mutex_lock(&pool_mu);
+        int keep = pool_n < BLKBUF_POOL_MAX;
+        if (keep) {
+            bb->next_free = pool_head;
+            pool_head = bb;
+            pool_n++;
+        }
+        pthread_mutex_unlock(&pool_mu);
+        if (keep)
+            return;
+    }
+    free(bb);
+}
+
 static void block_deleter(slice_t key, void *value)
 {
     (void)key;
-    block_release(value);
-    free(value);
+    blkbuf_t *bb = value;
+    block_release(&bb->b); /* frees an inflated copy; raw[] goes with bb */
+    blkbuf_put(bb);
+}
+
+/* Reads the block at bh into a blkbuf (crc checked when verify) and sets up its block_t. */
+static status_t read_blkbuf(table_t *t, block_handle_t bh, int verify, blkbuf_t **out)
+{
+    *out = NULL;
+    status_t s = block_handle_check(tpath(t), t->data_limit, bh);
+    if (s)
+        return annotate(s, "data block");
+    blkbuf_t *bb = blkbuf_get((size_t)bh.size + BLOCK_TRAILER_SIZE);
+    if (!bb)
+        return st_io(ENOMEM, "%s: data block at offset %llu", tpath(t),
+                     (unsigned long long)bh.offset);
+    block_contents_t c;
+    int borrowed = 0;
+    s = rfile_read(t->file, bh.offset, (size_t)bh.size + BLOCK_TRAILER_SIZE, bb->raw);
+    if (!s)
+        s = block_decode(tpath(t), bh, bb->raw, verify, &c, &borrowed);
+    if (s) {
+        blkbuf_put(bb);
+        return annotate(s, "data block");
+    }
+    if (block_init(&bb->b, c.data, c.size, borrowed ? NULL : c.data) < 0) {
+        block_release(&bb->b);
+        blkbuf_put(bb);
+        return st_error(ST_CORRUPTION, "%s: data block at offset %llu is malformed (restart array)",
+                        tpath(t), (unsigned long long)bh.offset);
+    }
+    *out = bb;
+    return NULL;
 }
 
 /* Looks the block up in the cache (key gets its cache key); 1 and r pinned on a hit. */
@@ -306,34 +396,32 @@ static status_t get_block(table_t *t, block_handle_t bh, int verify, int fill, b
     char key[16];
     if (cache_probe(t, bh, key, r))
         return NULL;
-    block_contents_t c;
-    status_t s = block_read(t->file, t->data_limit, bh, verify, &c);
-    if (s)
-        return annotate(s, "data block");
-    STAT_ADD(t, block_read_bytes, bh.size);
-    block_t *b = &r->own;
+    status_t s;
     if (t->cache && fill) {
-        b = malloc(sizeof(*b));
-        if (!b) {
-            free(c.data);
-            return st_io(ENOMEM, "%s: data block at offset %llu", tpath(t),
-                         (unsigned long long)bh.offset);
-        }
-    }
-    if (block_init(b, c.data, c.size, c.data) < 0) {
-        block_release(b);
-        if (b != &r->own)
-            free(b);
-        return st_error(ST_CORRUPTION, "%s: data block at offset %llu is malformed (restart array)",
-                        tpath(t), (unsigned long long)bh.offset);
-    }
-    if (b != &r->own) {
-        r->h = cache_insert(t->cache, slice_make(key, 16), b, c.size + sizeof(*b), block_deleter);
+        blkbuf_t *bb;
+        s = read_blkbuf(t, bh, verify, &bb);
+        if (s)
+            return s;
+        STAT_ADD(t, block_read_bytes, bh.size);
+        r->h = cache_insert(t->cache, slice_make(key, 16), bb, bb->b.size + sizeof(block_t),
+                            block_deleter);
         if (!r->h)
             return st_io(ENOMEM, "%s: data block at offset %llu", tpath(t),
                          (unsigned long long)bh.offset);
+        r->blk = &bb->b;
+        return NULL;
     }
-    r->blk = b;
+    block_contents_t c;
+    s = block_read(t->file, t->data_limit, bh, verify, &c);
+    if (s)
+        return annotate(s, "data block");
+    STAT_ADD(t, block_read_bytes, bh.size);
+    if (block_init(&r->own, c.data, c.size, c.data) < 0) {
+        block_release(&r->own);
+        return st_error(ST_CORRUPTION, "%s: data block at offset %llu is malformed (restart array)",
+                        tpath(t), (unsigned long long)bh.offset);
+    }
+    r->blk = &r->own;
     return NULL;
 }
 

@@ -762,6 +762,34 @@ static void test_block_cache_and_stats(void **state)
     model_free(&m);
 }
 
+/* A block cache a few blocks big: nearly every read evicts a block whose buffer the next
+ * read reuses (table.c's blkbuf pool), with plain and zlib blocks mixed through the same
+ * pool. Every get and every iterator position must still see exactly its own block. */
+static void test_small_cache_reuse(void **state)
+{
+    (void)state;
+    for (int z = 0; z < 2; z++) {
+        model_t m;
+        model_build(&m, 6000, 0, z, 15 + (uint64_t)z);
+        table_options_t o;
+        table_options_default(&o);
+        o.compression = z ? BLOCK_TYPE_ZLIB : BLOCK_TYPE_NONE;
+        table_builder_t *b = write_table(&m, 15 + (uint64_t)z, &o);
+        uint64_t size = table_builder_file_size(b);
+        table_builder_destroy(b);
+        cache_t *bc = cache_new_sharded(3 * 4096, 0);
+        table_stats_t st = {0};
+        table_t *t = open_table(15 + (uint64_t)z, size, bc, &st);
+        check_gets(t, &m, 0, 6000, 99);
+        check_iterators(t, &m, 98);
+        assert_true(atomic_load(&st.block_cache_miss) > 1000);
+        assert_true(cache_entries(bc) <= 3);
+        table_close(t);
+        cache_destroy(bc);
+        model_free(&m);
+    }
+}
+
 /* Long scans go through the readahead window: every entry comes out in order, through
  * many window refills, after a seek into the middle and across direction changes; only
  * the blocks read before the scan began are cached. */
@@ -1049,6 +1077,7 @@ int main(void)
         cmocka_unit_test(test_flip_every_byte),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_block_cache_and_stats),
+        cmocka_unit_test(test_small_cache_reuse),
         cmocka_unit_test(test_scan_readahead),
         cmocka_unit_test(test_scan_corrupt_block),
         cmocka_unit_test(test_table_cache),
