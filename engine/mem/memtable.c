@@ -86,12 +86,9 @@ static int mt_cmp(void *arg, const char *a, const char *b)
     (void)arg;
     uint64_t ta, tb;
     slice_t ua = mt_decode(a, &ta), ub = mt_decode(b, &tb);
-    size_t n = ua.size < ub.size ? ua.size : ub.size;
-    int r = n ? memcmp(ua.data, ub.data, n) : 0;
+    int r = slice_compare(ua, ub);
     if (r != 0)
         return r;
-    if (ua.size != ub.size)
-        return ua.size < ub.size ? -1 : 1;
     return ta > tb ? -1 : (ta < tb);
 }
 

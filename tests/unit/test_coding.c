@@ -1,6 +1,7 @@
 /*
  * test_coding.c - fixed-width and varint coding: round trips, boundary values, the exact
- * byte layout, truncated and overlong varints rejected, big-endian keys sorting numerically.
+ * byte layout, truncated and overlong varints rejected, big-endian keys sorting numerically,
+ * and slice_compare agreeing with memcmp order.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include "util/buf.h"
 #include "util/coding.h"
 #include "util/random.h"
+#include "util/slice.h"
 
 static void test_fixed(void **state)
 {
@@ -244,10 +246,48 @@ static void test_big_endian_sorts_numerically(void **state)
     }
 }
 
+/* slice_compare's inline 8-byte path must order exactly like memcmp-then-length, for
+ * every length on both sides of its 8/32-byte steps and for bytes >= 0x80 (unsigned). */
+static int ref_compare(slice_t a, slice_t b)
+{
+    size_t n = a.size < b.size ? a.size : b.size;
+    int r = n ? memcmp(a.data, b.data, n) : 0;
+    if (r)
+        return r < 0 ? -1 : 1;
+    return a.size < b.size ? -1 : (a.size > b.size);
+}
+
+static int sign(int v) { return (v > 0) - (v < 0); }
+
+static void test_slice_compare(void **state)
+{
+    (void)state;
+    rnd_t r;
+    rnd_seed(&r, 5);
+    char a[48], b[48];
+    for (int iter = 0; iter < 200000; iter++) {
+        size_t an = rnd_uniform(&r, 41), bn = rnd_uniform(&r, 41);
+        for (size_t i = 0; i < sizeof(a); i++)
+            a[i] = b[i] = (char)(rnd_uniform(&r, 3) == 0 ? 0x80 + rnd_uniform(&r, 128) : 'a');
+        /* make them differ late, early, or not at all */
+        size_t at = rnd_uniform(&r, 42);
+        if (at < sizeof(b))
+            b[at] = (char)rnd_uniform(&r, 256);
+        slice_t x = slice_make(a, an), y = slice_make(b, bn);
+        int want = ref_compare(x, y);
+        if (sign(slice_compare(x, y)) != want || sign(slice_compare(y, x)) != -want)
+            fail_msg("lengths %zu/%zu differing at %zu: got %d want %d", an, bn, at,
+                     slice_compare(x, y), want);
+    }
+    assert_int_equal(slice_compare(slice_make(NULL, 0), slice_make(NULL, 0)), 0);
+    assert_true(slice_compare(slice_make("\x80", 1), slice_make("\x7f", 1)) > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixed),
+        cmocka_unit_test(test_slice_compare),
         cmocka_unit_test(test_varint_layout),
         cmocka_unit_test(test_varint32_round_trip),
         cmocka_unit_test(test_varint64_round_trip),
