@@ -159,6 +159,17 @@ void block_iter_seek_to_first(block_iter_t *it)
     seek_to_restart(it, 0);
 }
 
+void block_iter_seek_to_restart(block_iter_t *it, uint32_t i)
+{
+    if (it->st)
+        return;
+    if (i >= it->nrestarts) {
+        it->cur = it->restart_off;
+        return;
+    }
+    seek_to_restart(it, i);
+}
+
 void block_iter_next(block_iter_t *it)
 {
     if (!block_iter_valid(it))

@@ -77,6 +77,8 @@ void block_iter_seek(block_iter_t *it, slice_t target);
  * outside the block. */
 void block_iter_seek_hint(block_iter_t *it, slice_t target, uint32_t lo, uint32_t hi);
 void block_iter_seek_to_first(block_iter_t *it);
+/* Positions at the entry of restart point i (invalid if i is out of range). */
+void block_iter_seek_to_restart(block_iter_t *it, uint32_t i);
 void block_iter_seek_to_last(block_iter_t *it);
 void block_iter_seek_for_prev(block_iter_t *it, slice_t target);
 void block_iter_next(block_iter_t *it);

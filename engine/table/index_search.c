@@ -84,31 +84,48 @@ void index_search_build(index_search_t *s, const block_t *index)
         index_search_free(s);
         return;
     }
-    block_iter_t it;
-    block_iter_init(&it, index, ikey_compare, BLOCK_IKEYS);
-    uint32_t i = 0;
-    for (block_iter_seek_to_first(&it); block_iter_valid(&it) && i < m; block_iter_next(&it))
-        pfx[i++] = fingerprint(ikey_user_key(it.key), s->cp_len);
-    int ok = !it.st && i == m;
-    block_iter_cleanup(&it);
-    if (!ok) {
+    block_handle_t *handles = malloc(sizeof(*handles) * (size_t)s->n);
+    if (!handles) {
         free(pfx);
         index_search_free(s);
         return;
     }
+    block_iter_t it;
+    block_iter_init(&it, index, ikey_compare, BLOCK_IKEYS);
+    uint32_t i = 0;
+    int ok = 1;
+    for (block_iter_seek_to_first(&it); block_iter_valid(&it) && i < s->n && ok;
+         block_iter_next(&it), i++) {
+        if (i < m)
+            pfx[i] = fingerprint(ikey_user_key(it.key), s->cp_len);
+        slice_t v = it.value;
+        ok = block_handle_decode(&v, &handles[i]) == 0 && v.size == 0;
+    }
+    ok = ok && !it.st && i == s->n;
+    block_iter_cleanup(&it);
+    if (!ok) {
+        free(pfx);
+        free(handles);
+        index_search_free(s);
+        return;
+    }
     s->pfx = pfx;
+    s->handles = handles;
 }
 
 void index_search_free(index_search_t *s)
 {
     free(s->pfx);
+    free(s->handles);
     free(s->cp);
     memset(s, 0, sizeof(*s));
 }
 
 size_t index_search_bytes(const index_search_t *s)
 {
-    return s->pfx ? sizeof(uint64_t) * (size_t)(s->n - 1) + s->cp_len : 0;
+    return s->pfx ? sizeof(uint64_t) * (size_t)(s->n - 1) + sizeof(block_handle_t) * s->n +
+                        s->cp_len
+                  : 0;
 }
 
 /* First i in [0, n] with pfx[i] >= v (ge) or > v (!ge). */
@@ -128,28 +145,50 @@ static uint32_t bound(const uint64_t *pfx, uint32_t n, uint64_t v, int ge)
     return lo;
 }
 
-void index_search_seek(const index_search_t *s, block_iter_t *it, slice_t target)
+/* Brackets the answer for target: every entry before *lo is < target and entry *hi, if
+ * it is not the last, is > target. Requires s->pfx. */
+static void bracket(const index_search_t *s, slice_t target, uint32_t *lo, uint32_t *hi)
 {
-    if (!s->pfx || target.size < 8) {
-        block_iter_seek(it, target);
-        return;
-    }
     uint32_t last = s->n - 1; /* entries [0, last) have fingerprints; see scan_index */
     slice_t u = ikey_user_key(target);
     size_t m = u.size < s->cp_len ? u.size : s->cp_len;
     int c = m ? memcmp(u.data, s->cp, m) : 0;
     if (c < 0 || (c == 0 && u.size < s->cp_len)) {
         /* Before every key (the last one sorts after the others): the first entry. */
-        block_iter_seek_hint(it, target, 0, 0);
+        *lo = *hi = 0;
         return;
     }
     if (c > 0) {
         /* After every key but possibly the last: the scan of the last one decides. */
-        block_iter_seek_hint(it, target, last, last);
+        *lo = *hi = last;
         return;
     }
     uint64_t fp = fingerprint(u, s->cp_len);
-    uint32_t lo = bound(s->pfx, last, fp, 1);
-    uint32_t hi = lo < last && s->pfx[lo] == fp ? lo + bound(s->pfx + lo, last - lo, fp, 0) : lo;
+    *lo = bound(s->pfx, last, fp, 1);
+    *hi = *lo < last && s->pfx[*lo] == fp ? *lo + bound(s->pfx + *lo, last - *lo, fp, 0) : *lo;
+}
+
+void index_search_seek(const index_search_t *s, block_iter_t *it, slice_t target)
+{
+    if (!s->pfx || target.size < 8) {
+        block_iter_seek(it, target);
+        return;
+    }
+    uint32_t lo, hi;
+    bracket(s, target, &lo, &hi);
     block_iter_seek_hint(it, target, lo, hi);
+}
+
+int index_search_find(const index_search_t *s, slice_t target, uint32_t *pos)
+{
+    if (!s->pfx || target.size < 8)
+        return 0;
+    uint32_t lo, hi;
+    bracket(s, target, &lo, &hi);
+    /* lo == hi < last: entry lo is > target (its fingerprint is larger, or it is entry 0
+     * and target sorts before the common prefix) and everything before it is < target. */
+    if (lo != hi || lo >= s->n - 1)
+        return 0;
+    *pos = lo;
+    return 1;
 }

@@ -16,6 +16,11 @@
  * worst give a wrong position, as the plain search would, never an out-of-block read).
  * When pfx is NULL (no memory, another restart interval, a malformed index) seeks fall
  * back to block_iter_seek.
+ *
+ * handles[i] is entry i's decoded block handle (the values were checked by table_open).
+ * When the fingerprints alone pin the answer to one entry (index_search_find), a reader
+ * can go straight to that data block without touching the index block at all - two
+ * dependent cache misses (restart slot, entry) fewer per table and seek.
  */
 #ifndef LSM_TABLE_INDEX_SEARCH_H
 #define LSM_TABLE_INDEX_SEARCH_H
@@ -24,9 +29,11 @@
 #include <stdint.h>
 
 #include "table/block.h"
+#include "table/format.h"
 
 typedef struct index_search {
     uint64_t *pfx;      /* fingerprint per index entry; NULL: fast path off */
+    block_handle_t *handles; /* per index entry (all n), with pfx */
     uint32_t n;         /* index entries */
     uint32_t cp_len;    /* bytes every index user key starts with */
     char *cp;           /* those bytes */
@@ -42,5 +49,10 @@ size_t index_search_bytes(const index_search_t *s);
 /* Positions it (an iterator over the same index block, ikey_compare order) at the first
  * entry >= target (an internal key), exactly as block_iter_seek would. */
 void index_search_seek(const index_search_t *s, block_iter_t *it, slice_t target);
+
+/* 1 and *pos = the index of the first entry >= target when the fingerprints prove it
+ * without reading the index block (the common case); 0 when they do not (ties, a target
+ * past every fingerprinted entry, fast path off): use index_search_seek then. */
+int index_search_find(const index_search_t *s, slice_t target, uint32_t *pos);
 
 #endif

@@ -470,12 +470,18 @@ status_t table_get(table_t *t, slice_t user_key, uint64_t snapshot, int verify_c
         slice_t target = slice_make(k, klen);
         block_iter_t ii;
         block_iter_init(&ii, &t->index, ikey_compare, BLOCK_IKEYS);
-        index_search_seek(&t->isearch, &ii, target);
+        uint32_t pos;
+        int direct = index_search_find(&t->isearch, target, &pos);
+        if (!direct)
+            index_search_seek(&t->isearch, &ii, target);
         if (ii.st) {
             s = iter_error(t, "index block", t->index_off, ii.st);
-        } else if (block_iter_valid(&ii)) {
+        } else if (direct || block_iter_valid(&ii)) {
             block_handle_t bh;
-            s = decode_handle_value(t, ii.value, "index block", &bh);
+            if (direct)
+                bh = t->isearch.handles[pos];
+            else
+                s = decode_handle_value(t, ii.value, "index block", &bh);
             blkref_t r;
             if (!s)
                 s = get_block(t, bh, verify_checksums, fill_cache, &r);
@@ -541,6 +547,8 @@ typedef struct {
     blkref_t cur;
     uint64_t cur_off;
     int seq_run;            /* loads in a row of the block after the previous one */
+    int lazy;               /* index not positioned yet: it belongs at restart lazy_pos */
+    uint32_t lazy_pos;
     char *ra;               /* readahead window: file bytes [ra_off, ra_off + ra_len) */
     size_t ra_cap, ra_len, ra_next;
     uint64_t ra_off;
@@ -627,9 +635,20 @@ static status_t get_block_scan(titer_t *it, block_handle_t bh, blkref_t *r)
 /* Sets up the data iterator over the block the index is at. 0 on success; -1 when the
  * index is exhausted (no data then) or on error (it->st set). step: 1 when the index just
  * moved forward by one entry (a scan), 0 for any other positioning. */
+static int load_handle(titer_t *it, block_handle_t bh, int step);
+
+/* A seek that index_search_find resolved left the index iterator where it was; put it on
+ * the entry the data block came from before anything moves or reads it. */
+static void index_materialize(titer_t *it)
+{
+    if (it->lazy) {
+        it->lazy = 0;
+        block_iter_seek_to_restart(&it->index, it->lazy_pos);
+    }
+}
+
 static int load_block(titer_t *it, int step)
 {
-    it->seq_run = step ? it->seq_run + 1 : 0;
     if (it->index.st) {
         set_error(it, iter_error(it->t, "index block", it->t->index_off, it->index.st));
         return -1;
@@ -644,6 +663,14 @@ static int load_block(titer_t *it, int step)
         set_error(it, s);
         return -1;
     }
+    return load_handle(it, bh, step);
+}
+
+/* The data-block half of load_block: bh comes from the index (or its search arrays). */
+static int load_handle(titer_t *it, block_handle_t bh, int step)
+{
+    status_t s;
+    it->seq_run = step ? it->seq_run + 1 : 0;
     if (it->have_data && it->cur_off == bh.offset)
         return 0;
     clear_data(it);
@@ -668,6 +695,7 @@ static void skip_forward(titer_t *it)
             set_error(it, iter_error(it->t, "data block", it->cur_off, it->data.st));
             return;
         }
+        index_materialize(it);
         block_iter_next(&it->index);
         if (load_block(it, 1) < 0)
             return;
@@ -682,6 +710,7 @@ static void skip_backward(titer_t *it)
             set_error(it, iter_error(it->t, "data block", it->cur_off, it->data.st));
             return;
         }
+        index_materialize(it);
         block_iter_prev(&it->index);
         if (load_block(it, 0) < 0)
             return;
@@ -700,6 +729,7 @@ static void ti_first(iter_t *x)
     titer_t *it = (titer_t *)x;
     if (it->st)
         return;
+    it->lazy = 0;
     block_iter_seek_to_first(&it->index);
     if (load_block(it, 0) == 0)
         block_iter_seek_to_first(&it->data);
@@ -711,6 +741,7 @@ static void ti_last(iter_t *x)
     titer_t *it = (titer_t *)x;
     if (it->st)
         return;
+    it->lazy = 0;
     block_iter_seek_to_last(&it->index);
     if (load_block(it, 0) == 0)
         block_iter_seek_to_last(&it->data);
@@ -722,9 +753,18 @@ static void ti_seek(iter_t *x, slice_t target)
     titer_t *it = (titer_t *)x;
     if (it->st)
         return;
-    index_search_seek(&it->t->isearch, &it->index, target);
-    if (load_block(it, 0) == 0)
-        block_iter_seek(&it->data, target);
+    uint32_t pos;
+    it->lazy = 0;
+    if (index_search_find(&it->t->isearch, target, &pos)) {
+        it->lazy = 1;
+        it->lazy_pos = pos;
+        if (load_handle(it, it->t->isearch.handles[pos], 0) == 0)
+            block_iter_seek(&it->data, target);
+    } else {
+        index_search_seek(&it->t->isearch, &it->index, target);
+        if (load_block(it, 0) == 0)
+            block_iter_seek(&it->data, target);
+    }
     skip_forward(it);
 }
 
@@ -733,6 +773,7 @@ static void ti_seek_for_prev(iter_t *x, slice_t target)
     titer_t *it = (titer_t *)x;
     if (it->st)
         return;
+    it->lazy = 0;
     index_search_seek(&it->t->isearch, &it->index, target);
     if (!block_iter_valid(&it->index) && !it->index.st)
         block_iter_seek_to_last(&it->index);

@@ -2,8 +2,10 @@
  * test_index_search.c - the fingerprint search over index blocks must land exactly where
  * a plain block_iter_seek lands, for every shape of key set: numeric keys with a short
  * last separator, keys that tie on their fingerprint (long shared runs, one user key in
- * many entries), mixed lengths and zero bytes, a single entry; it must switch itself off
- * for blocks with restart interval > 1 and for malformed blocks (Corruption, as before).
+ * many entries), mixed lengths and zero bytes, a single entry; index_search_find may
+ * decline but, when it answers, names that same entry and its handle; the search must
+ * switch itself off for blocks with restart interval > 1 and for malformed blocks
+ * (Corruption, as before).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,7 +20,9 @@
 #include "db/dbformat.h"
 #include "table/block.h"
 #include "table/block_builder.h"
+#include "table/format.h"
 #include "table/index_search.h"
+#include "util/buf.h"
 #include "util/random.h"
 
 typedef struct {
@@ -34,12 +38,18 @@ static slice_t build(block_builder_t *bb, const ent_t *e, size_t n, int interval
     for (size_t i = 0; i < n; i++) {
         char ik[80];
         ikey_encode(ik, slice_make(e[i].key, e[i].len), e[i].seq, TYPE_VALUE);
-        char val[16];
-        int vl = snprintf(val, sizeof(val), "h%zu", i);
-        block_builder_add(bb, slice_make(ik, e[i].len + 8), slice_make(val, (size_t)vl));
+        /* values are block handles, as in a table's index */
+        buf_t hv;
+        buf_init(&hv);
+        block_handle_t h = {i * 4096 + 7, 4000 + i % 97};
+        block_handle_encode(&hv, h);
+        block_builder_add(bb, slice_make(ik, e[i].len + 8), buf_slice(&hv));
+        buf_free(&hv);
     }
     return block_builder_finish(bb);
 }
+
+static size_t find_hits; /* targets index_search_find resolved, per check_all */
 
 /* Seeks target both ways and checks that the two iterators agree. */
 static void check_seek(const block_t *b, const index_search_t *s, slice_t ukey, uint64_t seq)
@@ -58,6 +68,23 @@ static void check_seek(const block_t *b, const index_search_t *s, slice_t ukey, 
         assert_int_equal(a.cur, f.cur);
         assert_true(slice_equal(a.key, f.key));
         assert_true(slice_equal(a.value, f.value));
+    }
+    /* When find claims an answer, it is block_iter_seek's entry, with its handle. */
+    uint32_t pos;
+    if (index_search_find(s, t, &pos)) {
+        find_hits++;
+        assert_true(block_iter_valid(&a));
+        block_iter_t r;
+        block_iter_init(&r, b, ikey_compare, BLOCK_IKEYS);
+        block_iter_seek_to_restart(&r, pos);
+        assert_true(block_iter_valid(&r));
+        assert_int_equal(r.cur, a.cur);
+        slice_t v = a.value;
+        block_handle_t h;
+        assert_int_equal(block_handle_decode(&v, &h), 0);
+        assert_int_equal(h.offset, s->handles[pos].offset);
+        assert_int_equal(h.size, s->handles[pos].size);
+        block_iter_cleanup(&r);
     }
     block_iter_cleanup(&a);
     block_iter_cleanup(&f);
@@ -89,6 +116,7 @@ static void check_all(const ent_t *e, size_t n, int interval, int expect_fast)
         if (e[i].len)
             check_seek(&b, &s, slice_make(e[i].key, e[i].len - 1), 5);
     }
+    find_hits = 0;
     rnd_t r;
     rnd_seed(&r, 7);
     for (int i = 0; i < 3000; i++) {
@@ -101,6 +129,8 @@ static void check_all(const ent_t *e, size_t n, int interval, int expect_fast)
     check_seek(&b, &s, slice_make("", 0), 1);
     check_seek(&b, &s, slice_make("\xff\xff\xff", 3), 1);
     check_seek(&b, &s, slice_make("1", 1), 1);
+    if (expect_fast && n > 100)
+        assert_true(find_hits > 0); /* the direct path is really exercised */
     index_search_free(&s);
     assert_null(s.pfx);
     block_builder_destroy(&bb);

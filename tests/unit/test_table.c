@@ -259,6 +259,22 @@ static void check_iterators(table_t *t, const model_t *m, uint64_t seed)
         size_t lo = model_lower(m, target);
         iter_seek(it, target);
         check_iter_at(it, m, lo);
+        if (round % 5 == 0) {
+            /* walk across block boundaries after a seek (the index may be positioned
+             * lazily by the seek), then back over them, then seek again */
+            size_t k = lo;
+            for (int s = 0; s < 70 && k < m->n; s++) {
+                iter_next(it);
+                check_iter_at(it, m, ++k);
+            }
+            iter_seek(it, target);
+            for (k = lo; lo < m->n && k > 0 && k + 70 > lo; k--) {
+                iter_prev(it);
+                check_iter_at(it, m, k - 1);
+            }
+            iter_seek(it, target);
+            check_iter_at(it, m, lo);
+        }
         /* step around */
         if (lo < m->n) {
             iter_prev(it);
