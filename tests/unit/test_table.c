@@ -213,6 +213,22 @@ static table_t *open_table(uint64_t number, uint64_t size, cache_t *bc, table_st
     return t;
 }
 
+/* Writes m's table as file `number` (options o, NULL = the defaults) and opens it through
+ * bc and stats (either may be NULL). */
+static table_t *write_and_open(const model_t *m, uint64_t number, const table_options_t *o,
+                               cache_t *bc, table_stats_t *stats)
+{
+    table_options_t def;
+    if (!o) {
+        table_options_default(&def);
+        o = &def;
+    }
+    table_builder_t *b = write_table(m, number, o);
+    uint64_t size = table_builder_file_size(b);
+    table_builder_destroy(b);
+    return open_table(number, size, bc, stats);
+}
+
 static void check_iter_at(iter_t *it, const model_t *m, size_t i)
 {
     if (i >= m->n) {
@@ -719,14 +735,9 @@ static void test_block_cache_and_stats(void **state)
     (void)state;
     model_t m;
     model_build(&m, 2000, 0, 0, 12);
-    table_options_t o;
-    table_options_default(&o);
-    table_builder_t *b = write_table(&m, 12, &o);
-    uint64_t size = table_builder_file_size(b);
-    table_builder_destroy(b);
     cache_t *bc = cache_new(64 << 20);
     table_stats_t st = {0};
-    table_t *t = open_table(12, size, bc, &st);
+    table_t *t = write_and_open(&m, 12, NULL, bc, &st);
     uint64_t nblocks = table_properties(t)->num_data_blocks;
     /* a full scan without fill_cache leaves the cache empty */
     iter_t *it = table_iter_new(t, 1, 0);
@@ -790,12 +801,9 @@ static void test_small_cache_reuse(void **state)
         table_options_t o;
         table_options_default(&o);
         o.compression = z ? BLOCK_TYPE_ZLIB : BLOCK_TYPE_NONE;
-        table_builder_t *b = write_table(&m, 15 + (uint64_t)z, &o);
-        uint64_t size = table_builder_file_size(b);
-        table_builder_destroy(b);
         cache_t *bc = cache_new_sharded(3 * 4096, 0);
         table_stats_t st = {0};
-        table_t *t = open_table(15 + (uint64_t)z, size, bc, &st);
+        table_t *t = write_and_open(&m, 15 + (uint64_t)z, &o, bc, &st);
         check_gets(t, &m, 0, 6000, 99);
         check_iterators(t, &m, 98);
         assert_true(atomic_load(&st.block_cache_miss) > 1000);
@@ -814,14 +822,9 @@ static void test_scan_readahead(void **state)
     (void)state;
     model_t m;
     model_build(&m, 20000, 0, 0, 13);
-    table_options_t o;
-    table_options_default(&o);
-    table_builder_t *b = write_table(&m, 13, &o);
-    uint64_t size = table_builder_file_size(b);
-    table_builder_destroy(b);
     cache_t *bc = cache_new(64 << 20);
     table_stats_t st = {0};
-    table_t *t = open_table(13, size, bc, &st);
+    table_t *t = write_and_open(&m, 13, NULL, bc, &st);
     uint64_t nblocks = table_properties(t)->num_data_blocks;
     assert_true(nblocks > 200); /* several 256 KiB windows */
     iter_t *it = table_iter_new(t, 1, 1);
@@ -858,12 +861,7 @@ static void test_scan_corrupt_block(void **state)
     (void)state;
     model_t m;
     model_build(&m, 20000, 0, 0, 14);
-    table_options_t o;
-    table_options_default(&o);
-    table_builder_t *b = write_table(&m, 14, &o);
-    uint64_t size = table_builder_file_size(b);
-    table_builder_destroy(b);
-    table_t *t = open_table(14, size, NULL, NULL);
+    table_t *t = write_and_open(&m, 14, NULL, NULL, NULL);
     size_t mid = m.n * 2 / 3;
     uint64_t off = table_approximate_offset(t, EK(&m, mid));
     assert_true(off > 64 * 1024); /* well inside the scan */
@@ -876,7 +874,7 @@ static void test_scan_corrupt_block(void **state)
     d[off + 20] ^= 0x40;
     write_bytes(path, d, n);
     free(d);
-    t = open_table(14, size, NULL, NULL);
+    t = open_table(14, n, NULL, NULL);
     iter_t *it = table_iter_new(t, 1, 1);
     size_t i = 0;
     for (iter_seek_to_first(it); iter_valid(it); iter_next(it), i++)
@@ -1032,14 +1030,9 @@ static void test_concurrent_readers(void **state)
     model_t m;
     model_build(&m, 2000, 0, 0, 13);
     model_add_tomb(&m, 100, 200, 0, m.max_seq / 2);
-    table_options_t o;
-    table_options_default(&o);
-    table_builder_t *b = write_table(&m, 13, &o);
-    uint64_t size = table_builder_file_size(b);
-    table_builder_destroy(b);
     cache_t *bc = cache_new(64 << 10);   /* small: blocks are evicted and re-read */
     table_stats_t st = {0};
-    table_t *t = open_table(13, size, bc, &st);
+    table_t *t = write_and_open(&m, 13, NULL, bc, &st);
     pthread_t th[4];
     reader_arg_t args[4];
     for (int i = 0; i < 4; i++) {
