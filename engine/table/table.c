@@ -277,62 +277,18 @@ typedef struct {
 } blkref_t;
 
 /* A data block bound for the block cache: its block_t (first, so the cache value is a
- * block_t *) and its raw bytes, trailer included, in one allocation. Buffers of the
- * common size class (BLKBUF_CAP) are recycled through a small process-wide pool, so a
- * cache miss that evicts another block reuses its memory instead of going through
- * malloc/free twice. A pooled buffer holds nothing of its previous block that is read:
- * the new block is read over it before block_init. */
+ * block_t *) and its raw bytes, trailer included, in one allocation, so a cache miss and
+ * the eviction it causes cost one malloc and one free instead of two each. (A recycling
+ * pool of these buffers measured within noise and would have been process-wide state, so
+ * there is none.) */
 typedef struct blkbuf {
     block_t b;
-    struct blkbuf *next_free;
-    size_t cap;                 /* bytes of raw[] */
     char raw[];
 } blkbuf_t;
 
-#define BLKBUF_CAP (8u << 10)
-#define BLKBUF_POOL_MAX 256
+static blkbuf_t *blkbuf_get(size_t n) { return malloc(sizeof(blkbuf_t) + n); }
 
-static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
-static blkbuf_t *pool_head;     /* guarded by pool_mu */
-static int pool_n;
-
-static blkbuf_t *blkbuf_get(size_t n)
-{
-    blkbuf_t *bb = NULL;
-    if (n <= BLKBUF_CAP) {
-        pthread_mutex_lock(&pool_mu);
-        bb = pool_head;
-        if (bb) {
-            pool_head = bb->next_free;
-            pool_n--;
-        }
-        pthread_mutex_unlock(&pool_mu);
-        if (bb)
-            return bb;
-        n = BLKBUF_CAP;
-    }
-    bb = malloc(sizeof(*bb) + n);
-    if (bb)
-        bb->cap = n;
-    return bb;
-}
-
-static void blkbuf_put(blkbuf_t *bb)
-{
-    if (bb->cap == BLKBUF_CAP) {
-        pthread_mutex_lock(&pool_mu);
-        int keep = pool_n < BLKBUF_POOL_MAX;
-        if (keep) {
-            bb->next_free = pool_head;
-            pool_head = bb;
-            pool_n++;
-        }
-        pthread_mutex_unlock(&pool_mu);
-        if (keep)
-            return;
-    }
-    free(bb);
-}
+static void blkbuf_put(blkbuf_t *bb) { free(bb); }
 
 static void block_deleter(slice_t key, void *value)
 {

@@ -789,9 +789,10 @@ static void test_block_cache_and_stats(void **state)
     model_free(&m);
 }
 
-/* A block cache a few blocks big: nearly every read evicts a block whose buffer the next
- * read reuses (table.c's blkbuf pool), with plain and zlib blocks mixed through the same
- * pool. Every get and every iterator position must still see exactly its own block. */
+/* A block cache a few blocks big: nearly every read evicts a block and allocates a new
+ * one (table.c's blkbuf: block_t and raw bytes in one allocation), with plain and zlib
+ * blocks mixed. Every get and every iterator position must still see exactly its own
+ * block. */
 static void test_small_cache_reuse(void **state)
 {
     (void)state;
