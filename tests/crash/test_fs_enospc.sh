@@ -118,6 +118,20 @@ write_after_deletes() { # path
     echo "$r"
 }
 
+# Removes the given files through the mount, counting into del_ok and del_enospc; any other
+# error fails the test ($1 names the situation).
+delete_files() { # what file...
+    local what=$1 f err rc
+    shift
+    del_ok=0 del_enospc=0
+    for f in "$@"; do
+        err=$(timeout $T rm "$f" 2>&1); rc=$?
+        if [ $rc -eq 0 ]; then del_ok=$((del_ok + 1))
+        elif [[ "$err" == *"$ENOSPC_TEXT"* ]]; then del_enospc=$((del_enospc + 1))
+        else fail "$what: rm $f: $err (exit $rc)"; fi
+    done
+}
+
 for mode in nowriteback writeback noreserve; do
     log "== $mode"
     rm -rf "$STORE" "$DEV/ballast" "$DEV/ballast2"
@@ -166,13 +180,7 @@ for mode in nowriteback writeback noreserve; do
     fi
 
     # 3. delete through the mount, then write
-    del_ok=0 del_enospc=0
-    for ((i = 1; i <= FILLED; i++)); do
-        err=$(timeout $T rm "$MNT/fill$i" 2>&1); rc=$?
-        if [ $rc -eq 0 ]; then del_ok=$((del_ok + 1))
-        elif [[ "$err" == *"$ENOSPC_TEXT"* ]]; then del_enospc=$((del_enospc + 1))
-        else fail "$mode: rm fill$i: $err (exit $rc)"; fi
-    done
+    delete_files "$mode" $(for ((i = 1; i <= FILLED; i++)); do echo "$MNT/fill$i"; done)
     r=$(write_after_deletes "$MNT/after_rm")
     echo "NOTE: $mode: deleting $FILLED files through the mount: $del_ok deleted, $del_enospc refused" \
          "with ENOSPC; then a 1 MiB write: $r; $(logs) WAL files in the store"
@@ -239,13 +247,7 @@ if fs_mount >"$TMPROOT/remount.out" 2>&1; then
     # on the disk depends on sizes: open spent the reserve on its MANIFEST, and the flush
     # of the replayed memtable needs room for what it holds (docs/DURABILITY.md). So the
     # write is only reported; either outcome must be ENOSPC or success, nothing else.
-    del_ok=0 del_enospc=0
-    for f in "$MNT"/fill*; do
-        err=$(timeout $T rm "$f" 2>&1); rc=$?
-        if [ $rc -eq 0 ]; then del_ok=$((del_ok + 1))
-        elif [[ "$err" == *"$ENOSPC_TEXT"* ]]; then del_enospc=$((del_enospc + 1))
-        else fail "remounted on the full disk: rm $f: $err (exit $rc)"; fi
-    done
+    delete_files "remounted on the full disk" "$MNT"/fill*
     r=$(write_after_deletes "$MNT/after_remount")
     echo "NOTE: remounted on the full disk: $del_ok fill files deleted ($del_enospc refused" \
          "with ENOSPC), then a 1 MiB write: $r"
