@@ -73,16 +73,15 @@ uint64_t db_reserve_release(lsm_t *db, const char *why)
     if (held) {
         char path[4096];
         status_t st = file_remove(db->env, fn_reserve(path, sizeof(path), db->dir));
+        atomic_store(&db->reserve_held, 0); /* removed, or gone / not ours: none held */
         if (st) {
             fprintf(stderr, "lsm: %s: cannot release the space reserve: %s\n", db->dir,
                     st_msg(st));
             st_free(st);
             held = 0;
-            atomic_store(&db->reserve_held, 0); /* gone or not ours to remove: none held */
         } else {
             fprintf(stderr, "lsm: %s: file system full (%s): released the %llu-byte space "
                             "reserve\n", db->dir, why, (unsigned long long)held);
-            atomic_store(&db->reserve_held, 0);
         }
     }
     pthread_mutex_unlock(&db->reserve_mu);

@@ -668,20 +668,6 @@ static long long reserve_file_size(void)
     return stat(path, &st) == 0 ? (long long)st.st_size : -1;
 }
 
-static int count_logs(void)
-{
-    char cmd[160];
-    snprintf(cmd, sizeof(cmd), "ls %s | grep -c '\\.log$'", g_dir);
-    FILE *p = popen(cmd, "r");
-    int n = -1;
-    if (p) {
-        if (fscanf(p, "%d", &n) != 1)
-            n = -1;
-        pclose(p);
-    }
-    return n;
-}
-
 /* Made at open with allocated blocks; released on request (once); made again after a flush
  * frees files; a reserve left by the last open is taken over (and resized) at the next. */
 static void test_reserve_lifecycle(void **state)
@@ -742,7 +728,7 @@ static void test_open_on_full_disk(void **state)
     for (int i = 0; i < 600; i++) /* ~130 KiB of values: two memtables of 64 KiB */
         put_ok(db, i, 1);
     lsm_close(db); /* no flush at close: the last memtable is only in the WAL */
-    int logs_before = count_logs();
+    int logs_before = count_files(".log");
     assert_true(logs_before >= 1);
 
     fault_env_t *fe = fault_env_new(g_dir);
@@ -760,7 +746,7 @@ static void test_open_on_full_disk(void **state)
     expect_range(db, 0, 600, 1);
     for (int i = 0; i < 600; i += 7)
         put_ok(db, i, 2);
-    assert_true(count_logs() >= logs_before); /* the replayed WALs are still needed */
+    assert_true(count_files(".log") >= logs_before); /* the replayed WALs are still needed */
     /* a flush cannot run yet */
     lsm_flush(db, NULL, &err);
     assert_non_null(err);
@@ -773,7 +759,7 @@ static void test_open_on_full_disk(void **state)
     flush_retry(db);
     for (int i = 0; i < 600; i++)
         assert_int_equal(get_gen(db, i), i % 7 == 0 ? 2 : 1);
-    assert_int_equal(count_logs(), 1); /* only the live WAL is left */
+    assert_int_equal(count_files(".log"), 1); /* only the live WAL is left */
     verify_ok(db);
     lsm_close(db);
     fault_env_free(fe);
