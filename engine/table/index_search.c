@@ -168,27 +168,28 @@ static void bracket(const index_search_t *s, slice_t target, uint32_t *lo, uint3
     *hi = *lo < last && s->pfx[*lo] == fp ? *lo + bound(s->pfx + *lo, last - *lo, fp, 0) : *lo;
 }
 
-void index_search_seek(const index_search_t *s, block_iter_t *it, slice_t target)
+int index_search_locate(const index_search_t *s, block_iter_t *it, slice_t target,
+                        uint32_t *pos)
 {
     if (!s->pfx || target.size < 8) {
         block_iter_seek(it, target);
-        return;
-    }
-    uint32_t lo, hi;
-    bracket(s, target, &lo, &hi);
-    block_iter_seek_hint(it, target, lo, hi);
-}
-
-int index_search_find(const index_search_t *s, slice_t target, uint32_t *pos)
-{
-    if (!s->pfx || target.size < 8)
         return 0;
+    }
     uint32_t lo, hi;
     bracket(s, target, &lo, &hi);
     /* lo == hi < last: entry lo is > target (its fingerprint is larger, or it is entry 0
      * and target sorts before the common prefix) and everything before it is < target. */
-    if (lo != hi || lo >= s->n - 1)
-        return 0;
-    *pos = lo;
-    return 1;
+    if (lo == hi && lo < s->n - 1) {
+        *pos = lo;
+        return 1;
+    }
+    block_iter_seek_hint(it, target, lo, hi);
+    return 0;
+}
+
+void index_search_seek(const index_search_t *s, block_iter_t *it, slice_t target)
+{
+    uint32_t pos;
+    if (index_search_locate(s, it, target, &pos))
+        block_iter_seek_hint(it, target, pos, pos);
 }

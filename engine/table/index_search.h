@@ -18,7 +18,7 @@
  * back to block_iter_seek.
  *
  * handles[i] is entry i's decoded block handle (the values were checked by table_open).
- * When the fingerprints alone pin the answer to one entry (index_search_find), a reader
+ * When the fingerprints alone pin the answer to one entry (index_search_locate), a reader
  * can go straight to that data block without touching the index block at all - two
  * dependent cache misses (restart slot, entry) fewer per table and seek.
  */
@@ -50,9 +50,11 @@ size_t index_search_bytes(const index_search_t *s);
  * entry >= target (an internal key), exactly as block_iter_seek would. */
 void index_search_seek(const index_search_t *s, block_iter_t *it, slice_t target);
 
-/* 1 and *pos = the index of the first entry >= target when the fingerprints prove it
- * without reading the index block (the common case); 0 when they do not (ties, a target
- * past every fingerprinted entry, fast path off): use index_search_seek then. */
-int index_search_find(const index_search_t *s, slice_t target, uint32_t *pos);
+/* One fingerprint search for target: 1 and *pos = the index of the first entry >= target
+ * when the fingerprints prove it without reading the index block (the common case; `it`
+ * is left alone); else (ties, a target past every fingerprinted entry, fast path off) it
+ * positions it there, exactly as index_search_seek, and returns 0. */
+int index_search_locate(const index_search_t *s, block_iter_t *it, slice_t target,
+                        uint32_t *pos);
 
 #endif

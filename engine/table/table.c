@@ -427,9 +427,7 @@ status_t table_get(table_t *t, slice_t user_key, uint64_t snapshot, int verify_c
         block_iter_t ii;
         block_iter_init(&ii, &t->index, ikey_compare, BLOCK_IKEYS);
         uint32_t pos;
-        int direct = index_search_find(&t->isearch, target, &pos);
-        if (!direct)
-            index_search_seek(&t->isearch, &ii, target);
+        int direct = index_search_locate(&t->isearch, &ii, target, &pos);
         if (ii.st) {
             s = iter_error(t, "index block", t->index_off, ii.st);
         } else if (direct || block_iter_valid(&ii)) {
@@ -593,7 +591,7 @@ static status_t get_block_scan(titer_t *it, block_handle_t bh, blkref_t *r)
  * moved forward by one entry (a scan), 0 for any other positioning. */
 static int load_handle(titer_t *it, block_handle_t bh, int step);
 
-/* A seek that index_search_find resolved left the index iterator where it was; put it on
+/* A seek that index_search_locate resolved left the index iterator where it was; put it on
  * the entry the data block came from before anything moves or reads it. */
 static void index_materialize(titer_t *it)
 {
@@ -711,15 +709,13 @@ static void ti_seek(iter_t *x, slice_t target)
         return;
     uint32_t pos;
     it->lazy = 0;
-    if (index_search_find(&it->t->isearch, target, &pos)) {
+    if (index_search_locate(&it->t->isearch, &it->index, target, &pos)) {
         it->lazy = 1;
         it->lazy_pos = pos;
         if (load_handle(it, it->t->isearch.handles[pos], 0) == 0)
             block_iter_seek(&it->data, target);
-    } else {
-        index_search_seek(&it->t->isearch, &it->index, target);
-        if (load_block(it, 0) == 0)
-            block_iter_seek(&it->data, target);
+    } else if (load_block(it, 0) == 0) {
+        block_iter_seek(&it->data, target);
     }
     skip_forward(it);
 }

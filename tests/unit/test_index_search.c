@@ -2,7 +2,7 @@
  * test_index_search.c - the fingerprint search over index blocks must land exactly where
  * a plain block_iter_seek lands, for every shape of key set: numeric keys with a short
  * last separator, keys that tie on their fingerprint (long shared runs, one user key in
- * many entries), mixed lengths and zero bytes, a single entry; index_search_find may
+ * many entries), mixed lengths and zero bytes, a single entry; index_search_locate may
  * decline but, when it answers, names that same entry and its handle; the search must
  * switch itself off for blocks with restart interval > 1 and for malformed blocks
  * (Corruption, as before).
@@ -49,7 +49,7 @@ static slice_t build(block_builder_t *bb, const ent_t *e, size_t n, int interval
     return block_builder_finish(bb);
 }
 
-static size_t find_hits; /* targets index_search_find resolved, per check_all */
+static size_t find_hits; /* targets index_search_locate resolved, per check_all */
 
 /* Seeks target both ways and checks that the two iterators agree. */
 static void check_seek(const block_t *b, const index_search_t *s, slice_t ukey, uint64_t seq)
@@ -69,9 +69,16 @@ static void check_seek(const block_t *b, const index_search_t *s, slice_t ukey, 
         assert_true(slice_equal(a.key, f.key));
         assert_true(slice_equal(a.value, f.value));
     }
-    /* When find claims an answer, it is block_iter_seek's entry, with its handle. */
+    /* When locate claims an answer, it is block_iter_seek's entry, with its handle; when
+     * it does not, it has positioned its iterator there itself. */
     uint32_t pos;
-    if (index_search_find(s, t, &pos)) {
+    block_iter_t l;
+    block_iter_init(&l, b, ikey_compare, BLOCK_IKEYS);
+    if (!index_search_locate(s, &l, t, &pos)) {
+        assert_int_equal(block_iter_valid(&a), block_iter_valid(&l));
+        if (block_iter_valid(&a))
+            assert_int_equal(a.cur, l.cur);
+    } else {
         find_hits++;
         assert_true(block_iter_valid(&a));
         block_iter_t r;
@@ -86,6 +93,7 @@ static void check_seek(const block_t *b, const index_search_t *s, slice_t ukey, 
         assert_int_equal(h.size, s->handles[pos].size);
         block_iter_cleanup(&r);
     }
+    block_iter_cleanup(&l);
     block_iter_cleanup(&a);
     block_iter_cleanup(&f);
 }
