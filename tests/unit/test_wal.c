@@ -784,20 +784,28 @@ static int fault_hook(void *arg, file_op_t op, const char *path)
     return (ft->fail_writes && op == FOP_WRITE) ? ENOSPC : 0;
 }
 
+/* A log writer on path whose writes fail with ENOSPC while ft->fail_writes is set (env
+ * must outlive it). */
+static log_writer_t *open_faulty_log(const char *path, fault_t *ft, env_t *env)
+{
+    memset(env, 0, sizeof(*env));
+    env->fault_hook = fault_hook;
+    env->fault_arg = ft;
+    wfile_t *wf;
+    assert_null(wfile_open(env, path, 0, &wf));
+    log_writer_t *lw = log_writer_new(wf);
+    assert_non_null(lw);
+    return lw;
+}
+
 static void test_failed_append_is_rolled_back(void **state)
 {
     fixture_t *f = *state;
     fault_t ft = {0};
     env_t env;
-    memset(&env, 0, sizeof(env));
-    env.fault_hook = fault_hook;
-    env.fault_arg = &ft;
-
     written_t w;
     memset(&w, 0, sizeof(w));
-    wfile_t *wf;
-    assert_null(wfile_open(&env, f->path, 0, &wf));
-    log_writer_t *lw = log_writer_new(wf);
+    log_writer_t *lw = open_faulty_log(f->path, &ft, &env);
     size_t first[] = {1000, 30000};
     append_records(lw, first, 2, 0, &w);
     assert_null(log_writer_flush(lw));
@@ -832,14 +840,9 @@ static void test_zero_ahead_failure_is_harmless(void **state)
     fixture_t *f = *state;
     fault_t ft = {0};
     env_t env;
-    memset(&env, 0, sizeof(env));
-    env.fault_hook = fault_hook;
-    env.fault_arg = &ft;
     written_t w;
     memset(&w, 0, sizeof(w));
-    wfile_t *wf;
-    assert_null(wfile_open(&env, f->path, 0, &wf));
-    log_writer_t *lw = log_writer_new(wf);
+    log_writer_t *lw = open_faulty_log(f->path, &ft, &env);
     log_writer_set_zero_ahead(lw, 64 << 10);
     size_t sz[] = {700, 800};
     append_records(lw, sz, 2, 0, &w);
