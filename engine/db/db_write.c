@@ -41,10 +41,10 @@ void db_set_bg_error(lsm_t *db, status_t st)
         st_free(st);
         return;
     }
-    /* Say what the user can do about it, in the sticky copy every later write gets. The
-     * original text (with its strerror) stays, so lsm_error_errno still maps it. */
-    status_t sticky = st_error(st_code(st), "%s (writes are refused until the store is reopened)",
-                               st_msg(st));
+    /* Say what the user can do about it, in the sticky copy every later write gets; it
+     * keeps the original code and errno (lsm_error_errno reads them, not the text). */
+    status_t sticky = st_make(st_code(st), st_errno(st),
+                              "%s (writes are refused until the store is reopened)", st_msg(st));
     st_free(st);
     db->bg_error = sticky;
     atomic_store(&db->has_bg_error, 1);
