@@ -22,7 +22,7 @@
 #include "db/db_impl.h"
 #include "db/filename.h"
 #include "table/table_builder.h"
-#include "table/table_cache.h"
+#include "db/table_cache.h"
 #include "util/clock.h"
 
 /* ---- output tables ---- */

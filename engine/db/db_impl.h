@@ -26,12 +26,12 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "db/options.h"
 #include "db/version_set.h"
 #include "lsm.h"
 #include "mem/memtable.h"
-#include "table/iterator.h"
+#include "base/iterator.h"
 #include "table/table.h"
 #include "util/buf.h"
 #include "util/file.h"

@@ -22,7 +22,7 @@
 #include "db/db_impl.h"
 #include "db/filename.h"
 #include "table/cache.h"
-#include "table/table_cache.h"
+#include "db/table_cache.h"
 
 static status_t make_dir_if_missing(const lsm_options_t *o, const char *dir)
 {

@@ -15,7 +15,7 @@
 #include "db/db_iter.h"
 #include "db/version_read.h"
 #include "table/merger.h"
-#include "table/table_cache.h"
+#include "db/table_cache.h"
 
 /* ---- superversions ---- */
 

@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "db/filename.h"
 #include "lsm.h"
 #include "write/wal.h"

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "mem/range_del.h"
 #include "table/block.h"
 #include "table/bloom.h"
