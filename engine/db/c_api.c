@@ -265,7 +265,7 @@ struct lsm_iterator_t {
     iter_t *it;
 };
 
-lsm_iterator_t *lsm_iterator_wrap(iter_t *it)
+static lsm_iterator_t *lsm_iterator_wrap(iter_t *it)
 {
     if (!it)
         return NULL;
@@ -276,6 +276,11 @@ lsm_iterator_t *lsm_iterator_wrap(iter_t *it)
     }
     w->it = it;
     return w;
+}
+
+lsm_iterator_t *lsm_create_iterator(lsm_t *db, const lsm_readoptions_t *ro)
+{
+    return lsm_iterator_wrap(db_new_iterator(db, ro));
 }
 
 void lsm_iter_destroy(lsm_iterator_t *i)

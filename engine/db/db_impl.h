@@ -237,8 +237,12 @@ void db_pending_remove(lsm_t *db, uint64_t number);
 /* ---- db_compact.c ---- */
 status_t db_run_compaction(lsm_t *db, compaction_t *c); /* called without mu */
 
+/* ---- db_read.c ---- */
+/* The user view of the store at ro's snapshot (bounds), as an internal iterator that
+ * c_api.c's lsm_create_iterator wraps; an error gives an empty iterator carrying it. */
+iter_t *db_new_iterator(lsm_t *db, const lsm_readoptions_t *ro);
+
 /* ---- c_api.c ---- */
 write_batch_t *lsm_writebatch_rep(lsm_writebatch_t *b);
-lsm_iterator_t *lsm_iterator_wrap(iter_t *it);
 
 #endif

@@ -237,7 +237,7 @@ static status_t tv_build(iter_state_t *s, int *any)
     return st;
 }
 
-lsm_iterator_t *lsm_create_iterator(lsm_t *db, const lsm_readoptions_t *ro)
+iter_t *db_new_iterator(lsm_t *db, const lsm_readoptions_t *ro)
 {
     iter_state_t *s = calloc(1, sizeof(*s));
     if (!s)
@@ -290,7 +290,7 @@ lsm_iterator_t *lsm_create_iterator(lsm_t *db, const lsm_readoptions_t *ro)
     free(vkids);
     if (st) {
         iter_cleanup(s);
-        return lsm_iterator_wrap(iter_new_empty(st));
+        return iter_new_empty(st);
     }
     db_iter_args_t a = {
         .internal = merged,
@@ -306,7 +306,7 @@ lsm_iterator_t *lsm_create_iterator(lsm_t *db, const lsm_readoptions_t *ro)
         a.lower = slice_make(ro->lower.data ? ro->lower.data : "", ro->lower.len);
     if (ro && ro->has_upper)
         a.upper = slice_make(ro->upper.data ? ro->upper.data : "", ro->upper.len);
-    return lsm_iterator_wrap(db_iter_new(&a));
+    return db_iter_new(&a);
 }
 
 /* ---- snapshots ---- */
