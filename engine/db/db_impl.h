@@ -167,7 +167,7 @@ static inline void db_reserve_ensure_unlocked(lsm_t *db)
     pthread_mutex_lock(&db->mu);
 }
 
-/* ---- db_read.c ---- */
+/* ---- superversion.c ---- */
 /* Takes a reference to the current superversion. */
 superversion_t *db_sv_acquire(lsm_t *db);
 void db_sv_release(lsm_t *db, superversion_t *sv);
