@@ -55,6 +55,11 @@ $(O)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(FUSE_CFLAGS) -MMD -MP -c $< -o $@
 
+# fs/, mkfs/ and fsck/ see the engine only through its public API: they compile without
+# -Iengine, so an include of an engine-internal header fails the build.
+APP_CFLAGS := $(filter-out -Iengine,$(CFLAGS_ALL))
+$(O)/obj/fs/%.o $(O)/obj/mkfs/%.o $(O)/obj/fsck/%.o: CFLAGS_ALL = $(APP_CFLAGS)
+
 $(O)/liblsm.a: $(ENGINE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^

@@ -265,7 +265,7 @@ struct lsm_iterator_t {
     iter_t *it;
 };
 
-lsm_iterator_t *lsm_iterator_wrap(iter_t *it)
+static lsm_iterator_t *lsm_iterator_wrap(iter_t *it)
 {
     if (!it)
         return NULL;
@@ -276,6 +276,11 @@ lsm_iterator_t *lsm_iterator_wrap(iter_t *it)
     }
     w->it = it;
     return w;
+}
+
+lsm_iterator_t *lsm_create_iterator(lsm_t *db, const lsm_readoptions_t *ro)
+{
+    return lsm_iterator_wrap(db_new_iterator(db, ro));
 }
 
 void lsm_iter_destroy(lsm_iterator_t *i)
@@ -322,18 +327,21 @@ int lsm_error_errno(const char *err)
 {
     if (!err)
         return 0;
-    static const struct { const char *prefix; int err; } cats[] = {
-        {"Busy:", EBUSY},           {"Invalid argument:", EINVAL}, {"Not found:", ENOENT},
-        {"Not supported:", ENOTSUP}, {"Corruption:", EUCLEAN},
-    };
-    for (size_t i = 0; i < sizeof(cats) / sizeof(cats[0]); i++)
-        if (strncmp(err, cats[i].prefix, strlen(cats[i].prefix)) == 0)
-            return cats[i].err;
+    st_code_t code;
+    int e;
+    st_string_info(err, &code, &e); /* the code and errno the status carried; no text */
+    switch (code) {
+    case ST_BUSY: return EBUSY;
+    case ST_INVALID_ARGUMENT: return EINVAL;
+    case ST_NOT_FOUND: return ENOENT;
+    case ST_NOT_SUPPORTED: return ENOTSUP;
+    case ST_CORRUPTION: return EUCLEAN;
+    default: break;
+    }
+    /* An I/O error: its errno when it is one a caller can act on, else EIO. */
     static const int io_errnos[] = {ENOSPC, EDQUOT, EROFS, ENOMEM, EFBIG, EACCES, EPERM};
     for (size_t i = 0; i < sizeof(io_errnos) / sizeof(io_errnos[0]); i++)
-        if (strstr(err, strerror(io_errnos[i])))
-            return io_errnos[i];
-    if (strstr(err, "read-only"))
-        return EROFS;
+        if (e == io_errnos[i])
+            return e;
     return EIO;
 }

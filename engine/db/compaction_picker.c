@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "db/version_set.h"
 
 /* 1 if the internal key is the "end of a range tombstone" sentinel a file may use as its

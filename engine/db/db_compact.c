@@ -23,7 +23,7 @@
 #include "db/db_impl.h"
 #include "table/merger.h"
 #include "table/table_builder.h"
-#include "table/table_cache.h"
+#include "db/table_cache.h"
 #include "util/clock.h"
 
 typedef struct {

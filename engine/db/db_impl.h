@@ -26,12 +26,12 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "db/options.h"
 #include "db/version_set.h"
 #include "lsm.h"
 #include "mem/memtable.h"
-#include "table/iterator.h"
+#include "base/iterator.h"
 #include "table/table.h"
 #include "util/buf.h"
 #include "util/file.h"
@@ -167,7 +167,7 @@ static inline void db_reserve_ensure_unlocked(lsm_t *db)
     pthread_mutex_lock(&db->mu);
 }
 
-/* ---- db_read.c ---- */
+/* ---- superversion.c ---- */
 /* Takes a reference to the current superversion. */
 superversion_t *db_sv_acquire(lsm_t *db);
 void db_sv_release(lsm_t *db, superversion_t *sv);
@@ -237,8 +237,12 @@ void db_pending_remove(lsm_t *db, uint64_t number);
 /* ---- db_compact.c ---- */
 status_t db_run_compaction(lsm_t *db, compaction_t *c); /* called without mu */
 
+/* ---- db_read.c ---- */
+/* The user view of the store at ro's snapshot (bounds), as an internal iterator that
+ * c_api.c's lsm_create_iterator wraps; an error gives an empty iterator carrying it. */
+iter_t *db_new_iterator(lsm_t *db, const lsm_readoptions_t *ro);
+
 /* ---- c_api.c ---- */
 write_batch_t *lsm_writebatch_rep(lsm_writebatch_t *b);
-lsm_iterator_t *lsm_iterator_wrap(iter_t *it);
 
 #endif

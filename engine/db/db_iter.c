@@ -21,7 +21,7 @@
 
 #include <stdlib.h>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "util/buf.h"
 
 enum { DIR_FWD, DIR_REV };

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "mem/range_del.h"
-#include "table/iterator.h"
+#include "base/iterator.h"
 #include "util/slice.h"
 
 typedef struct db_iter_args {

@@ -22,7 +22,7 @@
 #include "db/db_impl.h"
 #include "db/filename.h"
 #include "table/cache.h"
-#include "table/table_cache.h"
+#include "db/table_cache.h"
 
 static status_t make_dir_if_missing(const lsm_options_t *o, const char *dir)
 {
@@ -155,10 +155,10 @@ static status_t replay_log(replay_t *r, uint64_t number, int *stop)
         uint32_t count = decode_fixed32(rec.data + 8);
         st = wb_iterate(rec, &replay_handler, r);
         if (st) {
-            status_t wrapped = st_error(st_code(st) == ST_CORRUPTION ? ST_CORRUPTION : ST_IO_ERROR,
-                                        "%s: offset %llu: %s", path,
-                                        (unsigned long long)log_reader_record_offset(lr),
-                                        st_msg(st));
+            status_t wrapped = st_make(st_code(st) == ST_CORRUPTION ? ST_CORRUPTION : ST_IO_ERROR,
+                                       st_errno(st), "%s: offset %llu: %s", path,
+                                       (unsigned long long)log_reader_record_offset(lr),
+                                       st_msg(st));
             st_free(st);
             st = wrapped;
             break;

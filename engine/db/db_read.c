@@ -1,5 +1,5 @@
 /*
- * db_read.c - the read side: superversions, lsm_get, iterators and snapshots.
+ * db_read.c - the read side: lsm_get, iterators and snapshots (superversions: superversion.c).
  *
  * A read pins one superversion (active memtable, immutable memtables, current version),
  * picks its snapshot sequence, and consults the layers newest first: the active memtable,
@@ -15,56 +15,7 @@
 #include "db/db_iter.h"
 #include "db/version_read.h"
 #include "table/merger.h"
-#include "table/table_cache.h"
-
-/* ---- superversions ---- */
-
-superversion_t *db_sv_acquire(lsm_t *db)
-{
-    pthread_mutex_lock(&db->mu);
-    superversion_t *sv = db->sv;
-    atomic_fetch_add_explicit(&sv->refs, 1, memory_order_relaxed);
-    pthread_mutex_unlock(&db->mu);
-    return sv;
-}
-
-static void sv_free(superversion_t *sv)
-{
-    memtable_unref(sv->mem);
-    for (int i = 0; i < sv->n_imm; i++)
-        memtable_unref(sv->imm[i]);
-    if (sv->version)
-        version_unref(sv->version);
-    free(sv);
-}
-
-void db_sv_release(lsm_t *db, superversion_t *sv)
-{
-    (void)db;
-    if (atomic_fetch_sub_explicit(&sv->refs, 1, memory_order_acq_rel) == 1)
-        sv_free(sv);
-}
-
-status_t db_install_sv(lsm_t *db)
-{
-    superversion_t *sv = calloc(1, sizeof(*sv));
-    if (!sv)
-        return st_io(ENOMEM, "%s: superversion", db->dir);
-    atomic_init(&sv->refs, 1);
-    sv->mem = atomic_load(&db->mem);
-    memtable_ref(sv->mem);
-    sv->n_imm = db->n_imm;
-    for (int i = 0; i < db->n_imm; i++) {
-        sv->imm[i] = db->imm[db->n_imm - 1 - i].mem; /* newest first */
-        memtable_ref(sv->imm[i]);
-    }
-    sv->version = vset_current(db->vset);
-    superversion_t *old = db->sv;
-    db->sv = sv;
-    if (old)
-        db_sv_release(db, old);
-    return NULL;
-}
+#include "db/table_cache.h"
 
 static uint64_t read_snapshot(lsm_t *db, const lsm_readoptions_t *ro)
 {
@@ -237,7 +188,7 @@ static status_t tv_build(iter_state_t *s, int *any)
     return st;
 }
 
-lsm_iterator_t *lsm_create_iterator(lsm_t *db, const lsm_readoptions_t *ro)
+iter_t *db_new_iterator(lsm_t *db, const lsm_readoptions_t *ro)
 {
     iter_state_t *s = calloc(1, sizeof(*s));
     if (!s)
@@ -290,7 +241,7 @@ lsm_iterator_t *lsm_create_iterator(lsm_t *db, const lsm_readoptions_t *ro)
     free(vkids);
     if (st) {
         iter_cleanup(s);
-        return lsm_iterator_wrap(iter_new_empty(st));
+        return iter_new_empty(st);
     }
     db_iter_args_t a = {
         .internal = merged,
@@ -306,7 +257,7 @@ lsm_iterator_t *lsm_create_iterator(lsm_t *db, const lsm_readoptions_t *ro)
         a.lower = slice_make(ro->lower.data ? ro->lower.data : "", ro->lower.len);
     if (ro && ro->has_upper)
         a.upper = slice_make(ro->upper.data ? ro->upper.data : "", ro->upper.len);
-    return lsm_iterator_wrap(db_iter_new(&a));
+    return db_iter_new(&a);
 }
 
 /* ---- snapshots ---- */

@@ -12,7 +12,7 @@
 
 #include "db/db_impl.h"
 #include "table/cache.h"
-#include "table/table_cache.h"
+#include "db/table_cache.h"
 
 static uint64_t ld(_Atomic uint64_t *x) { return atomic_load_explicit(x, memory_order_relaxed); }
 

@@ -17,6 +17,28 @@
  * same WAL again, so writes resume once space is freed (ENOSPC). A failed fdatasync,
  * or a failed undo, leaves the WAL in an unknown state: that is a sticky error and every
  * later write fails until the store is reopened. Nothing that failed is ever acknowledged.
+ *
+ * Map: one FUSE write(2), from the kernel to the WAL and the memtable (file: function).
+ *   1. fs/ops_file.c: fs_op_write -> write_locked, under the inode's lock
+ *   2. fs/data.c: fs_data_write puts the changed B rows into one lsm_writebatch;
+ *      fs/store.c: fs_batch_inode adds the I row (size, mtime)
+ *   3. fs/store.c: fs_commit -> fs_commit_ex -> lsm_write (an ENOSPC on a write that frees
+ *      space retries once after lsm_release_reserve)
+ *   4. engine/db/c_api.c: lsm_write -> db_write (this file)
+ *   5. this file: db_write makes a wt_writer_t on the stack and calls
+ *      wt_write with callbacks() (cb_preprocess, cb_wal_write, cb_insert, cb_publish)
+ *   6. engine/write/write_thread.c: wt_write links the writer; the first in line leads:
+ *      wt_lead -> wt_form_group, cb_preprocess, then gives the group its consecutive
+ *      sequence numbers, then the callbacks below in this order
+ *   7. this file: cb_preprocess (sticky error, stall, db_switch_memtable when full)
+ *   8. this file: cb_wal_write appends each member's batch (sequence in its header) to the
+ *      WAL (engine/write/wal.c: log_add_record, log_writer_flush, then one fdatasync if any
+ *      member asked)
+ *   9. write_thread.c: wt_memtable_step; this file: cb_insert -> wb_iterate
+ *      (engine/write/write_batch.c) -> ins_put/ins_del/ins_range -> memtable_add
+ *      (engine/mem/memtable.c -> skiplist.c)
+ *  10. this file: cb_publish advances visible_seq; write_thread.c: wt_finish_group wakes
+ *      the members, and wt_write returns each one's status to db_write, then to fs_commit.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -41,10 +63,10 @@ void db_set_bg_error(lsm_t *db, status_t st)
         st_free(st);
         return;
     }
-    /* Say what the user can do about it, in the sticky copy every later write gets. The
-     * original text (with its strerror) stays, so lsm_error_errno still maps it. */
-    status_t sticky = st_error(st_code(st), "%s (writes are refused until the store is reopened)",
-                               st_msg(st));
+    /* Say what the user can do about it, in the sticky copy every later write gets; it
+     * keeps the original code and errno (lsm_error_errno reads them, not the text). */
+    status_t sticky = st_make(st_code(st), st_errno(st),
+                              "%s (writes are refused until the store is reopened)", st_msg(st));
     st_free(st);
     db->bg_error = sticky;
     atomic_store(&db->has_bg_error, 1);

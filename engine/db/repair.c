@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "db/db_impl.h"
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "db/filename.h"
 #include "db/options.h"
 #include "db/version_edit.h"

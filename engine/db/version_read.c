@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 
 /* ---- point lookups ---- */
 

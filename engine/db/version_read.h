@@ -20,8 +20,8 @@
 
 #include "db/version_set.h"
 #include "mem/range_del.h"
-#include "table/iterator.h"
-#include "table/table_cache.h"
+#include "base/iterator.h"
+#include "db/table_cache.h"
 #include "util/buf.h"
 #include "util/slice.h"
 #include "util/status.h"

@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "db/filename.h"
 #include "lsm.h"
 #include "write/wal.h"
@@ -657,8 +657,8 @@ static status_t replay_manifest(version_set_t *vs, const char *path, builder_t *
         version_edit_t e;
         s = version_edit_decode(&e, rec);
         if (s) {
-            status_t c = st_error(st_code(s), "%s at offset %" PRIu64 ": %s", path, off,
-                                  st_msg(s));
+            status_t c = st_make(st_code(s), st_errno(s), "%s at offset %" PRIu64 ": %s", path,
+                                 off, st_msg(s));
             st_free(s);
             s = c;
             break;
@@ -670,8 +670,8 @@ static status_t replay_manifest(version_set_t *vs, const char *path, builder_t *
         if (!s) {
             s = builder_apply(b, &e);
             if (s) {
-                status_t c = st_error(st_code(s), "%s at offset %" PRIu64 ": %s", path, off,
-                                      st_msg(s));
+                status_t c = st_make(st_code(s), st_errno(s), "%s at offset %" PRIu64 ": %s",
+                                     path, off, st_msg(s));
                 st_free(s);
                 s = c;
             }

@@ -7,7 +7,7 @@
  * must be NULL on entry, as in RocksDB); on failure it receives a malloc'd message that the
  * caller frees with lsm_free(). Messages start with a category ("IO error: ",
  * "Corruption: ", "Invalid argument: ", "Not found: ", "Busy: ", "Not supported: ") and
- * name the file involved; lsm_error_errno() maps a message to the nearest errno.
+ * name the file involved; lsm_error_errno() gives the errno behind a message.
  *
  * Everything that returns memory (values, property texts, error messages) returns it
  * malloc'd; free it with lsm_free().
@@ -213,8 +213,11 @@ void lsm_flushoptions_set_wait(lsm_flushoptions_t *opt, unsigned char v);
 /* ---- Utility ------------------------------------------------------------------------- */
 
 void lsm_free(void *ptr);
-/* The errno nearest to an error message from this API: ENOSPC, EIO, EBUSY (locked),
- * EINVAL, ENOENT (not found), EROFS (read-only), ENOTSUP, EUCLEAN (corruption). */
+/* The errno behind an error message from this API: EBUSY (locked), EINVAL, ENOENT (not
+ * found), ENOTSUP, EUCLEAN (corruption), or for an I/O error the failing call's ENOSPC,
+ * EDQUOT, EROFS, ENOMEM, EFBIG, EACCES or EPERM, else EIO. It is read from data the engine
+ * stores with the message (never from its text), so `err` must be the pointer this API
+ * returned, unmodified; 0 for NULL. */
 int lsm_error_errno(const char *err);
 
 #ifdef __cplusplus

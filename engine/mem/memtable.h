@@ -21,10 +21,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "mem/range_del.h"
 #include "mem/skiplist.h"
-#include "table/iterator.h"
+#include "base/iterator.h"
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/slice.h"

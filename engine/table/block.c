@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "util/coding.h"
 
 int block_init(block_t *b, const char *data, size_t size, char *heap)

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "table/iterator.h"
+#include "base/iterator.h"
 #include "util/slice.h"
 
 typedef struct block {

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 
 static size_t common_prefix(const char *a, size_t an, const char *b, size_t bn)
 {

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 
 #define MERGER_LINEAR_MAX 4
 

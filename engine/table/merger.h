@@ -9,7 +9,7 @@
 #ifndef LSM_TABLE_MERGER_H
 #define LSM_TABLE_MERGER_H
 
-#include "table/iterator.h"
+#include "base/iterator.h"
 
 /* Takes ownership of children[0..n) (the array itself is copied). NULL if out of memory
  * (the children are destroyed then). n may be 0 or 1. */

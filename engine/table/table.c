@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "mem/range_del.h"
 #include "table/block.h"
 #include "table/bloom.h"
@@ -82,7 +82,7 @@ static const char *tpath(const table_t *t) { return rfile_path(t->file); }
 /* A new status: "<inner message> (<what>)", same code. */
 static status_t annotate(status_t inner, const char *what)
 {
-    status_t s = st_error(st_code(inner), "%s (%s)", st_msg(inner), what);
+    status_t s = st_make(st_code(inner), st_errno(inner), "%s (%s)", st_msg(inner), what);
     st_free(inner);
     return s;
 }
@@ -393,8 +393,8 @@ static void put_block(table_t *t, blkref_t *r)
 
 static status_t iter_error(table_t *t, const char *what, uint64_t off, status_t inner)
 {
-    return st_error(st_code(inner), "%s: %s at offset %llu: %s", tpath(t), what,
-                    (unsigned long long)off, st_msg(inner));
+    return st_make(st_code(inner), st_errno(inner), "%s: %s at offset %llu: %s", tpath(t), what,
+                   (unsigned long long)off, st_msg(inner));
 }
 
 /* ---- get ---- */

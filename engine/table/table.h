@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #include "table/cache.h"
-#include "table/iterator.h"
+#include "base/iterator.h"
 #include "table/properties.h"
 #include "util/buf.h"
 #include "util/file.h"

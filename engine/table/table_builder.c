@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "table/block_builder.h"
 #include "table/bloom.h"
 #include "table/format.h"

@@ -3,10 +3,13 @@
  *
  * Allocation failure while building a status falls back to a static "out of memory"
  * status that st_free recognises and never frees, so error paths never crash.
+ * A string made by st_to_string is "Category: message", NUL, then a struct st_tail
+ * (unaligned; read with memcpy) whose magic tells it from any other string's bytes.
  */
 #include "util/status.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +20,18 @@ struct status {
     char msg[];
 };
 
+/* What st_to_string stores after the NUL of the message. */
+struct st_tail {
+    uint32_t magic;
+    int32_t code;
+    int32_t err;
+    uint32_t check; /* magic ^ code ^ err: a second guard against foreign bytes */
+};
+#define ST_TAIL_MAGIC 0x4c534d45u /* "LSME" */
+
 static struct status oom_status = {ST_IO_ERROR, ENOMEM, {0}};
 
-static status_t st_vmake(st_code_t code, int err, const char *fmt, va_list ap)
+static status_t st_vmake(st_code_t code, int err, int add_strerror, const char *fmt, va_list ap)
 {
     va_list ap2;
     va_copy(ap2, ap);
@@ -27,7 +39,7 @@ static status_t st_vmake(st_code_t code, int err, const char *fmt, va_list ap)
     va_end(ap2);
     if (n < 0)
         n = 0;
-    const char *suffix = err ? strerror(err) : NULL;
+    const char *suffix = err && add_strerror ? strerror(err) : NULL;
     size_t extra = suffix ? strlen(suffix) + 2 : 0;
     struct status *s = malloc(sizeof(*s) + (size_t)n + extra + 1);
     if (!s)
@@ -46,7 +58,7 @@ status_t st_error(st_code_t code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    status_t s = st_vmake(code, 0, fmt, ap);
+    status_t s = st_vmake(code, 0, 0, fmt, ap);
     va_end(ap);
     return s;
 }
@@ -55,7 +67,16 @@ status_t st_io(int err, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    status_t s = st_vmake(ST_IO_ERROR, err, fmt, ap);
+    status_t s = st_vmake(ST_IO_ERROR, err, 1, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+status_t st_make(st_code_t code, int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    status_t s = st_vmake(code, err, 0, fmt, ap);
     va_end(ap);
     return s;
 }
@@ -103,11 +124,30 @@ char *st_to_string(status_t s)
     const char *cat = category(s->code);
     const char *msg = st_msg(s);
     size_t n = strlen(cat) + 2 + strlen(msg) + 1;
-    char *out = malloc(n);
-    if (out)
+    char *out = malloc(n + sizeof(struct st_tail));
+    if (out) {
         snprintf(out, n, "%s: %s", cat, msg);
+        struct st_tail t = {ST_TAIL_MAGIC, (int32_t)s->code, (int32_t)s->err, 0};
+        t.check = t.magic ^ (uint32_t)t.code ^ (uint32_t)t.err;
+        memcpy(out + n, &t, sizeof(t));
+    }
     st_free(s);
     return out;
+}
+
+int st_string_info(const char *str, st_code_t *code, int *err)
+{
+    *code = ST_IO_ERROR;
+    *err = 0;
+    if (!str)
+        return 0;
+    struct st_tail t;
+    memcpy(&t, str + strlen(str) + 1, sizeof(t));
+    if (t.magic != ST_TAIL_MAGIC || t.check != (t.magic ^ (uint32_t)t.code ^ (uint32_t)t.err))
+        return 0;
+    *code = (st_code_t)t.code;
+    *err = t.err;
+    return 1;
 }
 
 int st_to_errptr(status_t s, char **errptr)

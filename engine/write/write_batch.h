@@ -19,7 +19,7 @@
 
 #include <stdint.h>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "util/buf.h"
 #include "util/slice.h"
 #include "util/status.h"

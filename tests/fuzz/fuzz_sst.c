@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "fuzz_util.h"
 #include "table/table.h"
 #include "util/buf.h"

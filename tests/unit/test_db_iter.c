@@ -22,7 +22,7 @@
 #include <cmocka.h>
 
 #include "db/db_iter.h"
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "mem/memtable.h"
 #include "table/merger.h"
 #include "util/random.h"

@@ -292,6 +292,48 @@ static void test_wal_sync_error(void **state)
     lsm_close(db);
 }
 
+/* The errno of an error is data carried from the failing call to lsm_error_errno, not
+ * found in the message: a store under a directory whose name says "read-only" and holds
+ * strerror(ENOSPC) still reports an injected EIO as EIO, both for the failed write and for
+ * the sticky error (db_set_bg_error's copy) that every later write gets. */
+static void test_errno_is_data_not_text(void **state)
+{
+    (void)state;
+    char dir[160];
+    snprintf(dir, sizeof(dir), "%s/read-only-mirror %s", g_dir, strerror(ENOSPC));
+    assert_int_equal(mkdir(dir, 0755), 0);
+    fault_env_t *fe = fault_env_new(dir);
+    assert_non_null(fe);
+    lsm_options_t *o = small_opts(fe);
+    char *err = NULL;
+    lsm_t *db = lsm_open(o, dir, &err);
+    lsm_options_destroy(o);
+    if (err)
+        fail_msg("open: %s", err);
+    put_ok(db, 0, 1);
+    static const int errnos[] = {EIO, ENOSPC, EROFS};
+    for (size_t i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++) {
+        fault_env_fail_nth(fe, FOP_WRITE, "*.log", 1, errnos[i]);
+        err = try_put(db, 1, 1, 0);
+        assert_non_null(err);
+        assert_non_null(strstr(err, "read-only-mirror"));
+        assert_int_equal(lsm_error_errno(err), errnos[i]);
+        lsm_free(err);
+    }
+    fault_env_fail_nth(fe, FOP_SYNC, "*.log", 1, EIO);
+    err = try_put(db, 2, 1, 1);
+    assert_non_null(err);
+    assert_int_equal(lsm_error_errno(err), EIO);
+    lsm_free(err);
+    err = try_put(db, 3, 1, 0); /* the sticky copy, with its hint added to the text */
+    assert_non_null(err);
+    assert_non_null(strstr(err, "reopened"));
+    assert_int_equal(lsm_error_errno(err), EIO);
+    lsm_free(err);
+    lsm_close(db);
+    fault_env_free(fe);
+}
+
 /* ---- flush and compaction ---- */
 
 static void flush_fault(file_op_t op, const char *pattern, int err_no, int always)
@@ -814,6 +856,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wal_write_eio, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_write_enospc, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_sync_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_errno_is_data_not_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_sst_write_eio, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_sst_write_enospc, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_sst_sync_eio, setup, teardown),

@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "table/block.h"
 #include "table/block_builder.h"
 #include "table/format.h"

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "mem/memtable.h"
 #include "table/merger.h"
 #include "util/random.h"

@@ -21,7 +21,7 @@
 
 #include <cmocka.h>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "lsm.h"
 #include "table/table.h"
 

@@ -18,13 +18,13 @@
 
 #include <cmocka.h>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "db/filename.h"
 #include "table/cache.h"
 #include "table/format.h"
 #include "table/table.h"
 #include "table/table_builder.h"
-#include "table/table_cache.h"
+#include "db/table_cache.h"
 #include "util/buf.h"
 #include "util/coding.h"
 #include "util/file.h"

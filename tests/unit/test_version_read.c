@@ -18,14 +18,14 @@
 
 #include <cmocka.h>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "db/filename.h"
 #include "db/version_read.h"
 #include "db/version_set.h"
 #include "mem/range_del.h"
 #include "table/merger.h"
 #include "table/table_builder.h"
-#include "table/table_cache.h"
+#include "db/table_cache.h"
 #include "util/arena.h"
 #include "util/random.h"
 

@@ -23,7 +23,7 @@
 
 #include <cmocka.h>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "db/filename.h"
 #include "db/version_edit.h"
 #include "db/version_set.h"

@@ -2,7 +2,7 @@
  * iterator.h - the engine's internal iterator interface.
  *
  * Memtables, SST blocks, whole SSTs, levels and the merging iterator all present this
- * interface over internal keys (see db/dbformat.h); db/db_iter.c turns a merged one into
+ * interface over internal keys (see base/dbformat.h); db/db_iter.c turns a merged one into
  * the user-facing lsm_iterator_t. An iterator is either positioned at an entry (valid) or
  * not; key() and value() are only called when valid, and the slices they return stay good
  * until the iterator moves. A failed read makes the iterator invalid and status() non-NULL.

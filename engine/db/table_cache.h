@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "table/cache.h"
-#include "table/iterator.h"
+#include "base/iterator.h"
 #include "table/table.h"
 #include "util/buf.h"
 #include "util/file.h"

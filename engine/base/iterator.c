@@ -1,7 +1,7 @@
 /*
  * iterator.c - the empty/error iterator and shared iterator helpers.
  */
-#include "table/iterator.h"
+#include "base/iterator.h"
 
 #include <stdlib.h>
 

@@ -4,7 +4,7 @@
  * The LRU cache holds one table reference per entry; its deleter drops it. A handle given
  * out pins the entry, so the table cannot be closed under its user.
  */
-#include "table/table_cache.h"
+#include "db/table_cache.h"
 
 #include <errno.h>
 #include <limits.h>
