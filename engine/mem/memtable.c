@@ -41,8 +41,7 @@
 
 #define MT_FILTER_MIN (1u << 20)  /* smaller write buffers get no filter */
 #define MT_FILTER_PROBES 6
-#define MT_FILTER_SEED_LINE 0x7a3c5e91u
-#define MT_FILTER_SEED_BITS 0x1b873593u
+#define MT_FILTER_SEED 0x1b873593u
 
 struct memtable {
     arena_t arena;
@@ -103,12 +102,13 @@ static inline slice_t mt_decode(const char *p, uint64_t *trailer)
 static inline _Atomic uint64_t *mt_filter_line(const memtable_t *m, slice_t key,
                                                uint64_t mask[8])
 {
-    uint32_t h = hash32(key.data, key.size, MT_FILTER_SEED_BITS);
+    uint32_t h = hash32(key.data, key.size, MT_FILTER_SEED);
+    /* the line from a multiplicative mix of h, the bits from h itself (one hash per key) */
+    uint32_t line = (uint32_t)(((uint64_t)h * 0x9e3779b97f4a7c15ull) >> 40) & m->filter_mask;
     uint32_t delta = (h >> 17) | (h << 15);
     memset(mask, 0, 8 * sizeof(uint64_t));
     for (int i = 0; i < MT_FILTER_PROBES; i++, h += delta)
         mask[(h >> 6) & 7] |= 1ull << (h & 63);
-    uint32_t line = hash32(key.data, key.size, MT_FILTER_SEED_LINE) & m->filter_mask;
     return m->filter + (size_t)line * 8;
 }
 
