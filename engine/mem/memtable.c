@@ -169,8 +169,13 @@ memtable_t *memtable_new_sized(size_t write_buffer_size)
             lines *= 2;
         m->filter = calloc(lines * 8, sizeof(uint64_t));
         m->filter_mask = (uint32_t)(lines - 1);
+        if (!m->filter) {
+            arena_destroy(&m->arena);
+            free(m);
+            return NULL;
+        }
     }
-    if ((write_buffer_size >= MT_FILTER_MIN && !m->filter) || range_del_init(&m->rd, &m->arena) < 0) {
+    if (range_del_init(&m->rd, &m->arena) < 0) {
         range_del_destroy(&m->rd);
         arena_destroy(&m->arena);
         free((void *)m->filter);
