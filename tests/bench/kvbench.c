@@ -13,9 +13,11 @@
  *    benchmarks give each thread its own key range [lo, hi) so that gens[] is exact even
  *    with many writer threads; readers never write gens[]. Every value read is compared
  *    byte for byte with kvb_value(k, gens[k]) unless --verify=0.
- *  - Fill benchmarks (fillseq, fillrandom, fillbatch) start from an empty store; the
- *    others reuse the store left by the previous benchmark (as db_bench does) and, when no
- *    fill ran before them, get an untimed fillseq first.
+ *  - Fill benchmarks (fillseq, fillrandom, fillbatch, filluniquerandom) start from an empty
+ *    store; the others reuse the store left by the previous benchmark (as db_bench does)
+ *    and, when no fill ran before them, get an untimed fillseq first. fillrandom draws its
+ *    keys uniformly with repeats, as db_bench's does; filluniquerandom writes a permutation.
+ *    With --reopen=1 the store is closed and reopened before each non-fill benchmark.
  *  - Only the timed loop is measured: key permutations, iterators and per-thread options
  *    are made before the start barrier, statistics are read after the threads joined.
  *  - Each repetition runs the whole benchmark list on a fresh store for every backend, with
@@ -67,17 +69,18 @@ enum {
     KVB_SEEKRANDOM,
     KVB_DELETERANDOM,
     KVB_FILLBATCH,
+    KVB_FILLUNIQUE,
     KVB_NBENCH
 };
 
 static const char *const kvb_bench_names[KVB_NBENCH] = {
     "fillseq",  "fillrandom",  "overwrite",    "readrandom", "readseq",
-    "readreverse", "seekrandom", "deleterandom", "fillbatch",
+    "readreverse", "seekrandom", "deleterandom", "fillbatch", "filluniquerandom",
 };
 
 static int kvb_bench_is_fill(int b)
 {
-    return b == KVB_FILLSEQ || b == KVB_FILLRANDOM || b == KVB_FILLBATCH;
+    return b == KVB_FILLSEQ || b == KVB_FILLRANDOM || b == KVB_FILLBATCH || b == KVB_FILLUNIQUE;
 }
 
 static int kvb_bench_writes(int b)
@@ -91,6 +94,7 @@ typedef struct {
     int bench[KVB_MAX_LIST], nbench;
     int backend[KVB_MAX_LIST], nbackends;
     int sync, reps, pipelined, concurrent, csv, verify, stats, max_open_files, bloom_bits;
+    int reopen; /* close and reopen the store before every benchmark that is not a fill */
     size_t cache_size;
     uint64_t seed;
     const char *db;
@@ -969,8 +973,14 @@ static void *kvb_thread_main(void *arg)
     switch (r->bench) {
     case KVB_FILLSEQ:
     case KVB_FILLRANDOM:
+    case KVB_FILLUNIQUE:
         for (uint64_t i = lo; i < hi; i++) {
-            k = r->bench == KVB_FILLSEQ ? i : th->perm[i - lo];
+            if (r->bench == KVB_FILLSEQ)
+                k = i;
+            else if (r->bench == KVB_FILLRANDOM) /* db_bench: uniform, with repeats */
+                k = lo + rnd_uniform(&th->rnd, hi - lo);
+            else
+                k = th->perm[i - lo];
             kvb_key(key, k);
             kvb_value(val, r->seed, k, r->gen);
             if (be->put(th->t, key, KVB_KEY_LEN, val, KVB_VALUE_LEN, &th->err))
@@ -1123,7 +1133,7 @@ static int kvb_run_bench(const kvb_config_t *cfg, const kvb_backend_t *be, void 
         th[i].t = be->thread_begin(h, cfg->sync);
         if (need_iter && th[i].t)
             th[i].it = be->iter_create(th[i].t);
-        if (bench == KVB_FILLRANDOM) {
+        if (bench == KVB_FILLUNIQUE) {
             uint64_t lo = cfg->num * (uint64_t)i / (uint64_t)nthreads;
             uint64_t hi = cfg->num * (uint64_t)(i + 1) / (uint64_t)nthreads;
             th[i].perm = malloc((hi - lo + 1) * sizeof(uint32_t));
@@ -1138,7 +1148,7 @@ static int kvb_run_bench(const kvb_config_t *cfg, const kvb_backend_t *be, void 
                 }
             }
         }
-        if (!th[i].t || (need_iter && !th[i].it) || (bench == KVB_FILLRANDOM && !th[i].perm))
+        if (!th[i].t || (need_iter && !th[i].it) || (bench == KVB_FILLUNIQUE && !th[i].perm))
             rc = -1;
     }
     if (rc == 0) {
@@ -1307,6 +1317,21 @@ static void kvb_sequence(kvb_driver_t *d, int bk, int ti, int rep)
                 continue;
             }
             loaded = 1;
+        }
+        if (cfg->reopen && !kvb_bench_is_fill(bench)) {
+            /* As a separate db_bench run with --use_existing_db: cold block and table
+             * caches, and whatever the engine does with its WAL and memtable on open. */
+            char *err = NULL;
+            be->close(h);
+            user_bytes = 0; /* the engines count their statistics from open */
+            h = be->open(cfg, path, &err);
+            if (!h) {
+                snprintf(res->note, sizeof(res->note), "%s: reopen failed: %.160s", be->name,
+                         err ? err : "unknown error");
+                free(err);
+                d->failed = 1;
+                continue;
+            }
         }
         gen = (uint8_t)(gen % 255 + 1);
         kvb_run_bench(cfg, be, h, bench, nthreads, gens, gen,
@@ -1557,7 +1582,7 @@ static void kvb_usage(FILE *f)
     fprintf(f,
             "usage: kvbench [options]\n"
             "  --benchmarks=a,b,c     fillseq fillrandom overwrite readrandom readseq readreverse\n"
-            "                         seekrandom deleterandom fillbatch\n"
+            "                         seekrandom deleterandom fillbatch filluniquerandom\n"
             "                         (default fillseq,fillrandom,readrandom)\n"
             "  --backends=a,b         lsm rocksdb leveldb (default: all compiled in)\n"
             "  --num=N                keys (default 500000; k/M suffixes)\n"
@@ -1572,6 +1597,7 @@ static void kvb_usage(FILE *f)
             "  --bloom-bits=N         bloom filter bits per key, 0 = none (default 10)\n"
             "  --max-open-files=N     (default 1000)\n"
             "  --verify=0|1           check every value read (default 1)\n"
+            "  --reopen=0|1           reopen the store before each non-fill benchmark (default 0)\n"
             "  --stats=0|1            rocksdb statistics: w/fsync and wamp (default 1)\n"
             "  --seed=N               random seed (default 301)\n"
             "  --csv                  CSV instead of the table\n");
@@ -1728,6 +1754,8 @@ static int kvb_parse_args(int argc, char **argv, kvb_config_t *c)
             bad = kvb_parse_int(v, 0, 64, &c->bloom_bits);
         } else if (!strcmp(name, "--max-open-files")) {
             bad = kvb_parse_int(v, 10, 1000000, &c->max_open_files);
+        } else if (!strcmp(name, "--reopen")) {
+            bad = kvb_parse_int(v, 0, 1, &c->reopen);
         } else if (!strcmp(name, "--verify")) {
             bad = kvb_parse_int(v, 0, 1, &c->verify);
         } else if (!strcmp(name, "--stats")) {

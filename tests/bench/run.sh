@@ -67,6 +67,8 @@ log "git $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --q
 
 kv "single thread, $(n 500000) keys" \
     --num="$(n 500000)" --threads=1 --benchmarks=fillseq,fillrandom,readrandom
+kv "single thread, $(n 1000000) keys, db_bench's read/delete set" \
+    --num="$(n 1000000)" --threads=1 --benchmarks=fillrandom,readrandom,readseq,seekrandom,deleterandom
 kv "single thread, $(n 5000000) keys" \
     --num="$(n 5000000)" --threads=1 --benchmarks=fillrandom,overwrite,readrandom,readseq,seekrandom
 kv "sync writes, group commit" \

@@ -645,6 +645,41 @@ static void test_huge_sized(void **state)
     memtable_unref(m);
 }
 
+/* A memtable big enough to have the point-key filter: no false negatives (every added key,
+ * value or deletion, is answered), absent keys are not found, and range tombstones still
+ * delete keys that have no point entry (they are not in the filter). */
+static void test_filtered_get(void **state)
+{
+    (void)state;
+    memtable_t *m = memtable_new_sized(4u << 20);
+    enum { N = 20000 };
+    char key[32], val[64];
+    for (int i = 0; i < N; i++) {
+        snprintf(key, sizeof(key), "fk%06d", i);
+        snprintf(val, sizeof(val), "v%d", i);
+        add(m, (uint64_t)i + 1, i % 10 == 3 ? TYPE_DELETION : TYPE_VALUE, key, val);
+    }
+    add(m, N + 1, TYPE_RANGE_DELETION, "zz000", "zz500");
+    for (int i = 0; i < N; i++) {
+        snprintf(key, sizeof(key), "fk%06d", i);
+        snprintf(val, sizeof(val), "v%d", i);
+        expect_get(m, key, N + 1, i % 10 == 3 ? MT_DELETED : MT_FOUND, val);
+        expect_get(m, key, (uint64_t)i, MT_NOT_FOUND, NULL); /* not yet written */
+    }
+    int absent_found = 0;
+    for (int i = 0; i < N; i++) {
+        snprintf(key, sizeof(key), "gk%06d", i);
+        buf_t b;
+        buf_init(&b);
+        absent_found += memtable_get(m, S(key), N + 1, &b) != MT_NOT_FOUND;
+        buf_free(&b);
+    }
+    assert_int_equal(absent_found, 0);
+    expect_get(m, "zz123", N + 2, MT_DELETED, NULL);
+    expect_get(m, "zz123", N, MT_NOT_FOUND, NULL);
+    memtable_unref(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -660,6 +695,7 @@ int main(void)
         cmocka_unit_test(test_long_keys),
         cmocka_unit_test(test_get_model),
         cmocka_unit_test(test_concurrent_add),
+        cmocka_unit_test(test_filtered_get),
         cmocka_unit_test(test_concurrent_range_dels),
         cmocka_unit_test(test_huge_sized),
     };
