@@ -436,8 +436,9 @@ static int gc_visit(void *arg, const char *name)
 
 void db_delete_obsolete_files(lsm_t *db)
 {
-    if (db->read_only || db->bg_error)
-        return; /* after a sticky error the on-disk state is unknown: keep everything */
+    if (db->read_only || db->bg_error || db->deletions_disabled)
+        return; /* after a sticky error the on-disk state is unknown: keep everything;
+                 * while a checkpoint copies, the files it listed must stay */
     gc_t g;
     memset(&g, 0, sizeof(g));
     g.db = db;

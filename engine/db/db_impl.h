@@ -122,6 +122,7 @@ struct lsm_t {
     int flush_running;
     int compaction_running;
     int manual_compaction; /* a compact_range is in progress: auto compaction waits */
+    int deletions_disabled; /* > 0 while a checkpoint copies files: GC deletes nothing */
 
     /* space reserve (db_reserve.c): bytes RESERVE holds now; reserve_mu orders the file
      * operations of ensure and release */
@@ -216,7 +217,8 @@ void *db_compact_thread(void *arg);
 void db_delete_obsolete_files(lsm_t *db);
 /* Wakes the background threads if there is work (mu held). */
 void db_maybe_schedule(lsm_t *db);
-/* The oldest sequence some snapshot may read (visible_seq when no snapshot). mu held. */
+/* The oldest sequence some snapshot, live or persistent, may read (visible_seq when there
+ * is none). mu held. */
 uint64_t db_oldest_snapshot(lsm_t *db);
 
 /* Output tables (flush and compaction): open a new numbered table, add, finish. */

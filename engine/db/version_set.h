@@ -168,6 +168,27 @@ void vset_level_summary(version_set_t *vs, buf_t *out);
 slice_t vset_compact_pointer(version_set_t *vs, int level);
 void vset_set_compact_pointer(version_set_t *vs, int level, slice_t ikey);
 
+/* ---- persistent snapshots (recorded by version edits; with the DB mutex held) ---- */
+
+/* Most persistent snapshots a store may hold. */
+#define VSET_MAX_SNAPSHOTS 1024
+/* vset_log_and_apply refuses an edit that adds a name that exists (Invalid argument),
+ * deletes one that does not (Not found), or goes beyond VSET_MAX_SNAPSHOTS. */
+/* The smallest sequence of any persistent snapshot; UINT64_MAX when there is none. */
+uint64_t vset_oldest_snapshot(version_set_t *vs);
+/* A malloc'd copy of the list (in creation order) in *out; returns the count (-1: no memory). */
+int vset_list_snapshots(version_set_t *vs, ve_snapshot_t **out);
+/* 0 and *seq when the snapshot exists, else -1. */
+int vset_find_snapshot(version_set_t *vs, const char *name, uint64_t *seq);
+
+/* With the DB mutex held: the record a new MANIFEST starts with (current version, counters,
+ * compaction pointers, persistent snapshots) into rec, and *v = the current version with a
+ * reference (the files the record names). The checkpoint's MANIFEST. */
+status_t vset_snapshot_record(version_set_t *vs, buf_t *rec, version_t **v);
+/* Without locks: writes dir/MANIFEST-<number> holding the one record rec, syncs it, and
+ * points dir/CURRENT at it. */
+status_t vset_write_manifest_at(env_t *env, const char *dir, uint64_t number, const buf_t *rec);
+
 /* ---- compaction picking (compaction_picker.c) ---- */
 
 typedef struct compaction {
