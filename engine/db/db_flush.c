@@ -119,6 +119,8 @@ status_t db_out_finish(lsm_t *db, out_table_t *o, file_meta_t **meta)
                               table_builder_num_range_dels(b));
         if (!*meta)
             st = st_io(ENOMEM, "%s", o->path);
+        else
+            (*meta)->num_deletions = table_builder_num_deletions(b);
     }
     table_builder_destroy(b);
     o->b = NULL;

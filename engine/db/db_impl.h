@@ -116,7 +116,7 @@ struct lsm_t {
     table_stats_t tstats;
 
     /* background work */
-    pthread_t flush_thread, compact_thread;
+    pthread_t flush_thread, compact_thread, idle_thread;
     int threads_started;
     _Atomic int shutting_down; /* written under mu; read without it by long jobs */
     int flush_running;
@@ -212,6 +212,8 @@ void *db_flush_thread(void *arg);
  * the background get it instead), then wait a second before the caller retries (mu held). */
 void db_soft_error_backoff(lsm_t *db, status_t st);
 void *db_compact_thread(void *arg);
+/* db_idle.c: flushes the memtable once writes have stopped for idle_flush_seconds. */
+void *db_idle_thread(void *arg);
 /* Deletes files that no live version, memtable or MANIFEST needs (mu held; drops it
  * while deleting). */
 void db_delete_obsolete_files(lsm_t *db);

@@ -90,9 +90,9 @@ void lsm_delete_persistent_snapshot(lsm_t *db, const char *name, char **errptr)
         s = st_error(ST_NOT_SUPPORTED, "%s: opened read-only", db->dir);
     if (!s)
         s = log_snapshot_edit(db, name, 0, 1);
-    if (!s) { /* the versions it held go at the next compaction; let one look */
+    if (!s) { /* the versions it held go at the next compactions; let the picker look */
         pthread_mutex_lock(&db->mu);
-        db_maybe_schedule(db);
+        pthread_cond_broadcast(&db->bg_cv);
         pthread_mutex_unlock(&db->mu);
     }
     st_to_errptr(s, errptr);

@@ -25,6 +25,7 @@ enum {
     TAG_NEW_FILE = 7,
     TAG_SNAPSHOT = 8,
     TAG_SNAPSHOT_DELETED = 9,
+    TAG_FILE_DELETIONS = 10,
 };
 
 file_meta_t *file_meta_new(uint64_t number, uint64_t size, slice_t smallest, slice_t largest,
@@ -47,6 +48,7 @@ file_meta_t *file_meta_new(uint64_t number, uint64_t size, slice_t smallest, sli
     f->largest_seq = largest_seq;
     f->num_entries = num_entries;
     f->num_range_dels = num_range_dels;
+    f->num_deletions = 0;
     atomic_init(&f->refs, 1);
     f->being_compacted = 0;
     return f;
@@ -211,6 +213,11 @@ void version_edit_encode(const version_edit_t *e, buf_t *dst)
         buf_put_varint64(dst, f->largest_seq);
         buf_put_varint64(dst, f->num_entries);
         buf_put_varint64(dst, f->num_range_dels);
+        if (f->num_deletions) {
+            buf_put_varint32(dst, TAG_FILE_DELETIONS);
+            buf_put_varint64(dst, f->number);
+            buf_put_varint64(dst, f->num_deletions);
+        }
     }
     for (int i = 0; i < e->n_snapshots; i++) {
         const ve_snapshot_t *p = &e->snapshots[i];
@@ -319,6 +326,21 @@ static status_t decode_field(version_edit_t *e, uint32_t tag, slice_t *in, size_
         return NULL;
     case TAG_NEW_FILE:
         return decode_new_file(e, in, off);
+    case TAG_FILE_DELETIONS: {
+        uint64_t count;
+        if (get_varint64(in, &v64) != 0 || get_varint64(in, &count) != 0)
+            return bad("file deletions: truncated", off);
+        for (int i = e->n_new_files - 1; i >= 0; i--) {
+            file_meta_t *f = e->new_files[i].meta;
+            if (f->number == v64) {
+                if (count > f->num_entries)
+                    return bad("file deletions: more than the file's entries", off);
+                f->num_deletions = count;
+                return NULL;
+            }
+        }
+        return bad("file deletions: no such new file before it", off);
+    }
     case TAG_SNAPSHOT:
     case TAG_SNAPSHOT_DELETED:
         if (get_length_prefixed(in, &key) != 0)

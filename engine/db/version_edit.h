@@ -23,6 +23,9 @@
  *     8 snapshot          length-prefixed name (1..VE_MAX_SNAPSHOT_NAME bytes, no NUL),
  *                         varint64 sequence: a persistent snapshot (lsm.h) now exists
  *     9 snapshot_deleted  length-prefixed name: that persistent snapshot is gone
+ *    10 file_deletions    varint64 number, varint64 count: point deletions in a file added
+ *                         by an earlier tag 7 of the same record (optional; picks
+ *                         deletion-triggered compactions)
  *     0 end               (the last byte; nothing may follow it)
  *
  * The end tag makes every truncation of a record detectable on its own. Decoding rejects
@@ -54,6 +57,7 @@ typedef struct file_meta {
     uint64_t largest_seq;
     uint64_t num_entries;    /* point entries */
     uint64_t num_range_dels; /* range tombstones */
+    uint64_t num_deletions;  /* point deletions among num_entries (tag 10; 0 = unknown) */
     _Atomic int refs;
     int being_compacted;     /* guarded by the DB mutex */
 } file_meta_t;

@@ -226,6 +226,18 @@ compaction_t *vset_pick_compaction(version_set_t *vs);
  * a needed file is being compacted (wait for it and retry). */
 status_t vset_compact_range(version_set_t *vs, int level, const slice_t *begin,
                             const slice_t *end, compaction_t **out);
+/* Deletion-triggered compaction (RocksDB's CompactOnDeletionCollector, by counts): the
+ * file whose tombstone share is highest among those where it is at least 1/2 - point
+ * deletions plus range tombstones weighted VSET_RANGE_DEL_WEIGHT each, over its entries -
+ * and whose newest entry every snapshot sees (largest_seq <= oldest_snapshot, so that the
+ * compaction can drop what the tombstones hide). The file's key range is compacted into
+ * the next level (the last level into itself), never by a trivial move, so repeated picks
+ * carry the tombstones down to the data and drop both. NULL when no file qualifies or one
+ * it needs is being compacted. */
+#define VSET_RANGE_DEL_WEIGHT 16
+compaction_t *vset_pick_deletion_compaction(version_set_t *vs, uint64_t oldest_snapshot);
+/* The tombstone share of f in [0, 1] as vset_pick_deletion_compaction scores it. */
+double vset_deletion_share(const file_meta_t *f);
 /* Clears the being_compacted marks, drops the version reference and frees c. */
 void compaction_free(compaction_t *c);
 

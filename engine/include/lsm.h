@@ -215,6 +215,11 @@ void lsm_options_set_max_open_files(lsm_options_t *opt, int n);
  * bytes for the writes that free space on a full file system (lsm_release_reserve), and
  * makes it again once flushes and compactions have left room for it twice over. */
 void lsm_options_set_reserve_bytes(lsm_options_t *opt, uint64_t bytes);
+/* Space reclaim when idle (default 10 s, 0 = off): once no write has come for this long,
+ * a non-empty memtable is flushed, so that its deletions reach the tables and
+ * deletion-triggered compaction (files whose tombstone share is >= 1/2) gives the space
+ * back without further writes or a reopen. See docs/SNAPSHOTS.md "Space". */
+void lsm_options_set_idle_flush_seconds(lsm_options_t *opt, int seconds);
 
 lsm_readoptions_t *lsm_readoptions_create(void);
 void lsm_readoptions_destroy(lsm_readoptions_t *opt);
