@@ -402,6 +402,18 @@ status_t file_sync_dir(env_t *env, const char *dir)
     return NULL;
 }
 
+/* Syncs f (when s is NULL) and closes it; returns the first error of s, sync, close. */
+static status_t sync_and_close(wfile_t *f, status_t s)
+{
+    if (!s)
+        s = wfile_sync(f);
+    status_t c = wfile_close(f);
+    if (!s)
+        return c;
+    st_free(c);
+    return s;
+}
+
 status_t file_write_atomic(env_t *env, const char *dir, const char *name, const void *data,
                            size_t len)
 {
@@ -410,14 +422,7 @@ status_t file_write_atomic(env_t *env, const char *dir, const char *name, const 
     snprintf(dst, sizeof(dst), "%s/%s", dir, name);
     wfile_t *f;
     ST_RETURN_IF_ERR(wfile_open(env, tmp, 0, &f));
-    status_t s = wfile_append(f, data, len);
-    if (!s)
-        s = wfile_sync(f);
-    status_t c = wfile_close(f);
-    if (!s)
-        s = c;
-    else
-        st_free(c);
+    status_t s = sync_and_close(f, wfile_append(f, data, len));
     if (!s)
         s = file_rename(env, tmp, dst);
     if (!s)
@@ -473,13 +478,7 @@ status_t file_copy(env_t *env, const char *from, const char *to, uint64_t *copie
     }
     free(buf);
     close(in);
-    if (!s)
-        s = wfile_sync(out);
-    status_t c = wfile_close(out);
-    if (!s)
-        s = c;
-    else
-        st_free(c);
+    s = sync_and_close(out, s);
     if (s)
         unlink(to);
     else if (copied)

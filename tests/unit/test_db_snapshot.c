@@ -120,7 +120,7 @@ static void expect_at(lsm_t *db, const char *snap, const char *k, const char *wa
         lsm_release_snapshot(db, s);
 }
 
-static void flush_and_compact(lsm_t *db)
+static void flush_wait(lsm_t *db)
 {
     char *err = NULL;
     lsm_flushoptions_t *fo = lsm_flushoptions_create();
@@ -128,6 +128,12 @@ static void flush_and_compact(lsm_t *db)
     lsm_flush(db, fo, &err);
     assert_null(err);
     lsm_flushoptions_destroy(fo);
+}
+
+static void flush_and_compact(lsm_t *db)
+{
+    char *err = NULL;
+    flush_wait(db);
     lsm_compact_range(db, NULL, 0, NULL, 0, &err);
     assert_null(err);
 }
@@ -324,11 +330,7 @@ static void test_checkpoint(void **state)
         put(db, k, "value-value-value-value-value-value-value-value");
     }
     char *err = NULL;
-    lsm_flushoptions_t *fo = lsm_flushoptions_create();
-    lsm_flushoptions_set_wait(fo, 1);
-    lsm_flush(db, fo, &err);
-    assert_null(err);
-    lsm_flushoptions_destroy(fo);
+    flush_wait(db);
     put(db, "tail", "in-the-wal");
     lsm_create_persistent_snapshot(db, "snap", &err);
     assert_null(err);
