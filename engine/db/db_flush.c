@@ -414,8 +414,11 @@ static int gc_visit(void *arg, const char *name)
             doom(g, name);
         break;
     case FT_TABLE:
+        /* no live table at all (everything deleted and compacted away): live.v is NULL,
+         * which bsearch must not get */
         if (g->live_ok && num < g->cutoff &&
-            !bsearch(&num, g->live.v, (size_t)g->live.n, sizeof(uint64_t), u64_cmp)) {
+            (g->live.n == 0 ||
+             !bsearch(&num, g->live.v, (size_t)g->live.n, sizeof(uint64_t), u64_cmp))) {
             doom(g, name);
             u64_add(&g->doomed_tables, num);
         }
