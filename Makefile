@@ -1,6 +1,6 @@
 # lsmfs - top-level build.
 #
-#   make            build/liblsm.a, build/lsmfs, build/mkfs.lsmfs, build/fsck.lsmfs
+#   make            build/liblsm.a, build/lsmfs, build/mkfs.lsmfs, build/fsck.lsmfs, build/lsmfsctl
 #   make check      every test (unit, integration, crash, fuzz smoke) in a test build
 #   make asan       the same suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make tsan       the concurrent tests under ThreadSanitizer
@@ -47,6 +47,10 @@ endif
 ifneq ($(FSCK_SRC),)
 PROGRAMS += $(O)/fsck.lsmfs
 endif
+CTL_SRC    := $(sort $(wildcard ctl/*.c))
+ifneq ($(CTL_SRC),)
+PROGRAMS += $(O)/lsmfsctl
+endif
 
 .PHONY: all check unit asan tsan bench deps clean fuzz tests install
 all: $(PROGRAMS)
@@ -75,6 +79,9 @@ $(O)/mkfs.lsmfs: $(MKFS_SRC:%.c=$(O)/obj/%.o) $(O)/libfsschema.a $(O)/liblsm.a
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
 $(O)/fsck.lsmfs: $(FSCK_SRC:%.c=$(O)/obj/%.o) $(O)/libfsschema.a $(O)/liblsm.a
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+$(O)/lsmfsctl: $(CTL_SRC:%.c=$(O)/obj/%.o)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
 $(O)/tests/%: $(O)/obj/tests/unit/%.o $(O)/libfsschema.a $(O)/liblsm.a
@@ -131,6 +138,9 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin
 	install -m 0755 $(O)/lsmfs $(O)/mkfs.lsmfs $(DESTDIR)$(PREFIX)/sbin/
 	if [ -x $(O)/fsck.lsmfs ]; then install -m 0755 $(O)/fsck.lsmfs $(DESTDIR)$(PREFIX)/sbin/; fi
+	if [ -x $(O)/lsmfsctl ]; then install -m 0755 $(O)/lsmfsctl $(DESTDIR)$(PREFIX)/sbin/; fi
+	install -d $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 ctl/lsmfsctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
 clean:
 	rm -rf build

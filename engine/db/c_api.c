@@ -57,6 +57,7 @@ void lsm_options_set_bloom_bits_per_key(lsm_options_t *o, int b) { o->bloom_bits
 void lsm_options_set_block_size(lsm_options_t *o, size_t b) { o->block_size = b; }
 void lsm_options_set_max_open_files(lsm_options_t *o, int n) { o->max_open_files = n; }
 void lsm_options_set_reserve_bytes(lsm_options_t *o, uint64_t b) { o->reserve_bytes = b; }
+void lsm_options_set_idle_flush_seconds(lsm_options_t *o, int s) { o->idle_flush_seconds = s < 0 ? 0 : s; }
 
 lsm_readoptions_t *lsm_readoptions_create(void)
 {

@@ -364,6 +364,49 @@ fail:
     return s;
 }
 
+double vset_deletion_share(const file_meta_t *f)
+{
+    double dels = (double)f->num_deletions + VSET_RANGE_DEL_WEIGHT * (double)f->num_range_dels;
+    double all = (double)f->num_entries + (double)f->num_range_dels;
+    if (dels <= 0 || all <= 0)
+        return 0;
+    return dels >= all ? 1.0 : dels / all;
+}
+
+compaction_t *vset_pick_deletion_compaction(version_set_t *vs, uint64_t oldest_snapshot)
+{
+    version_t *v = vset_current(vs);
+    file_meta_t *best = NULL;
+    int best_level = -1;
+    double best_share = 0;
+    for (int l = 0; l < v->num_levels; l++) {
+        for (int i = 0; i < v->nfiles[l]; i++) {
+            file_meta_t *f = v->files[l][i];
+            double share = vset_deletion_share(f);
+            if (f->being_compacted || f->largest_seq > oldest_snapshot || share < 0.5)
+                continue;
+            if (share > best_share) {
+                best = f;
+                best_level = l;
+                best_share = share;
+            }
+        }
+    }
+    compaction_t *c = NULL;
+    if (best) {
+        slice_t lo = ikey_user_key(best->smallest), hi = ikey_user_key(best->largest);
+        status_t s = vset_compact_range(vs, best_level, &lo, &hi, &c);
+        st_free(s); /* Busy or out of memory: no pick this time */
+        if (c) {
+            c->trivial_move = 0;
+            c->manual = 0;
+            c->score = best_share;
+        }
+    }
+    version_unref(v);
+    return c;
+}
+
 void compaction_free(compaction_t *c)
 {
     if (!c)

@@ -292,8 +292,12 @@ void *db_compact_thread(void *arg)
     pthread_mutex_lock(&db->mu);
     while (!db->shutting_down) {
         compaction_t *c = NULL;
-        if (!db->opt.disable_auto_compactions && !db->manual_compaction && !db->bg_error)
+        if (!db->opt.disable_auto_compactions && !db->manual_compaction && !db->bg_error) {
             c = vset_pick_compaction(db->vset);
+            if (!c) /* nothing by size: reclaim the space of deletions (RocksDB's
+                     * deletion-triggered compaction) */
+                c = vset_pick_deletion_compaction(db->vset, db_oldest_snapshot(db));
+        }
         if (!c) {
             pthread_cond_wait(&db->bg_cv, &db->mu);
             continue;

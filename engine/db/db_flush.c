@@ -119,6 +119,8 @@ status_t db_out_finish(lsm_t *db, out_table_t *o, file_meta_t **meta)
                               table_builder_num_range_dels(b));
         if (!*meta)
             st = st_io(ENOMEM, "%s", o->path);
+        else
+            (*meta)->num_deletions = table_builder_num_deletions(b);
     }
     table_builder_destroy(b);
     o->b = NULL;
@@ -412,8 +414,11 @@ static int gc_visit(void *arg, const char *name)
             doom(g, name);
         break;
     case FT_TABLE:
+        /* no live table at all (everything deleted and compacted away): live.v is NULL,
+         * which bsearch must not get */
         if (g->live_ok && num < g->cutoff &&
-            !bsearch(&num, g->live.v, (size_t)g->live.n, sizeof(uint64_t), u64_cmp)) {
+            (g->live.n == 0 ||
+             !bsearch(&num, g->live.v, (size_t)g->live.n, sizeof(uint64_t), u64_cmp))) {
             doom(g, name);
             u64_add(&g->doomed_tables, num);
         }
@@ -436,8 +441,9 @@ static int gc_visit(void *arg, const char *name)
 
 void db_delete_obsolete_files(lsm_t *db)
 {
-    if (db->read_only || db->bg_error)
-        return; /* after a sticky error the on-disk state is unknown: keep everything */
+    if (db->read_only || db->bg_error || db->deletions_disabled)
+        return; /* after a sticky error the on-disk state is unknown: keep everything;
+                 * while a checkpoint copies, the files it listed must stay */
     gc_t g;
     memset(&g, 0, sizeof(g));
     g.db = db;

@@ -116,12 +116,13 @@ struct lsm_t {
     table_stats_t tstats;
 
     /* background work */
-    pthread_t flush_thread, compact_thread;
+    pthread_t flush_thread, compact_thread, idle_thread;
     int threads_started;
     _Atomic int shutting_down; /* written under mu; read without it by long jobs */
     int flush_running;
     int compaction_running;
     int manual_compaction; /* a compact_range is in progress: auto compaction waits */
+    int deletions_disabled; /* > 0 while a checkpoint copies files: GC deletes nothing */
 
     /* space reserve (db_reserve.c): bytes RESERVE holds now; reserve_mu orders the file
      * operations of ensure and release */
@@ -211,12 +212,15 @@ void *db_flush_thread(void *arg);
  * the background get it instead), then wait a second before the caller retries (mu held). */
 void db_soft_error_backoff(lsm_t *db, status_t st);
 void *db_compact_thread(void *arg);
+/* db_idle.c: flushes the memtable once writes have stopped for idle_flush_seconds. */
+void *db_idle_thread(void *arg);
 /* Deletes files that no live version, memtable or MANIFEST needs (mu held; drops it
  * while deleting). */
 void db_delete_obsolete_files(lsm_t *db);
 /* Wakes the background threads if there is work (mu held). */
 void db_maybe_schedule(lsm_t *db);
-/* The oldest sequence some snapshot may read (visible_seq when no snapshot). mu held. */
+/* The oldest sequence some snapshot, live or persistent, may read (visible_seq when there
+ * is none). mu held. */
 uint64_t db_oldest_snapshot(lsm_t *db);
 
 /* Output tables (flush and compaction): open a new numbered table, add, finish. */

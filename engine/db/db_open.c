@@ -394,6 +394,9 @@ static status_t open_impl(const lsm_options_t *options, const char *name, int re
             if (pthread_create(&db->flush_thread, NULL, db_flush_thread, db) == 0) {
                 if (pthread_create(&db->compact_thread, NULL, db_compact_thread, db) == 0) {
                     db->threads_started = 2;
+                    if (db->opt.idle_flush_seconds > 0 &&
+                        pthread_create(&db->idle_thread, NULL, db_idle_thread, db) == 0)
+                        db->threads_started = 3;
                 } else {
                     db->shutting_down = 1;
                     pthread_cond_broadcast(&db->bg_cv);
@@ -453,6 +456,8 @@ void lsm_close(lsm_t *db)
     if (db->threads_started) {
         pthread_join(db->flush_thread, NULL);
         pthread_join(db->compact_thread, NULL);
+        if (db->threads_started == 3)
+            pthread_join(db->idle_thread, NULL);
     }
     if (db->wal && db->wal_dirty)
         st_free(log_writer_sync(db->wal));

@@ -295,7 +295,9 @@ uint64_t lsm_get_latest_sequence_number(lsm_t *db) { return atomic_load(&db->vis
 
 uint64_t db_oldest_snapshot(lsm_t *db)
 {
+    uint64_t oldest = atomic_load(&db->visible_seq);
     if (db->snapshots.next != &db->snapshots)
-        return db->snapshots.next->seq;
-    return atomic_load(&db->visible_seq);
+        oldest = db->snapshots.next->seq;
+    uint64_t p = vset_oldest_snapshot(db->vset); /* persistent snapshots (db_snapshot.c) */
+    return p < oldest ? p : oldest;
 }

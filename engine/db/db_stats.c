@@ -136,6 +136,15 @@ int lsm_property_int(lsm_t *db, const char *name, uint64_t *out)
         *out = atomic_load(&db->reserve_held);
         return 0;
     }
+    if (strcmp(name, "lsm.num-persistent-snapshots") == 0) {
+        ve_snapshot_t *l;
+        pthread_mutex_lock(&db->mu);
+        int n = vset_list_snapshots(db->vset, &l);
+        pthread_mutex_unlock(&db->mu);
+        free(l);
+        *out = n < 0 ? 0 : (uint64_t)n;
+        return 0;
+    }
     if (strcmp(name, "lsm.total-sst-files-size") == 0) {
         superversion_t *sv = db_sv_acquire(db);
         uint64_t n = 0;

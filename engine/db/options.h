@@ -38,6 +38,7 @@ struct lsm_options_t {
     size_t block_size;                     /* 4 KiB */
     int max_open_files;                    /* 1000 */
     uint64_t reserve_bytes;                /* 0 = no space reserve (RESERVE file) */
+    int idle_flush_seconds;                /* 10; 0 = never flush an idle memtable */
     env_t *env;                            /* NULL = plain POSIX; tests inject faults here */
 };
 

@@ -23,6 +23,9 @@ enum {
     TAG_COMPACT_POINTER = 5,
     TAG_DELETED_FILE = 6,
     TAG_NEW_FILE = 7,
+    TAG_SNAPSHOT = 8,
+    TAG_SNAPSHOT_DELETED = 9,
+    TAG_FILE_DELETIONS = 10,
 };
 
 file_meta_t *file_meta_new(uint64_t number, uint64_t size, slice_t smallest, slice_t largest,
@@ -45,6 +48,7 @@ file_meta_t *file_meta_new(uint64_t number, uint64_t size, slice_t smallest, sli
     f->largest_seq = largest_seq;
     f->num_entries = num_entries;
     f->num_range_dels = num_range_dels;
+    f->num_deletions = 0;
     atomic_init(&f->refs, 1);
     f->being_compacted = 0;
     return f;
@@ -75,6 +79,7 @@ void version_edit_free(version_edit_t *e)
     free(e->new_files);
     free(e->deleted_files);
     free(e->compact_pointers);
+    free(e->snapshots);
     version_edit_init(e);
 }
 
@@ -153,6 +158,21 @@ void version_edit_set_compact_pointer(version_edit_t *e, int level, slice_t ikey
     e->oom |= cp->key.oom;
 }
 
+void version_edit_snapshot(version_edit_t *e, const char *name, size_t len, uint64_t seq,
+                           int deleted)
+{
+    if (len == 0 || len > VE_MAX_SNAPSHOT_NAME || memchr(name, 0, len) ||
+        grow((void **)&e->snapshots, e->n_snapshots, &e->cap_snapshots, sizeof(ve_snapshot_t))) {
+        e->oom = 1;
+        return;
+    }
+    ve_snapshot_t *p = &e->snapshots[e->n_snapshots++];
+    p->deleted = deleted;
+    p->seq = deleted ? 0 : seq;
+    memcpy(p->name, name, len);
+    p->name[len] = 0;
+}
+
 void version_edit_encode(const version_edit_t *e, buf_t *dst)
 {
     if (e->has_format_version) {
@@ -193,6 +213,18 @@ void version_edit_encode(const version_edit_t *e, buf_t *dst)
         buf_put_varint64(dst, f->largest_seq);
         buf_put_varint64(dst, f->num_entries);
         buf_put_varint64(dst, f->num_range_dels);
+        if (f->num_deletions) {
+            buf_put_varint32(dst, TAG_FILE_DELETIONS);
+            buf_put_varint64(dst, f->number);
+            buf_put_varint64(dst, f->num_deletions);
+        }
+    }
+    for (int i = 0; i < e->n_snapshots; i++) {
+        const ve_snapshot_t *p = &e->snapshots[i];
+        buf_put_varint32(dst, p->deleted ? TAG_SNAPSHOT_DELETED : TAG_SNAPSHOT);
+        buf_put_length_prefixed(dst, slice_make(p->name, strlen(p->name)));
+        if (!p->deleted)
+            buf_put_varint64(dst, p->seq);
     }
     buf_put_varint32(dst, TAG_END);
     if (e->oom)
@@ -294,6 +326,34 @@ static status_t decode_field(version_edit_t *e, uint32_t tag, slice_t *in, size_
         return NULL;
     case TAG_NEW_FILE:
         return decode_new_file(e, in, off);
+    case TAG_FILE_DELETIONS: {
+        uint64_t count;
+        if (get_varint64(in, &v64) != 0 || get_varint64(in, &count) != 0)
+            return bad("file deletions: truncated", off);
+        for (int i = e->n_new_files - 1; i >= 0; i--) {
+            file_meta_t *f = e->new_files[i].meta;
+            if (f->number == v64) {
+                if (count > f->num_entries)
+                    return bad("file deletions: more than the file's entries", off);
+                f->num_deletions = count;
+                return NULL;
+            }
+        }
+        return bad("file deletions: no such new file before it", off);
+    }
+    case TAG_SNAPSHOT:
+    case TAG_SNAPSHOT_DELETED:
+        if (get_length_prefixed(in, &key) != 0)
+            return bad("snapshot: truncated name", off);
+        if (key.size == 0 || key.size > VE_MAX_SNAPSHOT_NAME || memchr(key.data, 0, key.size))
+            return bad("snapshot: invalid name", off);
+        v64 = 0;
+        if (tag == TAG_SNAPSHOT && (get_varint64(in, &v64) != 0 || v64 > MAX_SEQUENCE))
+            return bad("snapshot: bad sequence", off);
+        version_edit_snapshot(e, key.data, key.size, v64, tag == TAG_SNAPSHOT_DELETED);
+        if (e->oom)
+            return st_error(ST_IO_ERROR, "out of memory decoding a version edit");
+        return NULL;
     default:
         return bad("unknown tag", off);
     }

@@ -20,6 +20,12 @@
  *     7 new_file          varint32 level, varint64 number, varint64 size,
  *                         length-prefixed smallest, length-prefixed largest,
  *                         varint64 smallest_seq, largest_seq, num_entries, num_range_dels
+ *     8 snapshot          length-prefixed name (1..VE_MAX_SNAPSHOT_NAME bytes, no NUL),
+ *                         varint64 sequence: a persistent snapshot (lsm.h) now exists
+ *     9 snapshot_deleted  length-prefixed name: that persistent snapshot is gone
+ *    10 file_deletions    varint64 number, varint64 count: point deletions in a file added
+ *                         by an earlier tag 7 of the same record (optional; picks
+ *                         deletion-triggered compactions)
  *     0 end               (the last byte; nothing may follow it)
  *
  * The end tag makes every truncation of a record detectable on its own. Decoding rejects
@@ -39,6 +45,8 @@
 
 /* Most levels a store may have (options.num_levels is clamped to this). */
 #define VE_MAX_LEVELS 8
+/* Longest persistent snapshot name, in bytes. */
+#define VE_MAX_SNAPSHOT_NAME 255
 
 typedef struct file_meta {
     uint64_t number;
@@ -49,6 +57,7 @@ typedef struct file_meta {
     uint64_t largest_seq;
     uint64_t num_entries;    /* point entries */
     uint64_t num_range_dels; /* range tombstones */
+    uint64_t num_deletions;  /* point deletions among num_entries (tag 10; 0 = unknown) */
     _Atomic int refs;
     int being_compacted;     /* guarded by the DB mutex */
 } file_meta_t;
@@ -75,6 +84,12 @@ typedef struct {
     buf_t key;               /* internal key */
 } ve_compact_pointer_t;
 
+typedef struct {
+    int deleted;             /* 0: tag 8 (add name at seq), 1: tag 9 (delete name) */
+    uint64_t seq;
+    char name[VE_MAX_SNAPSHOT_NAME + 1];
+} ve_snapshot_t;
+
 typedef struct version_edit {
     int has_log_number, has_next_file_number, has_last_sequence, has_format_version;
     uint64_t log_number;
@@ -88,6 +103,8 @@ typedef struct version_edit {
     int n_deleted_files, cap_deleted_files;
     ve_compact_pointer_t *compact_pointers;
     int n_compact_pointers, cap_compact_pointers;
+    ve_snapshot_t *snapshots;  /* persistent snapshot changes, applied in order */
+    int n_snapshots, cap_snapshots;
     int oom;                 /* an add failed for lack of memory: encode/apply refuse */
 } version_edit_t;
 
@@ -125,6 +142,10 @@ void version_edit_add_new_file(version_edit_t *e, int level, uint64_t number, ui
                                uint64_t num_range_dels);
 void version_edit_delete_file(version_edit_t *e, int level, uint64_t number);
 void version_edit_set_compact_pointer(version_edit_t *e, int level, slice_t ikey);
+/* Records that persistent snapshot `name` (1..VE_MAX_SNAPSHOT_NAME bytes) now exists at seq,
+ * or (deleted = 1) is gone. A bad name sets oom-like failure: the edit refuses to encode. */
+void version_edit_snapshot(version_edit_t *e, const char *name, size_t len, uint64_t seq,
+                           int deleted);
 
 /* Appends the encoding to dst (dst->oom is set on allocation failure). */
 void version_edit_encode(const version_edit_t *e, buf_t *dst);

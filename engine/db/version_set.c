@@ -50,6 +50,8 @@ struct version_set {
     int writing;
     pthread_cond_t cv;
     buf_t compact_ptr[VE_MAX_LEVELS];
+    ve_snapshot_t *snaps;           /* persistent snapshots (deleted == 0), by creation */
+    int n_snaps, cap_snaps;
 };
 
 void vset_options_default(vset_options_t *o)
@@ -470,6 +472,90 @@ static status_t builder_finish(builder_t *b, version_t **out)
     return NULL;
 }
 
+/* ---- persistent snapshots ---- */
+
+static int snap_find(const version_set_t *vs, const char *name)
+{
+    for (int i = 0; i < vs->n_snaps; i++)
+        if (strcmp(vs->snaps[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* Checks (apply = 0) or applies (apply = 1) the snapshot changes of e, in order. A check
+ * that passes guarantees the apply succeeds, except for lack of memory. */
+static status_t snap_apply(version_set_t *vs, const version_edit_t *e, int apply)
+{
+    int n = vs->n_snaps;
+    for (int i = 0; i < e->n_snapshots; i++) {
+        const ve_snapshot_t *p = &e->snapshots[i];
+        int at = snap_find(vs, p->name);
+        if (!apply) { /* the check runs on the unchanged list: count, do not look twice */
+            if (p->deleted ? at < 0 : at >= 0)
+                return st_error(p->deleted ? ST_NOT_FOUND : ST_INVALID_ARGUMENT,
+                                "%s: persistent snapshot \"%s\" %s", vs->dir, p->name,
+                                p->deleted ? "does not exist" : "exists already");
+            n += p->deleted ? -1 : 1;
+            if (n > VSET_MAX_SNAPSHOTS)
+                return st_error(ST_INVALID_ARGUMENT, "%s: more than %d persistent snapshots",
+                                vs->dir, VSET_MAX_SNAPSHOTS);
+            continue;
+        }
+        if (p->deleted) {
+            if (at >= 0) {
+                memmove(&vs->snaps[at], &vs->snaps[at + 1],
+                        (size_t)(vs->n_snaps - at - 1) * sizeof(ve_snapshot_t));
+                vs->n_snaps--;
+            }
+            continue;
+        }
+        if (at >= 0) {
+            vs->snaps[at].seq = p->seq;
+            continue;
+        }
+        if (vs->n_snaps == vs->cap_snaps) {
+            int nc = vs->cap_snaps ? vs->cap_snaps * 2 : 8;
+            ve_snapshot_t *a = realloc(vs->snaps, (size_t)nc * sizeof(*a));
+            if (!a)
+                return st_error(ST_IO_ERROR, "%s: out of memory", vs->dir);
+            vs->snaps = a;
+            vs->cap_snaps = nc;
+        }
+        vs->snaps[vs->n_snaps++] = *p;
+    }
+    return NULL;
+}
+
+uint64_t vset_oldest_snapshot(version_set_t *vs)
+{
+    uint64_t m = UINT64_MAX;
+    for (int i = 0; i < vs->n_snaps; i++)
+        if (vs->snaps[i].seq < m)
+            m = vs->snaps[i].seq;
+    return m;
+}
+
+int vset_list_snapshots(version_set_t *vs, ve_snapshot_t **out)
+{
+    *out = NULL;
+    if (vs->n_snaps == 0)
+        return 0;
+    *out = malloc((size_t)vs->n_snaps * sizeof(ve_snapshot_t));
+    if (!*out)
+        return -1;
+    memcpy(*out, vs->snaps, (size_t)vs->n_snaps * sizeof(ve_snapshot_t));
+    return vs->n_snaps;
+}
+
+int vset_find_snapshot(version_set_t *vs, const char *name, uint64_t *seq)
+{
+    int at = snap_find(vs, name);
+    if (at < 0)
+        return -1;
+    *seq = vs->snaps[at].seq;
+    return 0;
+}
+
 /* ---- MANIFEST records ---- */
 
 static void encode_snapshot(version_set_t *vs, const version_t *v, uint64_t next_file,
@@ -487,26 +573,29 @@ static void encode_snapshot(version_set_t *vs, const version_t *v, uint64_t next
     for (int l = 0; l < v->num_levels; l++)
         for (int i = 0; i < v->nfiles[l]; i++)
             version_edit_add_file(&e, l, v->files[l][i]);
+    for (int i = 0; i < vs->n_snaps; i++)
+        version_edit_snapshot(&e, vs->snaps[i].name, strlen(vs->snaps[i].name),
+                              vs->snaps[i].seq, 0);
     version_edit_encode(&e, dst);
     version_edit_free(&e);
 }
 
-static status_t set_current_file(version_set_t *vs, uint64_t manifest_number)
+static status_t set_current_file(env_t *env, const char *dir, uint64_t manifest_number)
 {
     char name[64];
     int n = snprintf(name, sizeof(name), "MANIFEST-%06" PRIu64 "\n", manifest_number);
-    return file_write_atomic(vs->env, vs->dir, "CURRENT", name, (size_t)n);
+    return file_write_atomic(env, dir, "CURRENT", name, (size_t)n);
 }
 
 /* Creates MANIFEST-number holding `records` (each a log record), syncs it and points
  * CURRENT at it. On success *out is the open writer. */
-static status_t write_new_manifest(version_set_t *vs, uint64_t number, const buf_t *records,
-                                   int nrec, log_writer_t **out)
+static status_t write_manifest_in(env_t *env, const char *dir, uint64_t number,
+                                  const buf_t *records, int nrec, log_writer_t **out)
 {
     char path[PATH_MAX];
-    fn_manifest(path, sizeof(path), vs->dir, number);
+    fn_manifest(path, sizeof(path), dir, number);
     wfile_t *f;
-    ST_RETURN_IF_ERR(wfile_open(vs->env, path, 0, &f));
+    ST_RETURN_IF_ERR(wfile_open(env, path, 0, &f));
     log_writer_t *w = log_writer_new(f);
     if (!w) {
         st_free(wfile_close(f));
@@ -518,13 +607,39 @@ static status_t write_new_manifest(version_set_t *vs, uint64_t number, const buf
     if (!s)
         s = log_writer_sync(w);
     if (!s)
-        s = set_current_file(vs, number);
-    if (s) {
-        st_free(log_writer_close(w));
+        s = set_current_file(env, dir, number);
+    if (s || !out) {
+        status_t c = log_writer_close(w);
+        if (!s)
+            return c;
+        st_free(c);
         return s;
     }
     *out = w;
     return NULL;
+}
+
+static status_t write_new_manifest(version_set_t *vs, uint64_t number, const buf_t *records,
+                                   int nrec, log_writer_t **out)
+{
+    return write_manifest_in(vs->env, vs->dir, number, records, nrec, out);
+}
+
+status_t vset_snapshot_record(version_set_t *vs, buf_t *rec, version_t **v)
+{
+    *v = vset_current(vs);
+    encode_snapshot(vs, *v, atomic_load(&vs->next_file_number), rec);
+    if (rec->oom) {
+        version_unref(*v);
+        *v = NULL;
+        return st_error(ST_IO_ERROR, "%s: out of memory", vs->dir);
+    }
+    return NULL;
+}
+
+status_t vset_write_manifest_at(env_t *env, const char *dir, uint64_t number, const buf_t *rec)
+{
+    return write_manifest_in(env, dir, number, rec, 1, NULL);
 }
 
 /* ---- the set ---- */
@@ -575,6 +690,7 @@ void vset_close(version_set_t *vs)
     pthread_mutex_unlock(&vs->list_mu);
     for (int l = 0; l < VE_MAX_LEVELS; l++)
         buf_free(&vs->compact_ptr[l]);
+    free(vs->snaps);
     pthread_mutex_destroy(&vs->list_mu);
     pthread_cond_destroy(&vs->cv);
     free(vs->dir);
@@ -669,6 +785,10 @@ static status_t replay_manifest(version_set_t *vs, const char *path, builder_t *
             s = check_format_version(vs, e.format_version, path, off);
         if (!s) {
             s = builder_apply(b, &e);
+            if (!s)
+                s = snap_apply(vs, &e, 0);
+            if (!s)
+                s = snap_apply(vs, &e, 1);
             if (s) {
                 status_t c = st_make(st_code(s), st_errno(s), "%s at offset %" PRIu64 ": %s",
                                      path, off, st_msg(s));
@@ -809,8 +929,9 @@ status_t vset_log_and_apply(version_set_t *vs, version_edit_t *edit, pthread_mut
     vs->writing = 1;
 
     version_edit_t saved = *edit; /* the has_ flags and values, restored on failure */
-    status_t s = NULL;
-    if (edit->has_log_number) {
+    status_t s = snap_apply(vs, edit, 0);
+    if (s) {
+    } else if (edit->has_log_number) {
         if (edit->log_number < atomic_load(&vs->log_number) ||
             edit->log_number >= atomic_load(&vs->next_file_number))
             s = st_error(ST_INVALID_ARGUMENT, "%s: log number %" PRIu64 " out of range "
@@ -889,6 +1010,9 @@ status_t vset_log_and_apply(version_set_t *vs, version_edit_t *edit, pthread_mut
         for (int i = 0; i < edit->n_compact_pointers; i++)
             vset_set_compact_pointer(vs, edit->compact_pointers[i].level,
                                      buf_slice(&edit->compact_pointers[i].key));
+        /* Checked above; only a lack of memory can fail here, and then the in-memory list
+         * misses a snapshot the MANIFEST has: the next open has it again. */
+        st_free(snap_apply(vs, edit, 1));
         install_version(vs, v);
     } else {
         if (v)

@@ -168,6 +168,27 @@ void vset_level_summary(version_set_t *vs, buf_t *out);
 slice_t vset_compact_pointer(version_set_t *vs, int level);
 void vset_set_compact_pointer(version_set_t *vs, int level, slice_t ikey);
 
+/* ---- persistent snapshots (recorded by version edits; with the DB mutex held) ---- */
+
+/* Most persistent snapshots a store may hold. */
+#define VSET_MAX_SNAPSHOTS 1024
+/* vset_log_and_apply refuses an edit that adds a name that exists (Invalid argument),
+ * deletes one that does not (Not found), or goes beyond VSET_MAX_SNAPSHOTS. */
+/* The smallest sequence of any persistent snapshot; UINT64_MAX when there is none. */
+uint64_t vset_oldest_snapshot(version_set_t *vs);
+/* A malloc'd copy of the list (in creation order) in *out; returns the count (-1: no memory). */
+int vset_list_snapshots(version_set_t *vs, ve_snapshot_t **out);
+/* 0 and *seq when the snapshot exists, else -1. */
+int vset_find_snapshot(version_set_t *vs, const char *name, uint64_t *seq);
+
+/* With the DB mutex held: the record a new MANIFEST starts with (current version, counters,
+ * compaction pointers, persistent snapshots) into rec, and *v = the current version with a
+ * reference (the files the record names). The checkpoint's MANIFEST. */
+status_t vset_snapshot_record(version_set_t *vs, buf_t *rec, version_t **v);
+/* Without locks: writes dir/MANIFEST-<number> holding the one record rec, syncs it, and
+ * points dir/CURRENT at it. */
+status_t vset_write_manifest_at(env_t *env, const char *dir, uint64_t number, const buf_t *rec);
+
 /* ---- compaction picking (compaction_picker.c) ---- */
 
 typedef struct compaction {
@@ -205,6 +226,18 @@ compaction_t *vset_pick_compaction(version_set_t *vs);
  * a needed file is being compacted (wait for it and retry). */
 status_t vset_compact_range(version_set_t *vs, int level, const slice_t *begin,
                             const slice_t *end, compaction_t **out);
+/* Deletion-triggered compaction (RocksDB's CompactOnDeletionCollector, by counts): the
+ * file whose tombstone share is highest among those where it is at least 1/2 - point
+ * deletions plus range tombstones weighted VSET_RANGE_DEL_WEIGHT each, over its entries -
+ * and whose newest entry every snapshot sees (largest_seq <= oldest_snapshot, so that the
+ * compaction can drop what the tombstones hide). The file's key range is compacted into
+ * the next level (the last level into itself), never by a trivial move, so repeated picks
+ * carry the tombstones down to the data and drop both. NULL when no file qualifies or one
+ * it needs is being compacted. */
+#define VSET_RANGE_DEL_WEIGHT 16
+compaction_t *vset_pick_deletion_compaction(version_set_t *vs, uint64_t oldest_snapshot);
+/* The tombstone share of f in [0, 1] as vset_pick_deletion_compaction scores it. */
+double vset_deletion_share(const file_meta_t *f);
 /* Clears the being_compacted marks, drops the version reference and frees c. */
 void compaction_free(compaction_t *c);
 

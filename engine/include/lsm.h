@@ -72,11 +72,39 @@ void lsm_release_snapshot(lsm_t *db, const lsm_snapshot_t *snapshot);
 uint64_t lsm_snapshot_get_sequence_number(const lsm_snapshot_t *snapshot);
 uint64_t lsm_get_latest_sequence_number(lsm_t *db);
 
+/* ---- Persistent snapshots and checkpoints (not in c.h; see docs/SNAPSHOTS.md) -------- */
+
+/* A persistent snapshot is a named sequence number recorded in the MANIFEST: compaction
+ * keeps every version it may read, as for a live snapshot, and it survives close, kill -9
+ * and power cut (the WAL is synced up to it first). Names are 1..255 bytes (no NUL); at
+ * most 1024 per store. Returns the snapshot's sequence; errors: "Invalid argument" when
+ * the name exists already (or is bad, or too many), "Not supported" when read-only. */
+uint64_t lsm_create_persistent_snapshot(lsm_t *db, const char *name, char **errptr);
+/* Forgets the name ("Not found" when there is none); the versions only it held go at the
+ * next compactions. Handles from lsm_get_persistent_snapshot stay valid until released. */
+void lsm_delete_persistent_snapshot(lsm_t *db, const char *name, char **errptr);
+/* A snapshot handle at the named snapshot's sequence for lsm_readoptions_set_snapshot,
+ * released with lsm_release_snapshot; NULL when there is no such name. */
+const lsm_snapshot_t *lsm_get_persistent_snapshot(lsm_t *db, const char *name);
+/* Every persistent snapshot in creation order: *names[i] and *seqs[i]; returns the count
+ * (0: none, both NULL). Free with lsm_free_persistent_snapshot_list. */
+size_t lsm_list_persistent_snapshots(lsm_t *db, char ***names, uint64_t **seqs);
+void lsm_free_persistent_snapshot_list(char **names, uint64_t *seqs, size_t n);
+/* Makes an openable copy of the store in dir, which must not exist (as RocksDB's
+ * Checkpoint::CreateCheckpoint): tables are hard-linked (copied across file systems), the
+ * WALs still needed are copied, and a fresh MANIFEST + CURRENT describe the linked tables.
+ * The copy holds a prefix of the write history containing every write acknowledged before
+ * the call (and perhaps some that completed during it); *seq (may be NULL) receives the
+ * sequence that is certainly included. Persistent snapshots come along. Built in
+ * "<dir>.tmp" and renamed, so dir exists only complete. */
+void lsm_checkpoint_create(lsm_t *db, const char *dir, uint64_t *seq, char **errptr);
+
 /* Returns NULL if the property is unknown, else a malloc'd text. Properties:
  *   "lsm.stats"                    human-readable statistics (write path, levels, cache)
  *   "lsm.num-files-at-level<N>"    number of SST files at level N
  *   "lsm.estimate-num-keys", "lsm.cur-size-all-mem-tables", "lsm.num-immutable-mem-table"
- *   "lsm.reserve-bytes"            bytes the space reserve holds now (0 when released) */
+ *   "lsm.reserve-bytes"            bytes the space reserve holds now (0 when released)
+ *   "lsm.num-persistent-snapshots" persistent snapshots recorded in the MANIFEST */
 char *lsm_property_value(lsm_t *db, const char *propname);
 /* Returns 0 and sets *out_val for a numeric property, -1 if unknown. */
 int lsm_property_int(lsm_t *db, const char *propname, uint64_t *out_val);
@@ -187,6 +215,11 @@ void lsm_options_set_max_open_files(lsm_options_t *opt, int n);
  * bytes for the writes that free space on a full file system (lsm_release_reserve), and
  * makes it again once flushes and compactions have left room for it twice over. */
 void lsm_options_set_reserve_bytes(lsm_options_t *opt, uint64_t bytes);
+/* Space reclaim when idle (default 10 s, 0 = off): once no write has come for this long,
+ * a non-empty memtable is flushed, so that its deletions reach the tables and
+ * deletion-triggered compaction (files whose tombstone share is >= 1/2) gives the space
+ * back without further writes or a reopen. See docs/SNAPSHOTS.md "Space". */
+void lsm_options_set_idle_flush_seconds(lsm_options_t *opt, int seconds);
 
 lsm_readoptions_t *lsm_readoptions_create(void);
 void lsm_readoptions_destroy(lsm_readoptions_t *opt);

@@ -449,6 +449,7 @@ uint64_t table_builder_estimated_size(const table_builder_t *b)
     return b->offset + (block_builder_empty(&b->data) ? 0 : block_builder_size_estimate(&b->data));
 }
 uint64_t table_builder_num_entries(const table_builder_t *b) { return b->props.num_entries; }
+uint64_t table_builder_num_deletions(const table_builder_t *b) { return b->props.num_deletions; }
 uint64_t table_builder_num_range_dels(const table_builder_t *b)
 {
     return b->finished ? b->props.num_range_dels : b->ntombs;

@@ -59,6 +59,7 @@ uint64_t table_builder_file_size(const table_builder_t *b);
 uint64_t table_builder_estimated_size(const table_builder_t *b);
 uint64_t table_builder_num_entries(const table_builder_t *b);     /* point entries */
 uint64_t table_builder_num_range_dels(const table_builder_t *b);  /* after dedup at finish */
+uint64_t table_builder_num_deletions(const table_builder_t *b);   /* point deletions */
 /* Key range (see the convention above); empty slices when the table is empty. Valid after
  * finish, until destroy. */
 slice_t table_builder_smallest(const table_builder_t *b);

@@ -402,6 +402,18 @@ status_t file_sync_dir(env_t *env, const char *dir)
     return NULL;
 }
 
+/* Syncs f (when s is NULL) and closes it; returns the first error of s, sync, close. */
+static status_t sync_and_close(wfile_t *f, status_t s)
+{
+    if (!s)
+        s = wfile_sync(f);
+    status_t c = wfile_close(f);
+    if (!s)
+        return c;
+    st_free(c);
+    return s;
+}
+
 status_t file_write_atomic(env_t *env, const char *dir, const char *name, const void *data,
                            size_t len)
 {
@@ -410,14 +422,7 @@ status_t file_write_atomic(env_t *env, const char *dir, const char *name, const 
     snprintf(dst, sizeof(dst), "%s/%s", dir, name);
     wfile_t *f;
     ST_RETURN_IF_ERR(wfile_open(env, tmp, 0, &f));
-    status_t s = wfile_append(f, data, len);
-    if (!s)
-        s = wfile_sync(f);
-    status_t c = wfile_close(f);
-    if (!s)
-        s = c;
-    else
-        st_free(c);
+    status_t s = sync_and_close(f, wfile_append(f, data, len));
     if (!s)
         s = file_rename(env, tmp, dst);
     if (!s)
@@ -442,6 +447,56 @@ status_t file_remove(env_t *env, const char *path)
     if (unlink(path) < 0)
         return st_io(errno, "%s: remove", path);
     return NULL;
+}
+
+status_t file_copy(env_t *env, const char *from, const char *to, uint64_t *copied)
+{
+    FAULT(env, FOP_OPEN_READ, from);
+    int in = open(from, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return st_io(errno, "%s: open", from);
+    wfile_t *out;
+    status_t s = wfile_open(env, to, 0, &out);
+    if (s) {
+        close(in);
+        return s;
+    }
+    char *buf = malloc(WBUF_SIZE);
+    uint64_t total = 0;
+    if (!buf)
+        s = st_io(ENOMEM, "%s", from);
+    while (!s) {
+        ssize_t r = read(in, buf, WBUF_SIZE);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            s = st_io(errno, "%s: read", from);
+        if (r <= 0)
+            break;
+        s = wfile_append(out, buf, (size_t)r);
+        total += (uint64_t)r;
+    }
+    free(buf);
+    close(in);
+    s = sync_and_close(out, s);
+    if (s)
+        unlink(to);
+    else if (copied)
+        *copied = total;
+    return s;
+}
+
+status_t file_link_or_copy(env_t *env, const char *from, const char *to, int *linked)
+{
+    FAULT(env, FOP_OPEN_WRITE, to);
+    *linked = 0;
+    if (link(from, to) == 0) {
+        *linked = 1;
+        return NULL;
+    }
+    if (errno != EXDEV && errno != EPERM && errno != EMLINK && errno != ENOTSUP)
+        return st_io(errno, "link %s to %s", from, to);
+    return file_copy(env, from, to, NULL);
 }
 
 status_t file_allocate(env_t *env, const char *path, uint64_t size)

@@ -85,6 +85,12 @@ status_t file_read_all(env_t *env, const char *path, char **data, size_t *len);
 status_t file_write_atomic(env_t *env, const char *dir, const char *name, const void *data,
                            size_t len);
 status_t file_rename(env_t *env, const char *from, const char *to);
+/* Copies what `from` holds now into a new file `to` (truncated if present) and fsyncs it;
+ * *copied (may be NULL) = bytes copied. On failure `to` is removed. */
+status_t file_copy(env_t *env, const char *from, const char *to, uint64_t *copied);
+/* Hard-links `from` as `to`; where the file system cannot (another device, no links),
+ * copies it instead. *linked says which. Checkpoints use it for immutable tables. */
+status_t file_link_or_copy(env_t *env, const char *from, const char *to, int *linked);
 status_t file_remove(env_t *env, const char *path);
 status_t file_sync_dir(env_t *env, const char *dir);
 /* Creates path (or resizes it) to exactly `size` bytes of allocated blocks. On failure the

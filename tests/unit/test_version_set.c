@@ -1364,11 +1364,53 @@ static void test_compact_range(void **state)
     vset_close(vs);
 }
 
+/* Deletion-triggered picking: the file with the highest tombstone share (>= 1/2) whose
+ * newest entry every snapshot sees; counts survive the MANIFEST (tag 10); never trivial. */
+static void test_pick_deletion_compaction(void **state)
+{
+    fixture_t *f = *state;
+    version_set_t *vs;
+    OK(vset_create(&f->env, f->dir, &f->opt, &vs));
+    version_edit_t e;
+    version_edit_init(&e);
+    add_file(f, &e, 1, 10, "a", "c", 100, 1, 10); /* 1 deletion in 10: keep */
+    e.new_files[e.n_new_files - 1].meta->num_deletions = 1;
+    add_file(f, &e, 1, 11, "d", "f", 100, 11, 20); /* 8 in 10 */
+    e.new_files[e.n_new_files - 1].meta->num_deletions = 8;
+    add_file(f, &e, 2, 12, "g", "h", 100, 21, 100); /* all tombstones, but too new */
+    e.new_files[e.n_new_files - 1].meta->num_deletions = 10;
+    OK(apply(f, vs, &e));
+    version_edit_free(&e);
+    vset_close(vs);
+    OK(vset_recover(&f->env, f->dir, &f->opt, &vs)); /* the counts come back (tag 10) */
+
+    pthread_mutex_lock(&f->mu);
+    assert_null(vset_pick_deletion_compaction(vs, 5)); /* nothing old enough */
+    compaction_t *c = vset_pick_deletion_compaction(vs, 50);
+    assert_non_null(c);
+    assert_int_equal(c->level, 1);
+    assert_inputs(c, "11", "");
+    assert_false(c->trivial_move);
+    assert_true(vset_deletion_share(c->inputs[0].v[0]) >= 0.8 - 1e-9);
+    /* while it runs, the same file is not picked twice */
+    assert_null(vset_pick_deletion_compaction(vs, 50));
+    compaction_free(c);
+    /* once the snapshot that pinned file 12 is gone it wins (share 1) */
+    c = vset_pick_deletion_compaction(vs, 1000);
+    assert_non_null(c);
+    assert_int_equal(c->level, 2);
+    assert_inputs(c, "12", "");
+    compaction_free(c);
+    pthread_mutex_unlock(&f->mu);
+    vset_close(vs);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_edit_round_trip),
+        T(test_pick_deletion_compaction),
         cmocka_unit_test(test_edit_every_truncation_rejected),
         cmocka_unit_test(test_edit_rejects_malformed),
         cmocka_unit_test(test_edit_random_damage_never_crashes),
