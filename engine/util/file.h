@@ -10,6 +10,9 @@
  * wfile_t is an append-only file with a user-space buffer: wfile_append copies into the
  * buffer, wfile_flush hands it to the kernel with write(2) (data then survives a process
  * crash), wfile_sync also fdatasyncs (data then survives a power cut).
+ *
+ * Paths that start with rados:// are RADOS objects instead (util/file_rados.h): the same
+ * calls, with a flushed write already acknowledged by every replica.
  */
 #ifndef LSM_UTIL_FILE_H
 #define LSM_UTIL_FILE_H
@@ -95,6 +98,10 @@ int file_space_available(const char *dir, uint64_t *bytes);
 int file_exists(const char *path);
 status_t file_size(const char *path, uint64_t *size);
 status_t file_mkdir(const char *path);
+/* The store's folder: fine if it is there (and a folder); made if missing and `create`,
+ * else InvalidArgument "does not exist". For rados://POOL/NAME the store's marker object
+ * plays the folder. */
+status_t file_ensure_dir(const char *path, int create);
 /* Calls fn for every entry of dir except . and ..; stops early if fn returns non-zero. */
 status_t file_list_dir(const char *dir, int (*fn)(void *arg, const char *name), void *arg);
 
