@@ -165,7 +165,8 @@ int main(int argc, char **argv)
     }
     const char *store = argv[optind];
     struct stat st;
-    if (stat(store, &st) == 0) {
+    int remote = strncmp(store, "rados://", 8) == 0; /* a RADOS store: no folder to make */
+    if (!remote && stat(store, &st) == 0) {
         if (!S_ISDIR(st.st_mode)) {
             fprintf(stderr, "mkfs.lsmfs: %s exists and is not a directory\n", store);
             return 1;
@@ -195,6 +196,18 @@ int main(int argc, char **argv)
             }
             lsm_free(err);
             err = NULL;
+            lsm_destroy_db(o, store, &err);
+            lsm_options_destroy(o);
+            if (err) {
+                fprintf(stderr, "mkfs.lsmfs: %s: cannot destroy the old store: %s\n", store, err);
+                lsm_free(err);
+                return 1;
+            }
+        }
+    } else if (remote) {
+        if (force) {
+            char *err = NULL;
+            lsm_options_t *o = lsm_options_create();
             lsm_destroy_db(o, store, &err);
             lsm_options_destroy(o);
             if (err) {

@@ -308,7 +308,7 @@ static status_t open_impl(const lsm_options_t *options, const char *name, int re
         return st_error(ST_INVALID_ARGUMENT, "empty store path");
     }
 
-    status_t st = read_only ? NULL : make_dir_if_missing(&db->opt, name);
+    status_t st = read_only ? file_reachable(name) : make_dir_if_missing(&db->opt, name);
     char path[4096];
     /* A directory that is not a store is refused before anything (LOCK) is made in it. */
     if (!st && (read_only || !db->opt.create_if_missing) &&

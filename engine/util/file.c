@@ -684,6 +684,12 @@ status_t file_mkdir(const char *path)
     return NULL;
 }
 
+status_t file_reachable(const char *path)
+{
+    robj_t o;
+    return robj_is_rados(path) ? robj_get(path, &o) : NULL;
+}
+
 status_t file_ensure_dir(const char *path, int create)
 {
     if (robj_is_rados(path)) {

@@ -102,6 +102,9 @@ status_t file_mkdir(const char *path);
  * else InvalidArgument "does not exist". For rados://POOL/NAME the store's marker object
  * plays the folder. */
 status_t file_ensure_dir(const char *path, int create);
+/* NULL if the store's location can be reached (always for a local path; for RADOS: the
+ * cluster answers and the pool exists), else the one-line reason. */
+status_t file_reachable(const char *path);
 /* Calls fn for every entry of dir except . and ..; stops early if fn returns non-zero. */
 status_t file_list_dir(const char *dir, int (*fn)(void *arg, const char *name), void *arg);
 

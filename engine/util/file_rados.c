@@ -99,7 +99,7 @@ static unsigned env_uint(const char *name, unsigned dflt)
 
 static status_t rerr(int r, const char *path, const char *what)
 {
-    return st_io(-r, "%s: %s: %s", path, what, strerror(-r));
+    return st_io(-r, "%s: %s", path, what);
 }
 
 /* Connects once per process (under g.mu). */
@@ -118,8 +118,8 @@ static status_t connect_locked(const char *path)
     r = rados_conf_read_file(c, conf && *conf ? conf : NULL);
     if (r < 0) {
         rados_shutdown(c);
-        return st_io(-r, "%s: cannot read the Ceph config %s: %s", path,
-                     conf && *conf ? conf : "($CEPH_CONF or /etc/ceph/ceph.conf)", strerror(-r));
+        return st_io(-r, "%s: cannot read the Ceph config %s", path,
+                     conf && *conf ? conf : "($CEPH_CONF or /etc/ceph/ceph.conf)");
     }
     char t[32];
     snprintf(t, sizeof(t), "%u", env_uint("LSMFS_RADOS_TIMEOUT", 30));
@@ -129,8 +129,8 @@ static status_t connect_locked(const char *path)
     r = rados_connect(c);
     if (r < 0) {
         rados_shutdown(c);
-        return st_io(-r, "%s: cannot reach the Ceph cluster as %s (config %s, timeout %ss): %s",
-                     path, name, conf && *conf ? conf : "default", t, strerror(-r));
+        return st_io(-r, "%s: cannot reach the Ceph cluster as %s (config %s, timeout %ss)",
+                     path, name, conf && *conf ? conf : "default", t);
     }
     g.cluster = c;
     g.connected = 1;
@@ -176,7 +176,7 @@ status_t robj_get(const char *path, robj_t *o)
         rados_ioctx_t io;
         int r = rados_ioctx_create(g.cluster, pool, &io);
         if (r == -ENOENT)
-            s = st_io(ENOENT, "%s: the Ceph pool '%s' does not exist", path, pool);
+            s = st_error(ST_INVALID_ARGUMENT, "%s: the Ceph pool '%s' does not exist", path, pool);
         else if (r < 0)
             s = rerr(r, path, "cannot open the pool");
         else if (!(sl = calloc(1, sizeof(*sl)))) {
