@@ -324,6 +324,16 @@ static void *renew_main(void *arg)
     return NULL;
 }
 
+/* Blocklists one client address as list_lockers gives it ("v1:IP:PORT/NONCE"): the
+ * blocklist wants it without the protocol prefix (with it, nothing is fenced). */
+static int blocklist(const char *addr)
+{
+    char a[256];
+    const char *p = strncmp(addr, "v1:", 3) == 0 || strncmp(addr, "v2:", 3) == 0 ? addr + 3 : addr;
+    snprintf(a, sizeof(a), "%s", p);
+    return rados_blocklist_add(g.cluster, a, 86400);
+}
+
 /* Blocklists every current (or expired but listed) holder of the lock and breaks its
  * lock: a frozen old owner can never write again. */
 static status_t fence_holders(const robj_t *o, const char *path, int break_them)
@@ -340,7 +350,7 @@ static status_t fence_holders(const robj_t *o, const char *path, int break_them)
     const char *c = clients, *k = cookies, *a = addrs;
     for (ssize_t i = 0; i < n; i++) {
         /* Fence for a day; the old process must restart (remount) to be admitted again. */
-        int r = rados_blocklist_add(g.cluster, (char *)a, 86400);
+        int r = blocklist(a);
         if (r < 0)
             return rerr(r, path, "fence (blocklist) the old owner");
         if (break_them) {
@@ -384,7 +394,7 @@ status_t robj_lock(const robj_t *o, const char *path, int *handle)
          * write. Its listing was taken before our lock replaced it. */
         const char *a = addrs;
         for (ssize_t i = 0; i < before; i++, a += strlen(a) + 1)
-            rados_blocklist_add(g.cluster, (char *)a, 86400);
+            blocklist(a);
     }
     if (r == -EBUSY || r == -EEXIST) {
         /* Name the holder: it left "pid=P host=H" in the lock object's owner xattr. */
