@@ -402,12 +402,35 @@ status_t robj_lock(const robj_t *o, const char *path, int *handle)
         int n = rados_getxattr(o->io, o->oid, OWNER_XATTR, hd, sizeof(hd) - 1);
         hd[n > 0 ? n : 0] = 0;
         const char *h = strstr(hd, "host=");
-        snprintf(hd, sizeof(hd), "%s", h ? h + 5 : "");
+        char who[64] = "";
+        if (h)
+            sscanf(h + 5, "%63s", who);
+        snprintf(hd, sizeof(hd), "%s", who);
         return st_error(ST_BUSY, "%s: store is in use by %s (mount with -o takeover to fence "
                         "it and take over)", path, hd[0] ? hd : "another client");
     }
     if (r < 0)
         return rerr(r, path, "lock");
+    /* The previous owner's address is in the owner xattr. Its lease may have run out while
+     * it was only frozen (an expired holder is no longer listed), so fence it before the
+     * first write of ours; our own address goes in its place. */
+    char prev[256];
+    int pn = rados_getxattr(o->io, o->oid, OWNER_XATTR, prev, sizeof(prev) - 1);
+    prev[pn > 0 ? pn : 0] = 0;
+    char *mine = NULL;
+    rados_getaddrs(g.cluster, &mine);
+    const char *pa = strstr(prev, "addr=");
+    if (pa && (!mine || strcmp(pa + 5, mine) != 0)) {
+        r = blocklist(pa + 5);
+        if (r < 0) {
+            rados_buffer_free(mine);
+            rados_unlock(o->io, o->oid, LOCK_NAME, cookie);
+            return rerr(r, path, "fence (blocklist) the previous owner");
+        }
+    }
+    snprintf(desc, sizeof(desc), "pid=%d host=%s addr=%s", (int)getpid(), host,
+             mine ? mine : "");
+    rados_buffer_free(mine);
     rados_setxattr(o->io, o->oid, OWNER_XATTR, desc, strlen(desc));
 
     pthread_mutex_lock(&g.mu);
@@ -458,6 +481,8 @@ void robj_unlock(int handle)
     pthread_cond_signal(&l->cv);
     pthread_mutex_unlock(&l->mu);
     pthread_join(l->renewer, NULL);
+    /* A clean release leaves no owner behind to fence. */
+    rados_rmxattr(l->io, l->oid, OWNER_XATTR);
     rados_unlock(l->io, l->oid, LOCK_NAME, l->cookie);
     pthread_mutex_destroy(&l->mu);
     pthread_cond_destroy(&l->cv);
