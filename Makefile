@@ -119,7 +119,7 @@ bench:
 	tests/bench/run.sh
 
 deps:
-	@tools/install-deps.sh
+	@RADOS=$(RADOS) tools/install-deps.sh
 
 # Long fuzzing runs: every libFuzzer target for FUZZ_TIME seconds (tests/fuzz/fuzz.mk).
 FUZZ_TIME ?= 300
