@@ -639,6 +639,28 @@ int file_space_available(const char *dir, uint64_t *bytes)
     return 0;
 }
 
+int file_space(const char *dir, uint64_t *total, uint64_t *free_bytes, uint64_t *avail)
+{
+    if (robj_is_rados(dir)) {
+        robj_t o;
+        status_t s = robj_get(dir, &o);
+        if (s) {
+            errno = st_errno(s) ? st_errno(s) : EIO;
+            st_free(s);
+            return -1;
+        }
+        return robj_space(&o, total, free_bytes, avail);
+    }
+    struct statvfs sv;
+    if (statvfs(dir, &sv) < 0)
+        return -1;
+    uint64_t unit = sv.f_frsize ? sv.f_frsize : sv.f_bsize;
+    *total = (uint64_t)sv.f_blocks * unit;
+    *free_bytes = (uint64_t)sv.f_bfree * unit;
+    *avail = (uint64_t)sv.f_bavail * unit;
+    return 0;
+}
+
 int file_exists(const char *path)
 {
     if (robj_is_rados(path)) {

@@ -95,6 +95,9 @@ status_t file_sync_dir(env_t *env, const char *dir);
 status_t file_allocate(env_t *env, const char *path, uint64_t size);
 /* Bytes an unprivileged writer may still allocate on dir's file system; -1 on error. */
 int file_space_available(const char *dir, uint64_t *bytes);
+/* Total, free and available bytes where dir lives (file system or Ceph cluster); -1 with
+ * errno on error. */
+int file_space(const char *dir, uint64_t *total, uint64_t *free_bytes, uint64_t *avail);
 int file_exists(const char *path);
 status_t file_size(const char *path, uint64_t *size);
 status_t file_mkdir(const char *path);

@@ -38,7 +38,8 @@ status_t robj_list(const robj_t *o, const char *p, int (*fn)(void *, const char 
 { (void)o; (void)fn; (void)a; return no_rados(p); }
 status_t robj_mark_store(const robj_t *o, const char *p) { (void)o; return no_rados(p); }
 int robj_store_exists(const robj_t *o) { (void)o; return 0; }
-int robj_space_available(const robj_t *o, uint64_t *b) { (void)o; (void)b; return -1; }
+int robj_space(const robj_t *o, uint64_t *t, uint64_t *f, uint64_t *a)
+{ (void)o; (void)t; (void)f; (void)a; errno = ENOTSUP; return -1; }
 status_t robj_lock(const robj_t *o, const char *p, int *h) { (void)o; *h = -1; return no_rados(p); }
 void robj_unlock(int h) { (void)h; }
 int robj_is_lock_handle(int h) { (void)h; return 0; }
@@ -290,13 +291,17 @@ int robj_store_exists(const robj_t *store)
     return rados_stat(store->io, STORE_MARKER, &size, &mt) == 0;
 }
 
-int robj_space_available(const robj_t *store, uint64_t *bytes)
+int robj_space(const robj_t *store, uint64_t *total, uint64_t *free_bytes, uint64_t *avail)
 {
     (void)store;
     struct rados_cluster_stat_t cs;
-    if (rados_cluster_stat(g.cluster, &cs) < 0)
+    int r = rados_cluster_stat(g.cluster, &cs);
+    if (r < 0) {
+        errno = -r;
         return -1;
-    *bytes = cs.kb_avail * 1024;
+    }
+    *total = cs.kb * 1024;
+    *free_bytes = *avail = cs.kb_avail * 1024;
     return 0;
 }
 

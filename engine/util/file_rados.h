@@ -59,8 +59,8 @@ status_t robj_list(const robj_t *store, const char *path,
 /* The store's marker object: a store exists once mkfs (file_mkdir) wrote it. */
 status_t robj_mark_store(const robj_t *store, const char *path);
 int robj_store_exists(const robj_t *store);
-/* Bytes still free in the cluster; -1 on error. */
-int robj_space_available(const robj_t *store, uint64_t *bytes);
+/* The cluster's raw capacity: total, free, available bytes; -1 with errno on error. */
+int robj_space(const robj_t *store, uint64_t *total, uint64_t *free_bytes, uint64_t *avail);
 /* Exclusive lock with a lease on the object, renewed by a thread until robj_unlock.
  * Busy "store is in use by HOST" when another client holds it (unless takeover is asked,
  * see above). *handle is a positive number for robj_unlock. */
