@@ -21,6 +21,15 @@ CFLAGS_ALL := -std=gnu11 -Wall -Wextra -Werror $(OPT) -g -pthread $(SAN) $(DEFS)
 LDLIBS_ALL := -pthread -lz $(SAN) $(LDFLAGS)
 FUSE_CFLAGS := $(shell pkg-config --cflags fuse3 2>/dev/null)
 FUSE_LIBS   := $(shell pkg-config --libs fuse3 2>/dev/null)
+# The RADOS backend (rados:// stores) is built when librados' header is there (librados-dev);
+# without it the build is the same and rados:// locations fail with a clear message.
+# RADOS=0 leaves it out even when present.
+ifneq ($(RADOS),0)
+ifneq ($(wildcard /usr/include/rados/librados.h),)
+CFLAGS_ALL += -DLSM_HAVE_RADOS
+LDLIBS_ALL += -lrados
+endif
+endif
 
 ENGINE_SRC := $(sort $(shell find engine -name '*.c'))
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(O)/obj/%.o)
@@ -122,7 +131,7 @@ bench:
 	tests/bench/run.sh
 
 deps:
-	@tools/install-deps.sh
+	@RADOS=$(RADOS) tools/install-deps.sh
 
 # Long fuzzing runs: every libFuzzer target for FUZZ_TIME seconds (tests/fuzz/fuzz.mk).
 FUZZ_TIME ?= 300

@@ -105,11 +105,12 @@ static long reclaim_orphans(fs_t *fs)
 fs_t *fs_open(fs_opts_t *opts)
 {
     struct stat st;
-    if (stat(opts->store, &st) != 0) {
+    if (strncmp(opts->store, "rados://", 8) == 0) {
+        /* A RADOS store: the engine checks it (cluster, pool, store) when it opens it. */
+    } else if (stat(opts->store, &st) != 0) {
         fprintf(stderr, "lsmfs: %s: %s\n", opts->store, strerror(errno));
         return NULL;
-    }
-    if (!S_ISDIR(st.st_mode)) {
+    } else if (!S_ISDIR(st.st_mode)) {
         fprintf(stderr, "lsmfs: %s: not a directory\n", opts->store);
         return NULL;
     }

@@ -189,5 +189,8 @@ void fs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
 int fs_opts_parse(fs_opts_t *opts, const char *list);
 void fs_opts_init(fs_opts_t *opts);
 void fs_opts_free(fs_opts_t *opts);
+/* rados_opts.c: 1 if opt was a RADOS store option (conf=, id=, rados_timeout=, lease=,
+ * takeover) and is now in effect, 0 if it is none of them, -1 on failure. */
+int fs_rados_opt(const char *opt);
 
 #endif

@@ -157,7 +157,9 @@ static int parse_args(int argc, char **argv, fs_opts_t *o)
         return -1;
     }
     char buf[PATH_MAX];
-    if (!realpath(pos[0], buf)) {
+    if (strncmp(pos[0], "rados://", 8) == 0) /* a RADOS store is no local path */
+        snprintf(buf, sizeof(buf), "%s", pos[0]);
+    else if (!realpath(pos[0], buf)) {
         fprintf(stderr, "lsmfs: %s: %s\n", pos[0], strerror(errno));
         return -1;
     }

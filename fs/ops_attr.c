@@ -194,16 +194,16 @@ void fs_op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
     (void)ino;
     fs_t *fs = fs_of(req);
-    struct statvfs host, st;
+    struct statvfs st;
     memset(&st, 0, sizeof(st));
-    if (statvfs(fs->opts->store, &host) != 0)
+    uint64_t total, free_bytes, avail;
+    if (lsm_location_space(fs->opts->store, &total, &free_bytes, &avail) != 0)
         return fs_reply_err(req, -errno);
-    uint64_t unit = host.f_frsize ? host.f_frsize : host.f_bsize;
     st.f_bsize = fs->bsize;
     st.f_frsize = fs->bsize;
-    st.f_blocks = host.f_blocks * unit / fs->bsize;
-    st.f_bfree = host.f_bfree * unit / fs->bsize;
-    st.f_bavail = host.f_bavail * unit / fs->bsize;
+    st.f_blocks = total / fs->bsize;
+    st.f_bfree = free_bytes / fs->bsize;
+    st.f_bavail = avail / fs->bsize;
     pthread_mutex_lock(&fs->alloc_mu);
     uint64_t used = fs->next_ino;
     pthread_mutex_unlock(&fs->alloc_mu);

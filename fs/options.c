@@ -116,6 +116,9 @@ static int one_opt(fs_opts_t *o, const char *opt)
         return 0;
     if (!eq && in_list(passthrough, opt))
         return add_fuse_opt(o, opt);
+    int rados = fs_rados_opt(opt);
+    if (rados)
+        return rados > 0 ? 0 : -1;
     if (!eq && strcmp(opt, "allow_other") == 0) {
         o->allow_other = 1;
         return 0;

@@ -55,6 +55,21 @@ static int dir_nonempty(const char *path)
     return n;
 }
 
+/* Removes the engine's files of the store (-f); 0 on success, else says why. */
+static int destroy_store(const char *store)
+{
+    char *err = NULL;
+    lsm_options_t *o = lsm_options_create();
+    lsm_destroy_db(o, store, &err);
+    lsm_options_destroy(o);
+    if (err) {
+        fprintf(stderr, "mkfs.lsmfs: %s: cannot destroy the old store: %s\n", store, err);
+        lsm_free(err);
+        return 1;
+    }
+    return 0;
+}
+
 static void make_uuid(uint8_t *u)
 {
     size_t got = 0;
@@ -165,7 +180,8 @@ int main(int argc, char **argv)
     }
     const char *store = argv[optind];
     struct stat st;
-    if (stat(store, &st) == 0) {
+    int remote = strncmp(store, "rados://", 8) == 0; /* a RADOS store: no folder to make */
+    if (!remote && stat(store, &st) == 0) {
         if (!S_ISDIR(st.st_mode)) {
             fprintf(stderr, "mkfs.lsmfs: %s exists and is not a directory\n", store);
             return 1;
@@ -194,15 +210,13 @@ int main(int argc, char **argv)
                 return 1;
             }
             lsm_free(err);
-            err = NULL;
-            lsm_destroy_db(o, store, &err);
             lsm_options_destroy(o);
-            if (err) {
-                fprintf(stderr, "mkfs.lsmfs: %s: cannot destroy the old store: %s\n", store, err);
-                lsm_free(err);
+            if (destroy_store(store) != 0)
                 return 1;
-            }
         }
+    } else if (remote) {
+        if (force && destroy_store(store) != 0)
+            return 1;
     } else if (errno != ENOENT || mkdir(store, 0755) != 0) {
         fprintf(stderr, "mkfs.lsmfs: %s: %s\n", store, strerror(errno));
         return 1;

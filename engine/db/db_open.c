@@ -26,17 +26,7 @@
 
 static status_t make_dir_if_missing(const lsm_options_t *o, const char *dir)
 {
-    struct stat stt;
-    if (stat(dir, &stt) == 0) {
-        if (!S_ISDIR(stt.st_mode))
-            return st_error(ST_INVALID_ARGUMENT, "%s: not a directory", dir);
-        return NULL;
-    }
-    if (errno != ENOENT)
-        return st_io(errno, "%s", dir);
-    if (!o->create_if_missing)
-        return st_error(ST_INVALID_ARGUMENT, "%s: does not exist (create_if_missing is off)", dir);
-    return file_mkdir(dir);
+    return file_ensure_dir(dir, o->create_if_missing);
 }
 
 /* ---- WAL replay ---- */
@@ -318,7 +308,7 @@ static status_t open_impl(const lsm_options_t *options, const char *name, int re
         return st_error(ST_INVALID_ARGUMENT, "empty store path");
     }
 
-    status_t st = read_only ? NULL : make_dir_if_missing(&db->opt, name);
+    status_t st = read_only ? file_reachable(name) : make_dir_if_missing(&db->opt, name);
     char path[4096];
     /* A directory that is not a store is refused before anything (LOCK) is made in it. */
     if (!st && (read_only || !db->opt.create_if_missing) &&

@@ -126,6 +126,11 @@ void lsm_verify_checksum(lsm_t *db, char **errptr);
 uint64_t lsm_release_reserve(lsm_t *db);
 
 void lsm_destroy_db(const lsm_options_t *options, const char *name, char **errptr);
+/* Capacity of the place a store lives (its local file system, or its Ceph cluster for
+ * rados://POOL/NAME): bytes in total, free, and available to an unprivileged writer.
+ * 0 on success, -1 with errno set on failure. */
+int lsm_location_space(const char *name, uint64_t *total, uint64_t *free_bytes,
+                       uint64_t *avail);
 /* Rebuilds a damaged store (as rocksdb_repair_db): takes its LOCK (Busy if open), salvages
  * every readable data block of every table and every readable WAL record, and writes new
  * tables at the last level plus a new MANIFEST and CURRENT; only then removes the old

@@ -1,12 +1,15 @@
 /*
- * file.c - POSIX implementation of the engine's file wrappers (see file.h).
+ * file.c - the engine's file wrappers (see file.h): POSIX files, or RADOS objects for a
+ * store located at rados://POOL/NAME (util/file_rados.c does the object operations).
  *
  * Invariants: every error message names the path; EINTR is retried; a short write is
  * continued until done or failed. In LSM_TESTING builds each operation first asks the
- * env's fault hook, which may fail it.
+ * env's fault hook, which may fail it (on either backend). The backend is chosen per
+ * operation by the path alone, so callers never learn which one runs.
  */
 #define _GNU_SOURCE
 #include "util/file.h"
+#include "util/file_rados.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -49,18 +52,56 @@ struct wfile {
     int append;        /* opened with O_APPEND (no zero-fill then) */
     size_t buffered;
     char *path;
+    int remote;        /* a RADOS object (ro) instead of fd */
+    robj_t ro;
     char buf[WBUF_SIZE];
 };
+
+/* An object opened for writing: created empty (truncated) unless appending. */
+static status_t remote_wfile_open(env_t *env, const char *path, int append, wfile_t **out)
+{
+    struct wfile *f = calloc(1, sizeof(*f));
+    char *p = strdup(path);
+    if (!f || !p) {
+        free(f);
+        free(p);
+        return st_io(ENOMEM, "%s", path);
+    }
+    f->env = env;
+    f->fd = -1;
+    f->path = p;
+    f->append = append;
+    f->remote = 1;
+    status_t s = robj_get(path, &f->ro);
+    if (!s && append) {
+        s = robj_stat(&f->ro, path, &f->size);
+        if (s && st_errno(s) == ENOENT) {
+            st_free(s);
+            s = robj_write_full(&f->ro, path, "", 0);
+        }
+    } else if (!s) {
+        s = robj_write_full(&f->ro, path, "", 0);
+    }
+    if (s) {
+        free(p);
+        free(f);
+        return s;
+    }
+    *out = f;
+    return NULL;
+}
 
 status_t wfile_open(env_t *env, const char *path, int append, wfile_t **out)
 {
     *out = NULL;
     FAULT(env, FOP_OPEN_WRITE, path);
+    if (robj_is_rados(path))
+        return remote_wfile_open(env, path, append, out);
     int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC);
     int fd = open(path, flags, 0644);
     if (fd < 0)
         return st_io(errno, "%s: open for writing", path);
-    struct wfile *f = malloc(sizeof(*f));
+    struct wfile *f = calloc(1, sizeof(*f));
     char *p = strdup(path);
     if (!f || !p) {
         free(f);
@@ -88,7 +129,11 @@ static status_t write_all(wfile_t *f, const char *p, size_t n)
 {
     FAULT(f->env, FOP_WRITE, f->path);
     uint64_t off = f->size - f->buffered;
-    (void)off;
+    if (f->remote) {
+        ST_RETURN_IF_ERR(robj_write(&f->ro, f->path, p, n, off));
+        OBSERVE(f->env, FOP_WRITE, f->path, off, n);
+        return NULL;
+    }
     size_t left = n;
     while (left > 0) {
         ssize_t w = write(f->fd, p, left);
@@ -149,7 +194,8 @@ status_t wfile_sync(wfile_t *f)
 {
     ST_RETURN_IF_ERR(wfile_flush(f));
     FAULT(f->env, FOP_SYNC, f->path);
-    if (fdatasync(f->fd) < 0)
+    /* A RADOS write returned only once every replica had it: nothing more to wait for. */
+    if (!f->remote && fdatasync(f->fd) < 0)
         return st_io(errno, "%s: fdatasync", f->path);
     OBSERVE(f->env, FOP_SYNC, f->path, 0, f->size);
     return NULL;
@@ -163,7 +209,7 @@ status_t wfile_close(wfile_t *f)
     /* Unused zeros are cut off (a reader would take them for a clean end anyway). */
     if (!s && f->zeroed > f->size && ftruncate(f->fd, (off_t)f->size) < 0)
         s = st_io(errno, "%s: truncate", f->path);
-    if (close(f->fd) < 0 && !s)
+    if (!f->remote && close(f->fd) < 0 && !s)
         s = st_io(errno, "%s: close", f->path);
     free(f->path);
     free(f);
@@ -177,6 +223,11 @@ status_t wfile_truncate(wfile_t *f, uint64_t size)
 {
     f->buffered = 0;
     FAULT(f->env, FOP_TRUNCATE, f->path);
+    if (f->remote) {
+        ST_RETURN_IF_ERR(robj_trunc(&f->ro, f->path, size));
+        f->size = size;
+        return NULL;
+    }
     if (ftruncate(f->fd, (off_t)size) < 0)
         return st_io(errno, "%s: truncate", f->path);
     /* ftruncate leaves the file offset where it was: without this, the next write would
@@ -212,6 +263,8 @@ status_t wfile_zero_fill(wfile_t *f, uint64_t upto)
 {
     if (f->append)
         return st_error(ST_INVALID_ARGUMENT, "%s: zero-fill of an append-only file", f->path);
+    if (f->remote)
+        return NULL; /* objects have no journal to spare: nothing to gain */
     ST_RETURN_IF_ERR(wfile_flush(f));
     uint64_t start = wfile_physical_size(f);
     if (upto <= start)
@@ -231,12 +284,44 @@ struct rfile {
     env_t *env;
     int fd;
     char *path;
+    int remote;
+    robj_t ro;
 };
+
+static status_t remote_rfile_open(env_t *env, const char *path, rfile_t **out, uint64_t *size)
+{
+    struct rfile *f = calloc(1, sizeof(*f));
+    char *p = strdup(path);
+    if (!f || !p) {
+        free(f);
+        free(p);
+        return st_io(ENOMEM, "%s", path);
+    }
+    uint64_t sz = 0;
+    status_t s = robj_get(path, &f->ro);
+    if (!s)
+        s = robj_stat(&f->ro, path, &sz);
+    if (s) {
+        free(f);
+        free(p);
+        return s;
+    }
+    f->env = env;
+    f->fd = -1;
+    f->path = p;
+    f->remote = 1;
+    if (size)
+        *size = sz;
+    *out = f;
+    return NULL;
+}
 
 status_t rfile_open(env_t *env, const char *path, rfile_t **out, uint64_t *size)
 {
     *out = NULL;
     FAULT(env, FOP_OPEN_READ, path);
+    if (robj_is_rados(path))
+        return remote_rfile_open(env, path, out, size);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return st_io(errno, "%s: open", path);
@@ -246,7 +331,7 @@ status_t rfile_open(env_t *env, const char *path, rfile_t **out, uint64_t *size)
         close(fd);
         return st_io(e, "%s: stat", path);
     }
-    struct rfile *f = malloc(sizeof(*f));
+    struct rfile *f = calloc(1, sizeof(*f));
     char *p = strdup(path);
     if (!f || !p) {
         free(f);
@@ -267,6 +352,13 @@ status_t rfile_read(rfile_t *f, uint64_t off, size_t n, char *buf)
 {
     FAULT(f->env, FOP_READ, f->path);
     size_t done = 0;
+    if (f->remote) {
+        ST_RETURN_IF_ERR(robj_read(&f->ro, f->path, buf, n, off, &done));
+        if (done < n)
+            return st_error(ST_CORRUPTION, "%s: truncated: wanted %zu bytes at offset %llu",
+                            f->path, n, (unsigned long long)off);
+        return NULL;
+    }
     while (done < n) {
         ssize_t r = pread(f->fd, buf + done, n - done, (off_t)(off + done));
         if (r < 0) {
@@ -287,7 +379,8 @@ void rfile_close(rfile_t *f)
 {
     if (!f)
         return;
-    close(f->fd);
+    if (!f->remote)
+        close(f->fd);
     free(f->path);
     free(f);
 }
@@ -296,7 +389,8 @@ const char *rfile_path(const rfile_t *f) { return f->path; }
 
 void rfile_hint_sequential(rfile_t *f)
 {
-    posix_fadvise(f->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    if (!f->remote)
+        posix_fadvise(f->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 }
 
 /* ---- sequential ---- */
@@ -304,16 +398,33 @@ struct sfile {
     env_t *env;
     int fd;
     char *path;
+    rfile_t *remote; /* RADOS: a random-access reader and the position in it */
+    uint64_t pos, size;
 };
 
 status_t sfile_open(env_t *env, const char *path, sfile_t **out)
 {
     *out = NULL;
     FAULT(env, FOP_OPEN_READ, path);
+    if (robj_is_rados(path)) {
+        struct sfile *f = calloc(1, sizeof(*f));
+        if (!f)
+            return st_io(ENOMEM, "%s", path);
+        status_t s = rfile_open(env, path, &f->remote, &f->size);
+        if (s) {
+            free(f);
+            return s;
+        }
+        f->env = env;
+        f->fd = -1;
+        f->path = f->remote->path;
+        *out = f;
+        return NULL;
+    }
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return st_io(errno, "%s: open", path);
-    struct sfile *f = malloc(sizeof(*f));
+    struct sfile *f = calloc(1, sizeof(*f));
     char *p = strdup(path);
     if (!f || !p) {
         free(f);
@@ -333,6 +444,12 @@ status_t sfile_read(sfile_t *f, size_t n, char *buf, size_t *got)
 {
     FAULT(f->env, FOP_READ, f->path);
     size_t done = 0;
+    if (f->remote) {
+        status_t s = robj_read(&f->remote->ro, f->path, buf, n, f->pos, &done);
+        f->pos += done;
+        *got = done;
+        return s;
+    }
     while (done < n) {
         ssize_t r = read(f->fd, buf + done, n - done);
         if (r < 0) {
@@ -352,6 +469,11 @@ void sfile_close(sfile_t *f)
 {
     if (!f)
         return;
+    if (f->remote) {
+        rfile_close(f->remote);
+        free(f);
+        return;
+    }
     close(f->fd);
     free(f->path);
     free(f);
@@ -390,6 +512,8 @@ status_t file_read_all(env_t *env, const char *path, char **data, size_t *len)
 status_t file_sync_dir(env_t *env, const char *dir)
 {
     FAULT(env, FOP_SYNC_DIR, dir);
+    if (robj_is_rados(dir))
+        return NULL; /* objects have no directory entries to make durable */
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return st_io(errno, "%s: open directory", dir);
@@ -420,6 +544,15 @@ status_t file_write_atomic(env_t *env, const char *dir, const char *name, const 
     char tmp[PATH_MAX], dst[PATH_MAX];
     snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, name);
     snprintf(dst, sizeof(dst), "%s/%s", dir, name);
+    if (robj_is_rados(dir)) {
+        /* A whole-object write replaces the object atomically: no temporary needed. */
+        FAULT(env, FOP_WRITE, dst);
+        robj_t o;
+        ST_RETURN_IF_ERR(robj_get(dst, &o));
+        ST_RETURN_IF_ERR(robj_write_full(&o, dst, data, len));
+        OBSERVE(env, FOP_SYNC, dst, 0, len);
+        return NULL;
+    }
     wfile_t *f;
     ST_RETURN_IF_ERR(wfile_open(env, tmp, 0, &f));
     status_t s = sync_and_close(f, wfile_append(f, data, len));
@@ -432,9 +565,33 @@ status_t file_write_atomic(env_t *env, const char *dir, const char *name, const 
     return s;
 }
 
+/* RADOS has no rename: copy into the new object in one atomic write, then remove the old
+ * one. Not atomic as a whole (both may exist for a moment); the engine renames only files
+ * it can tell apart by name. */
+static status_t remote_rename(env_t *env, const char *from, const char *to)
+{
+    if (!robj_is_rados(from) || !robj_is_rados(to))
+        return st_error(ST_NOT_SUPPORTED, "rename %s to %s: across backends", from, to);
+    char *data;
+    size_t len;
+    ST_RETURN_IF_ERR(file_read_all(env, from, &data, &len));
+    robj_t o;
+    status_t s = robj_get(to, &o);
+    if (!s)
+        s = robj_write_full(&o, to, data, len);
+    free(data);
+    if (!s)
+        s = robj_get(from, &o);
+    if (!s)
+        s = robj_remove(&o, from);
+    return s;
+}
+
 status_t file_rename(env_t *env, const char *from, const char *to)
 {
     FAULT(env, FOP_RENAME, from);
+    if (robj_is_rados(from) || robj_is_rados(to))
+        return remote_rename(env, from, to);
     if (rename(from, to) < 0)
         return st_io(errno, "rename %s to %s", from, to);
     OBSERVE(env, FOP_RENAME, to, 0, 0);
@@ -444,6 +601,11 @@ status_t file_rename(env_t *env, const char *from, const char *to)
 status_t file_remove(env_t *env, const char *path)
 {
     FAULT(env, FOP_REMOVE, path);
+    if (robj_is_rados(path)) {
+        robj_t o;
+        ST_RETURN_IF_ERR(robj_get(path, &o));
+        return robj_remove(&o, path);
+    }
     if (unlink(path) < 0)
         return st_io(errno, "%s: remove", path);
     return NULL;
@@ -502,6 +664,8 @@ status_t file_link_or_copy(env_t *env, const char *from, const char *to, int *li
 status_t file_allocate(env_t *env, const char *path, uint64_t size)
 {
     FAULT(env, FOP_WRITE, path);
+    if (robj_is_rados(path))
+        return st_io(ENOTSUP, "%s: no space reserve on RADOS", path);
     int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
         return st_io(errno, "%s: open", path);
@@ -521,16 +685,63 @@ status_t file_allocate(env_t *env, const char *path, uint64_t size)
 int file_space_available(const char *dir, uint64_t *bytes)
 {
     struct statvfs sv;
+    /* A store on RADOS keeps no space reserve: the cluster's full ratios guard it. */
+    if (robj_is_rados(dir))
+        return -1;
     if (statvfs(dir, &sv) < 0)
         return -1;
     *bytes = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
     return 0;
 }
 
-int file_exists(const char *path) { return access(path, F_OK) == 0; }
+int file_space(const char *dir, uint64_t *total, uint64_t *free_bytes, uint64_t *avail)
+{
+    if (robj_is_rados(dir)) {
+        robj_t o;
+        status_t s = robj_get(dir, &o);
+        if (s) {
+            errno = st_errno(s) ? st_errno(s) : EIO;
+            st_free(s);
+            return -1;
+        }
+        return robj_space(&o, total, free_bytes, avail);
+    }
+    struct statvfs sv;
+    if (statvfs(dir, &sv) < 0)
+        return -1;
+    uint64_t unit = sv.f_frsize ? sv.f_frsize : sv.f_bsize;
+    *total = (uint64_t)sv.f_blocks * unit;
+    *free_bytes = (uint64_t)sv.f_bfree * unit;
+    *avail = (uint64_t)sv.f_bavail * unit;
+    return 0;
+}
+
+int file_exists(const char *path)
+{
+    if (robj_is_rados(path)) {
+        robj_t o;
+        status_t s = robj_get(path, &o);
+        if (s) {
+            st_free(s);
+            return 0;
+        }
+        if (!o.oid[0])
+            return robj_store_exists(&o);
+        uint64_t size;
+        s = robj_stat(&o, path, &size);
+        st_free(s);
+        return s == NULL;
+    }
+    return access(path, F_OK) == 0;
+}
 
 status_t file_size(const char *path, uint64_t *size)
 {
+    if (robj_is_rados(path)) {
+        robj_t o;
+        ST_RETURN_IF_ERR(robj_get(path, &o));
+        return robj_stat(&o, path, size);
+    }
     struct stat stt;
     if (stat(path, &stt) < 0)
         return st_io(errno, "%s: stat", path);
@@ -540,13 +751,54 @@ status_t file_size(const char *path, uint64_t *size)
 
 status_t file_mkdir(const char *path)
 {
+    if (robj_is_rados(path)) {
+        robj_t o;
+        ST_RETURN_IF_ERR(robj_get(path, &o));
+        return robj_mark_store(&o, path);
+    }
     if (mkdir(path, 0755) < 0 && errno != EEXIST)
         return st_io(errno, "%s: mkdir", path);
     return NULL;
 }
 
+status_t file_reachable(const char *path)
+{
+    robj_t o;
+    return robj_is_rados(path) ? robj_get(path, &o) : NULL;
+}
+
+status_t file_ensure_dir(const char *path, int create)
+{
+    if (robj_is_rados(path)) {
+        robj_t o;
+        ST_RETURN_IF_ERR(robj_get(path, &o));
+        if (robj_store_exists(&o))
+            return NULL;
+        if (!create)
+            return st_error(ST_INVALID_ARGUMENT, "%s: no lsmfs store there (create_if_missing "
+                            "is off)", path);
+        return robj_mark_store(&o, path);
+    }
+    struct stat stt;
+    if (stat(path, &stt) == 0) {
+        if (!S_ISDIR(stt.st_mode))
+            return st_error(ST_INVALID_ARGUMENT, "%s: not a directory", path);
+        return NULL;
+    }
+    if (errno != ENOENT)
+        return st_io(errno, "%s", path);
+    if (!create)
+        return st_error(ST_INVALID_ARGUMENT, "%s: does not exist (create_if_missing is off)", path);
+    return file_mkdir(path);
+}
+
 status_t file_list_dir(const char *dir, int (*fn)(void *arg, const char *name), void *arg)
 {
+    if (robj_is_rados(dir)) {
+        robj_t o;
+        ST_RETURN_IF_ERR(robj_get(dir, &o));
+        return robj_list(&o, dir, fn, arg);
+    }
     DIR *d = opendir(dir);
     if (!d)
         return st_io(errno, "%s: open directory", dir);
@@ -564,6 +816,11 @@ status_t file_list_dir(const char *dir, int (*fn)(void *arg, const char *name), 
 status_t file_lock(const char *path, int *fd_out)
 {
     *fd_out = -1;
+    if (robj_is_rados(path)) {
+        robj_t o;
+        ST_RETURN_IF_ERR(robj_get(path, &o));
+        return robj_lock(&o, path, fd_out);
+    }
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0 && errno == EROFS) {
         /* A store on a read-only file system (a snapshot, a backup medium): flock works
@@ -592,6 +849,10 @@ status_t file_lock(const char *path, int *fd_out)
 
 void file_unlock(int fd)
 {
+    if (robj_is_lock_handle(fd)) {
+        robj_unlock(fd);
+        return;
+    }
     if (fd >= 0) {
         flock(fd, LOCK_UN);
         close(fd);

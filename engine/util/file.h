@@ -10,6 +10,9 @@
  * wfile_t is an append-only file with a user-space buffer: wfile_append copies into the
  * buffer, wfile_flush hands it to the kernel with write(2) (data then survives a process
  * crash), wfile_sync also fdatasyncs (data then survives a power cut).
+ *
+ * Paths that start with rados:// are RADOS objects instead (util/file_rados.h): the same
+ * calls, with a flushed write already acknowledged by every replica.
  */
 #ifndef LSM_UTIL_FILE_H
 #define LSM_UTIL_FILE_H
@@ -98,9 +101,19 @@ status_t file_sync_dir(env_t *env, const char *dir);
 status_t file_allocate(env_t *env, const char *path, uint64_t size);
 /* Bytes an unprivileged writer may still allocate on dir's file system; -1 on error. */
 int file_space_available(const char *dir, uint64_t *bytes);
+/* Total, free and available bytes where dir lives (file system or Ceph cluster); -1 with
+ * errno on error. */
+int file_space(const char *dir, uint64_t *total, uint64_t *free_bytes, uint64_t *avail);
 int file_exists(const char *path);
 status_t file_size(const char *path, uint64_t *size);
 status_t file_mkdir(const char *path);
+/* The store's folder: fine if it is there (and a folder); made if missing and `create`,
+ * else InvalidArgument "does not exist". For rados://POOL/NAME the store's marker object
+ * plays the folder. */
+status_t file_ensure_dir(const char *path, int create);
+/* NULL if the store's location can be reached (always for a local path; for RADOS: the
+ * cluster answers and the pool exists), else the one-line reason. */
+status_t file_reachable(const char *path);
 /* Calls fn for every entry of dir except . and ..; stops early if fn returns non-zero. */
 status_t file_list_dir(const char *dir, int (*fn)(void *arg, const char *name), void *arg);
 

@@ -15,6 +15,12 @@ NO_LSM  ?= 0
 BENCH_CFLAGS := -std=gnu11 -Wall -Wextra -Werror $(OPT) -g -pthread \
                 -Iengine -Iengine/include $(CFLAGS)
 BENCH_LIBS   := -lrocksdb -lleveldb -lz -pthread $(LDFLAGS)
+# liblsm.a carries the RADOS backend when librados' header is there (see the Makefile).
+ifneq ($(RADOS),0)
+ifneq ($(wildcard /usr/include/rados/librados.h),)
+BENCH_LIBS   += -lrados
+endif
+endif
 
 .PHONY: all
 all: $(O)/kvbench
