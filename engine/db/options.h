@@ -38,6 +38,8 @@ struct lsm_options_t {
     size_t block_size;                     /* 4 KiB */
     int max_open_files;                    /* 1000 */
     uint64_t reserve_bytes;                /* 0 = no space reserve (RESERVE file) */
+    lsm_logger_fn info_log;                /* NULL = stderr (db_log.c) */
+    void *info_log_arg;
     env_t *env;                            /* NULL = plain POSIX; tests inject faults here */
 };
 
