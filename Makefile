@@ -143,5 +143,9 @@ mount: deps
 	@if mountpoint -q $(MNT); then echo "$(MNT) is already mounted"; \
 	 else build/lsmfs $(STORE) $(MNT) && echo "lsmfs: $(STORE) mounted on $(MNT) (unmount: make umount)"; fi
 
+# Returns once the daemon has closed the store (umount itself returns ~1-2 s earlier), so
+# that fsck.lsmfs or a new mount can follow at once.
 umount:
 	fusermount3 -u $(MNT) 2>/dev/null || umount $(MNT)
+	@i=0; while [ -e $(STORE)/LOCK ] && ! flock -n $(STORE)/LOCK true 2>/dev/null && \
+	    [ $$i -lt 300 ]; do sleep 0.1; i=$$((i + 1)); done

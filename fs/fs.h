@@ -29,7 +29,8 @@
 #include "lsm.h"
 #include "schema.h"
 
-#define LSMFS_VERSION "0.1"
+#include "version.h"
+#define LSMFS_VERSION LSMFS_VERSION_STRING
 
 /* Raise the persisted inode high-water mark this many numbers ahead of use. */
 #define FS_INO_CHUNK 1024
@@ -49,7 +50,7 @@ typedef struct {
     int atime_mode;
     double entry_timeout, attr_timeout;
     size_t block_cache, write_buffer;
-    size_t reserve;         /* engine space reserve; (size_t)-1 = as big as write_buffer */
+    size_t reserve;         /* engine space reserve; (size_t)-1 = fs_reserve_default */
     char *fsname;           /* NULL: the store path */
     char *fuse_opts;        /* options handed to libfuse as one -o string (malloc'd) */
     char *log_file;         /* -o log=FILE (log.c); NULL: stderr, or syslog once detached */
