@@ -48,7 +48,7 @@ ifneq ($(FSCK_SRC),)
 PROGRAMS += $(O)/fsck.lsmfs
 endif
 
-.PHONY: all check unit asan tsan bench deps clean fuzz tests install
+.PHONY: all check unit asan tsan bench deps clean fuzz tests install uninstall
 all: $(PROGRAMS)
 
 $(O)/obj/%.o: %.c
@@ -118,14 +118,31 @@ fuzz:
 	$(MAKE) -f tests/fuzz/fuzz.mk run FUZZ_TIME=$(FUZZ_TIME)
 
 # ---- install ------------------------------------------------------------------------
-# make install [PREFIX=/usr/local] [DESTDIR=...]: the three programs into $(PREFIX)/sbin.
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the three programs into $(PREFIX)/sbin,
+# their man pages (man/) into $(MANDIR)/man8 and bash completion into $(COMPDIR);
+# make uninstall removes them.
 # `mount -t fuse.lsmfs` and fstab need lsmfs on mount.fuse3's PATH (/usr/local/sbin or
 # /usr/sbin are fine); `mkfs -t lsmfs` needs mkfs.lsmfs in /sbin or on PATH (PREFIX=/usr).
 PREFIX ?= /usr/local
+MANDIR ?= $(PREFIX)/share/man
+COMPDIR ?= $(PREFIX)/share/bash-completion/completions
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin
 	install -m 0755 $(O)/lsmfs $(O)/mkfs.lsmfs $(DESTDIR)$(PREFIX)/sbin/
 	if [ -x $(O)/fsck.lsmfs ]; then install -m 0755 $(O)/fsck.lsmfs $(DESTDIR)$(PREFIX)/sbin/; fi
+	install -d $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(COMPDIR)
+	install -m 0644 man/lsmfs.8 man/mkfs.lsmfs.8 man/fsck.lsmfs.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 tools/completion/lsmfs $(DESTDIR)$(COMPDIR)/lsmfs
+	ln -sf lsmfs $(DESTDIR)$(COMPDIR)/mkfs.lsmfs
+	ln -sf lsmfs $(DESTDIR)$(COMPDIR)/fsck.lsmfs
+
+# Removes exactly what install put there (same PREFIX / DESTDIR).
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/lsmfs $(DESTDIR)$(PREFIX)/sbin/mkfs.lsmfs \
+	      $(DESTDIR)$(PREFIX)/sbin/fsck.lsmfs
+	rm -f $(DESTDIR)$(MANDIR)/man8/lsmfs.8 $(DESTDIR)$(MANDIR)/man8/mkfs.lsmfs.8 \
+	      $(DESTDIR)$(MANDIR)/man8/fsck.lsmfs.8
+	rm -f $(DESTDIR)$(COMPDIR)/lsmfs $(DESTDIR)$(COMPDIR)/mkfs.lsmfs $(DESTDIR)$(COMPDIR)/fsck.lsmfs
 
 clean:
 	rm -rf build
