@@ -201,9 +201,17 @@ void fs_op_statfs(fuse_req_t req, fuse_ino_t ino)
     uint64_t unit = host.f_frsize ? host.f_frsize : host.f_bsize;
     st.f_bsize = fs->bsize;
     st.f_frsize = fs->bsize;
-    st.f_blocks = host.f_blocks * unit / fs->bsize;
+    /* Free space is the host's (what can still be written); "used" is the store's own: its
+     * tables, its memtables (about what the WALs hold) and the space reserve. So df's Size
+     * is the store plus the free space, not the host disk with everything else on it. */
+    uint64_t sst = 0, mem = 0, reserve = 0;
+    lsm_property_int(fs->db, "lsm.total-sst-files-size", &sst);
+    lsm_property_int(fs->db, "lsm.cur-size-all-mem-tables", &mem);
+    lsm_property_int(fs->db, "lsm.reserve-bytes", &reserve);
+    uint64_t own = (sst + mem + reserve + fs->bsize - 1) / fs->bsize;
     st.f_bfree = host.f_bfree * unit / fs->bsize;
     st.f_bavail = host.f_bavail * unit / fs->bsize;
+    st.f_blocks = own + st.f_bfree;
     pthread_mutex_lock(&fs->alloc_mu);
     uint64_t used = fs->next_ino;
     pthread_mutex_unlock(&fs->alloc_mu);
