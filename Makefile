@@ -61,7 +61,7 @@ ifneq ($(CTL_SRC),)
 PROGRAMS += $(O)/lsmfsctl
 endif
 
-.PHONY: all check unit asan tsan bench deps clean fuzz tests install
+.PHONY: all check unit asan tsan bench deps clean fuzz tests install uninstall
 all: $(PROGRAMS)
 
 $(O)/obj/%.o: %.c
@@ -139,17 +139,33 @@ fuzz:
 	$(MAKE) -f tests/fuzz/fuzz.mk run FUZZ_TIME=$(FUZZ_TIME)
 
 # ---- install ------------------------------------------------------------------------
-# make install [PREFIX=/usr/local] [DESTDIR=...]: the three programs into $(PREFIX)/sbin.
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the three programs into $(PREFIX)/sbin,
+# their man pages (man/) into $(MANDIR)/man8 and bash completion into $(COMPDIR);
+# make uninstall removes them.
 # `mount -t fuse.lsmfs` and fstab need lsmfs on mount.fuse3's PATH (/usr/local/sbin or
 # /usr/sbin are fine); `mkfs -t lsmfs` needs mkfs.lsmfs in /sbin or on PATH (PREFIX=/usr).
 PREFIX ?= /usr/local
+MANDIR ?= $(PREFIX)/share/man
+COMPDIR ?= $(PREFIX)/share/bash-completion/completions
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin
 	install -m 0755 $(O)/lsmfs $(O)/mkfs.lsmfs $(DESTDIR)$(PREFIX)/sbin/
 	if [ -x $(O)/fsck.lsmfs ]; then install -m 0755 $(O)/fsck.lsmfs $(DESTDIR)$(PREFIX)/sbin/; fi
 	if [ -x $(O)/lsmfsctl ]; then install -m 0755 $(O)/lsmfsctl $(DESTDIR)$(PREFIX)/sbin/; fi
-	install -d $(DESTDIR)$(PREFIX)/share/man/man8
-	install -m 0644 ctl/lsmfsctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -d $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(COMPDIR)
+	install -m 0644 man/lsmfs.8 man/mkfs.lsmfs.8 man/fsck.lsmfs.8 $(DESTDIR)$(MANDIR)/man8/
+	if [ -x $(O)/lsmfsctl ]; then install -m 0644 ctl/lsmfsctl.8 $(DESTDIR)$(MANDIR)/man8/; fi
+	install -m 0644 tools/completion/lsmfs $(DESTDIR)$(COMPDIR)/lsmfs
+	ln -sf lsmfs $(DESTDIR)$(COMPDIR)/mkfs.lsmfs
+	ln -sf lsmfs $(DESTDIR)$(COMPDIR)/fsck.lsmfs
+
+# Removes exactly what install put there (same PREFIX / DESTDIR).
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/lsmfs $(DESTDIR)$(PREFIX)/sbin/mkfs.lsmfs \
+	      $(DESTDIR)$(PREFIX)/sbin/fsck.lsmfs $(DESTDIR)$(PREFIX)/sbin/lsmfsctl
+	rm -f $(DESTDIR)$(MANDIR)/man8/lsmfs.8 $(DESTDIR)$(MANDIR)/man8/mkfs.lsmfs.8 \
+	      $(DESTDIR)$(MANDIR)/man8/fsck.lsmfs.8 $(DESTDIR)$(MANDIR)/man8/lsmfsctl.8
+	rm -f $(DESTDIR)$(COMPDIR)/lsmfs $(DESTDIR)$(COMPDIR)/mkfs.lsmfs $(DESTDIR)$(COMPDIR)/fsck.lsmfs
 
 clean:
 	rm -rf build
@@ -167,5 +183,9 @@ mount: deps
 	@if mountpoint -q $(MNT); then echo "$(MNT) is already mounted"; \
 	 else build/lsmfs $(STORE) $(MNT) && echo "lsmfs: $(STORE) mounted on $(MNT) (unmount: make umount)"; fi
 
+# Returns once the daemon has closed the store (umount itself returns ~1-2 s earlier), so
+# that fsck.lsmfs or a new mount can follow at once.
 umount:
 	fusermount3 -u $(MNT) 2>/dev/null || umount $(MNT)
+	@i=0; while [ -e $(STORE)/LOCK ] && ! flock -n $(STORE)/LOCK true 2>/dev/null && \
+	    [ $$i -lt 300 ]; do sleep 0.1; i=$$((i + 1)); done

@@ -10,6 +10,7 @@
 #include "data.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,10 +22,16 @@ static char *block_get(fs_t *fs, uint64_t ino, uint64_t idx, size_t *len, int *r
     char *v = lsm_get(fs->db, fs->ropt, key, klen, len, &err);
     *rc = 0;
     if (err) {
-        *rc = fs_err(fs, err, "read data block");
+        char what[96];
+        snprintf(what, sizeof(what), "read data block %llu (bytes %llu..%llu)",
+                 (unsigned long long)idx, (unsigned long long)(idx * fs->bsize),
+                 (unsigned long long)((idx + 1) * fs->bsize - 1));
+        *rc = fs_err_ino(fs, err, ino, what);
         return NULL;
     }
     if (v && fs_block_check(*len, fs->bsize) != 0) {
+        fuse_log(FUSE_LOG_ERR, "lsmfs: inode %llu: data block %llu is malformed (%zu bytes)\n",
+                 (unsigned long long)ino, (unsigned long long)idx, *len);
         lsm_free(v);
         *rc = -EUCLEAN;
         return NULL;
@@ -113,8 +120,12 @@ int fs_data_read(fs_t *fs, uint64_t ino, uint64_t size, uint64_t off, size_t len
         lsm_iter_get_error(it, &err);
         lsm_iter_destroy(it);
         lsm_readoptions_destroy(ro);
-        if (err)
-            return fs_err(fs, err, "read data");
+        if (err) {
+            char what[96];
+            snprintf(what, sizeof(what), "read data (bytes %llu..%llu)",
+                     (unsigned long long)off, (unsigned long long)(end - 1));
+            return fs_err_ino(fs, err, ino, what);
+        }
         if (rc)
             return rc;
     }
@@ -140,7 +151,7 @@ static int count_blocks(fs_t *fs, uint64_t ino, uint64_t from, uint64_t to, uint
     lsm_iter_get_error(it, &err);
     lsm_iter_destroy(it);
     lsm_readoptions_destroy(ro);
-    return err ? fs_err(fs, err, "count data blocks") : 0;
+    return err ? fs_err_ino(fs, err, ino, "count data blocks") : 0;
 }
 
 static void dec(uint64_t *blocks, uint64_t n) { *blocks = *blocks > n ? *blocks - n : 0; }
@@ -322,7 +333,7 @@ int fs_data_seek(fs_t *fs, uint64_t ino, uint64_t size, uint64_t off, int whence
     lsm_iter_destroy(it);
     lsm_readoptions_destroy(ro);
     if (err)
-        return fs_err(fs, err, "seek in data");
+        return fs_err_ino(fs, err, ino, "seek in data");
     if (rc)
         return rc;
     if (whence == SEEK_DATA) {

@@ -9,6 +9,8 @@
  * Failures print one line naming the store and what is wrong with it.
  */
 #include "fs.h"
+#include "log.h"
+#include "reserve.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -23,8 +25,11 @@ static lsm_t *open_db(fs_opts_t *o, int compression, char **err)
     lsm_options_set_create_if_missing(lo, 0);
     lsm_options_set_block_cache_size(lo, o->block_cache);
     lsm_options_set_write_buffer_size(lo, o->write_buffer);
-    lsm_options_set_reserve_bytes(lo, o->reserve == (size_t)-1 ? o->write_buffer : o->reserve);
+    lsm_options_set_reserve_bytes(lo, o->reserve == (size_t)-1
+                                          ? fs_reserve_default(o->store, o->write_buffer)
+                                          : o->reserve);
     lsm_options_set_compression(lo, compression);
+    lsm_options_set_info_log(lo, fs_log_engine, NULL);
     lsm_options_set_allow_concurrent_memtable_write(lo, 1);
     lsm_options_set_bloom_bits_per_key(lo, 10);
     /* Tables never mix row types (S/I/D/B/L/X/O): data blocks of appended files then move

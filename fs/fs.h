@@ -29,7 +29,8 @@
 #include "lsm.h"
 #include "schema.h"
 
-#define LSMFS_VERSION "0.1"
+#include "version.h"
+#define LSMFS_VERSION LSMFS_VERSION_STRING
 
 /* Raise the persisted inode high-water mark this many numbers ahead of use. */
 #define FS_INO_CHUNK 1024
@@ -49,9 +50,10 @@ typedef struct {
     int atime_mode;
     double entry_timeout, attr_timeout;
     size_t block_cache, write_buffer;
-    size_t reserve;         /* engine space reserve; (size_t)-1 = as big as write_buffer */
+    size_t reserve;         /* engine space reserve; (size_t)-1 = fs_reserve_default */
     char *fsname;           /* NULL: the store path */
     char *fuse_opts;        /* options handed to libfuse as one -o string (malloc'd) */
+    char *log_file;         /* -o log=FILE (log.c); NULL: stderr, or syslog once detached */
 } fs_opts_t;
 
 typedef struct {
@@ -85,6 +87,9 @@ void fs_close(fs_t *fs);
 static inline fs_t *fs_of(fuse_req_t req) { return (fs_t *)fuse_req_userdata(req); }
 /* Frees an engine error message and returns the matching -errno (logs it). */
 int fs_err(fs_t *fs, char *err, const char *what);
+/* The same for an error reading inode ino's rows: the message names the inode and how to
+ * find its path (corruption reports must say which file is hit). */
+int fs_err_ino(fs_t *fs, char *err, uint64_t ino, const char *what);
 int fs_inode_load(fs_t *fs, uint64_t ino, fs_inode_t *out);
 void fs_batch_inode(lsm_writebatch_t *b, uint64_t ino, const fs_inode_t *in);
 int fs_dentry_load(fs_t *fs, uint64_t parent, const char *name, uint64_t *ino, unsigned *type);

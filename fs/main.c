@@ -10,6 +10,7 @@
  */
 #include "fs.h"
 #include "ctl.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,11 +37,14 @@ static void usage(FILE *f)
 "     block_cache=SIZE  engine block cache (default 64M)\n"
 "     write_buffer=SIZE memtable size (default 64M)\n"
 "     reserve=SIZE     space held back in the store for deletes on a full disk\n"
-"                      (default: write_buffer; 0 = none)\n"
+"                      (default: write_buffer, at most 1%% of the store's file\n"
+"                      system; 0 = none)\n"
 "     writeback        enable the kernel writeback cache (faster many-small-writes, but\n"
 "                      data reaches the store only at writeback/fsync; default off)\n"
 "     nowriteback      no kernel writeback cache (default)\n"
 "     fsname=NAME      name shown in /proc/mounts (default: the store path)\n"
+"     log=FILE         append the daemon's messages to FILE (absolute path) instead of\n"
+"                      syslog (when detached) or stderr (-f)\n"
 "     dev,nodev,suid,nosuid,exec,noexec,dirsync,max_read=N  handed to the kernel\n"
 "  -h, --help         this text\n"
 "  -V, --version      version\n"
@@ -231,6 +235,10 @@ int main(int argc, char **argv)
         fs_opts_free(&opts);
         return r > 0 ? 0 : 1;
     }
+    if (fs_log_start(&opts) != 0) {
+        fs_opts_free(&opts);
+        return 1;
+    }
     int notify_fd = -1;
     if (!opts.foreground && detach(&notify_fd) != 0)
         return 1;
@@ -279,6 +287,7 @@ int main(int argc, char **argv)
         notify(&notify_fd, 0);
         if (chdir("/") != 0) { /* not fatal */ }
         quiet_stdio();
+        fs_log_detached();
     }
     struct fuse_loop_config *cfg = fuse_loop_cfg_create();
     fuse_loop_cfg_set_max_threads(cfg, 32);
@@ -297,6 +306,7 @@ out:
         fuse_session_destroy(se);
     fs_close(fs);
     notify(&notify_fd, (unsigned char)status);
+    fs_log_stop();
     fs_opts_free(&opts);
     return status;
 }

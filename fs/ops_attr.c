@@ -201,9 +201,18 @@ void fs_op_statfs(fuse_req_t req, fuse_ino_t ino)
         return fs_reply_err(req, -errno);
     st.f_bsize = fs->bsize;
     st.f_frsize = fs->bsize;
-    st.f_blocks = total / fs->bsize;
+    /* Free space is the location's (host file system or cluster: what can still be written);
+     * "used" is the store's own: its tables, its memtables (about what the WALs hold) and the
+     * space reserve. So df's Size is the store plus the free space, not the whole disk. */
+    (void)total;
+    uint64_t sst = 0, mem = 0, reserve = 0;
+    lsm_property_int(fs->db, "lsm.total-sst-files-size", &sst);
+    lsm_property_int(fs->db, "lsm.cur-size-all-mem-tables", &mem);
+    lsm_property_int(fs->db, "lsm.reserve-bytes", &reserve);
+    uint64_t own = (sst + mem + reserve + fs->bsize - 1) / fs->bsize;
     st.f_bfree = free_bytes / fs->bsize;
     st.f_bavail = avail / fs->bsize;
+    st.f_blocks = own + st.f_bfree;
     pthread_mutex_lock(&fs->alloc_mu);
     uint64_t used = fs->next_ino;
     pthread_mutex_unlock(&fs->alloc_mu);

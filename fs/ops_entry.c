@@ -175,7 +175,7 @@ void fs_op_readlink(fuse_req_t req, fuse_ino_t ino)
     const char *target;
     char *v = lsm_get(fs->db, fs->ropt, key, klen, &vlen, &err);
     if (err)
-        return fs_reply_err(req, fs_err(fs, err, "readlink"));
+        return fs_reply_err(req, fs_err_ino(fs, err, ino, "readlink"));
     if (!v)
         return fs_reply_err(req, -EINVAL);  /* not a symlink */
     if (fs_symlink_decode(v, vlen, &target, &n) != 0) {

@@ -31,7 +31,7 @@ static int xattr_get(fs_t *fs, uint64_t ino, const char *name, char **val, size_
     size_t klen = fs_key_xattr(key, ino, name, strlen(name));
     *val = lsm_get(fs->db, fs->ropt, key, klen, vlen, &err);
     if (err)
-        return fs_err(fs, err, "read xattr");
+        return fs_err_ino(fs, err, ino, "read xattr");
     return *val ? 1 : 0;
 }
 

@@ -32,6 +32,7 @@ void fs_opts_free(fs_opts_t *o)
     free(o->mountpoint);
     free(o->fsname);
     free(o->fuse_opts);
+    free(o->log_file);
     memset(o, 0, sizeof(*o));
 }
 
@@ -175,6 +176,11 @@ static int one_opt(fs_opts_t *o, const char *opt)
     }
     if (eq && KEY("reserve"))
         return parse_size(val, &o->reserve);
+    if (eq && KEY("log")) {
+        free(o->log_file);
+        o->log_file = *val == '/' ? strdup(val) : NULL;  /* absolute: the daemon does chdir("/") */
+        return o->log_file ? 0 : -1;
+    }
     if (eq && KEY("max_read"))
         return add_fuse_opt(o, opt);
 #undef KEY

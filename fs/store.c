@@ -10,6 +10,7 @@
 #include "data.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,13 +29,22 @@ int fs_err(fs_t *fs, char *err, const char *what)
     return -e;
 }
 
+int fs_err_ino(fs_t *fs, char *err, uint64_t ino, const char *what)
+{
+    char w[PATH_MAX + 160];
+    snprintf(w, sizeof(w), "inode %llu (its path: find %s -inum %llu): %s",
+             (unsigned long long)ino, fs->opts->mountpoint ? fs->opts->mountpoint : "MNT",
+             (unsigned long long)ino, what);
+    return fs_err(fs, err, w);
+}
+
 int fs_inode_load(fs_t *fs, uint64_t ino, fs_inode_t *out)
 {
     char key[FS_KEY_MAX], *err = NULL;
     size_t klen = fs_key_inode(key, ino), vlen = 0;
     char *v = lsm_get(fs->db, fs->ropt, key, klen, &vlen, &err);
     if (err)
-        return fs_err(fs, err, "read inode");
+        return fs_err_ino(fs, err, ino, "read inode");
     if (!v)
         return -ENOENT;
     int r = fs_inode_decode(v, vlen, out);

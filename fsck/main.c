@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "fsck.h"
+#include "version.h"
 
 static volatile sig_atomic_t cancel_requested;
 
@@ -42,6 +43,7 @@ static void usage(FILE *out)
 "  -f      check even if clean (always done; accepted for fsck(8))\n"
 "  -v      verbose: per-pass details and a detailed summary\n"
 "  -C fd   progress: a bar on stdout (fd 0) or lines for fsck(8) on fd\n"
+"  -V, --version  print the version\n"
 "exit status: 0 clean, 1 errors corrected, 4 errors left uncorrected, 8 operational\n"
 "error, 16 usage error, 32 cancelled\n");
 }
@@ -104,8 +106,10 @@ int main(int argc, char **argv)
     f.cancel = &cancel_requested;
     int modes = 0, c;
     fsck_mode_t mode = FSCK_ASK;
-    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    while ((c = getopt_long(argc, argv, "npayfvC:h", longopts, NULL)) != -1) {
+    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
+                                                   {"version", no_argument, NULL, 'V'},
+                                                   {NULL, 0, NULL, 0}};
+    while ((c = getopt_long(argc, argv, "npayfvC:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'n': mode = FSCK_NO; modes |= 1; break;
         case 'p': case 'a': mode = FSCK_PREEN; modes |= 2; break;
@@ -119,6 +123,10 @@ int main(int argc, char **argv)
             }
             break;
         case 'h': usage(stdout); return FSCK_EXIT_OK;
+        case 'V':
+            printf("fsck.lsmfs %s (store format %d, lsmfs format %d)\n", LSMFS_VERSION_STRING,
+                   LSM_FORMAT_VERSION, FS_FORMAT_VERSION);
+            return FSCK_EXIT_OK;
         default: usage(stderr); return FSCK_EXIT_USAGE;
         }
     }

@@ -23,10 +23,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 typedef struct {
     int current, manifests, logs, tables, temps, strays;
@@ -135,6 +137,47 @@ static lsm_t *open_store(fsck_t *f, int read_only, int paranoid, char **err)
     return db;
 }
 
+/* 1 when /proc/mounts lists the store as a mount's source (lsmfs's default fsname). */
+static int store_is_mounted(const char *store, char *mnt, size_t n)
+{
+    char real[PATH_MAX];
+    if (!realpath(store, real))
+        return 0;
+    FILE *fp = fopen("/proc/mounts", "r");
+    if (!fp)
+        return 0;
+    char src[PATH_MAX + 1], dir[PATH_MAX + 1];
+    int found = 0;
+    while (!found && fscanf(fp, "%4096s %4096s %*[^\n]", src, dir) == 2)
+        if (strcmp(src, real) == 0) {
+            snprintf(mnt, n, "%s", dir);
+            found = 1;
+        }
+    fclose(fp);
+    return found;
+}
+
+/* Opens the store; when it is locked but not mounted (umount returns ~1-2 s before the
+ * daemon has closed it), says so and waits up to FSCK_BUSY_WAIT_S for the lock. */
+#define FSCK_BUSY_WAIT_S 15
+static lsm_t *open_store_waiting(fsck_t *f, int read_only, int paranoid, char **err)
+{
+    lsm_t *db = open_store(f, read_only, paranoid, err);
+    char mnt[PATH_MAX + 1];
+    if (db || lsm_error_errno(*err) != EBUSY || store_is_mounted(f->store, mnt, sizeof(mnt)))
+        return db;
+    printf("%s: in use, but not mounted: waiting up to %d s for the daemon that is closing "
+           "it\n", f->store, FSCK_BUSY_WAIT_S);
+    for (int i = 0; i < FSCK_BUSY_WAIT_S * 10 && !db && lsm_error_errno(*err) == EBUSY; i++) {
+        lsm_free(*err);
+        *err = NULL;
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        db = open_store(f, read_only, paranoid, err);
+    }
+    return db;
+}
+
 static int is_wal_message(const char *err)
 {
     return strstr(err, ".log") != NULL;
@@ -194,7 +237,7 @@ void fsck_pass_engine(fsck_t *f)
 
     int read_only = f->mode == FSCK_NO;
     char *err = NULL;
-    lsm_t *db = open_store(f, read_only, 1, &err);
+    lsm_t *db = open_store_waiting(f, read_only, 1, &err);
     if (!db) {
         int e = lsm_error_errno(err);
         if (e == EBUSY) {

@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include "lsm.h"
+#include "reserve.h"
+#include "version.h"
 #include "schema.h"
 
 static void usage(FILE *f)
@@ -34,7 +36,8 @@ static void usage(FILE *f)
 "  -L LABEL  file system label, at most %d bytes\n"
 "  -c ALG    compression of the store's tables: none (default) or zlib\n"
 "  -f        overwrite: destroy the store already in STORE\n"
-"  -q        quiet: print nothing on success\n",
+"  -q        quiet: print nothing on success\n"
+"  -V, --version  print the version\n",
             FS_BLOCK_SIZE_MIN, FS_BLOCK_SIZE_MAX, FS_BLOCK_SIZE_DEFAULT, FS_LABEL_MAX);
 }
 
@@ -138,9 +141,10 @@ int main(int argc, char **argv)
     sb.compression = FS_COMPRESS_NONE;
     int force = 0, quiet = 0, c;
     static const struct option longopts[] = {
-        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
     };
-    while ((c = getopt_long(argc, argv, "b:L:c:fqh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "b:L:c:fqhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'b':
             if (parse_block_size(optarg, &sb.block_size) != 0) {
@@ -170,6 +174,10 @@ int main(int argc, char **argv)
         case 'f': force = 1; break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
+        case 'V':
+            printf("mkfs.lsmfs %s (store format %d, lsmfs format %d)\n", LSMFS_VERSION_STRING,
+                   LSM_FORMAT_VERSION, FS_FORMAT_VERSION);
+            return 0;
         default: usage(stderr); return 1;
         }
     }
@@ -290,9 +298,12 @@ int main(int argc, char **argv)
                "  uuid:        %s\n"
                "  block size:  %u\n"
                "  label:       %s\n"
-               "  compression: %s\n",
+               "  compression: %s\n"
+               "  reserve:     %llu KiB (space kept for deletes on a full disk: min(64 MiB,\n"
+               "               1%% of the file system); lsmfs -o reserve=SIZE changes it)\n",
                store, u, sb.block_size, sb.label[0] ? sb.label : "(none)",
-               sb.compression == FS_COMPRESS_ZLIB ? "zlib" : "none");
+               sb.compression == FS_COMPRESS_ZLIB ? "zlib" : "none",
+               (unsigned long long)(fs_reserve_default(store, FS_RESERVE_DEFAULT_MAX) >> 10));
     }
     return 0;
 }

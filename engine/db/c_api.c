@@ -58,6 +58,11 @@ void lsm_options_set_block_size(lsm_options_t *o, size_t b) { o->block_size = b;
 void lsm_options_set_max_open_files(lsm_options_t *o, int n) { o->max_open_files = n; }
 void lsm_options_set_reserve_bytes(lsm_options_t *o, uint64_t b) { o->reserve_bytes = b; }
 void lsm_options_set_idle_flush_seconds(lsm_options_t *o, int s) { o->idle_flush_seconds = s < 0 ? 0 : s; }
+void lsm_options_set_info_log(lsm_options_t *o, lsm_logger_fn fn, void *arg)
+{
+    o->info_log = fn;
+    o->info_log_arg = arg;
+}
 
 lsm_readoptions_t *lsm_readoptions_create(void)
 {

@@ -313,7 +313,7 @@ void *db_compact_thread(void *arg)
             break;
         }
         if (st) {
-            db_soft_error_backoff(db, st);
+            db_soft_error_backoff(db, "compaction", st);
             continue;
         }
         db_delete_obsolete_files(db);

@@ -305,8 +305,9 @@ static status_t flush_oldest(lsm_t *db)
     return st;
 }
 
-void db_soft_error_backoff(lsm_t *db, status_t st)
+void db_soft_error_backoff(lsm_t *db, const char *what, status_t st)
 {
+    db_log_bg_failure(db, what, st);
     st_free(db->soft_error);
     db->soft_error = st;
     pthread_cond_broadcast(&db->bg_cv);
@@ -327,9 +328,10 @@ void *db_flush_thread(void *arg)
             status_t st = flush_oldest(db);
             db->flush_running = 0;
             if (st) {
-                db_soft_error_backoff(db, st);
+                db_soft_error_backoff(db, "flush", st);
                 continue;
             }
+            db_log_bg_recovered(db);
             st_free(db->soft_error);
             db->soft_error = NULL;
             db_delete_obsolete_files(db);

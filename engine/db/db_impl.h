@@ -104,6 +104,8 @@ struct lsm_t {
      * set, a writer that would have to wait for the background gets it instead of
      * waiting, and the background retries once a second. */
     status_t soft_error;
+    uint64_t bg_fail_since_us;     /* when soft_error was first set (db_log.c) */
+    uint64_t bg_fail_next_report_s; /* "still failing" is logged at this age */
     int force_switch;        /* lsm_flush asked for a memtable switch */
     uint64_t flushes_done;   /* memtables flushed since open */
     uint64_t *pending;       /* numbers of tables being written (not yet in a version) */
@@ -209,8 +211,18 @@ static inline int db_crosses_partition(const lsm_t *db, slice_t a, slice_t b)
 }
 void *db_flush_thread(void *arg);
 /* A flush or compaction failed: remember st as the soft error (writers that would wait for
- * the background get it instead), then wait a second before the caller retries (mu held). */
-void db_soft_error_backoff(lsm_t *db, status_t st);
+ * the background get it instead) and log it (db_log.c, `what` names the job), then wait a
+ * second before the caller retries (mu held). */
+void db_soft_error_backoff(lsm_t *db, const char *what, status_t st);
+
+/* ---- db_log.c ---- */
+/* One line to the info log (or stderr), prefixed with the store directory. */
+void db_log(lsm_t *db, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* With mu held, before soft_error is replaced by st: logs a new or changed failure and,
+ * while it lasts, a reminder after 1, 2, 4... minutes. */
+void db_log_bg_failure(lsm_t *db, const char *what, status_t st);
+/* With mu held, before soft_error is cleared: logs the recovery if work was failing. */
+void db_log_bg_recovered(lsm_t *db);
 void *db_compact_thread(void *arg);
 /* db_idle.c: flushes the memtable once writes have stopped for idle_flush_seconds. */
 void *db_idle_thread(void *arg);

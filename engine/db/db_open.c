@@ -162,7 +162,7 @@ static status_t replay_log(replay_t *r, uint64_t number, int *stop)
             if (db_is_no_space(st) && r->edit) {
                 /* No room for the table: the memtable keeps growing instead (the WALs it
                  * replays were bounded by the memtables that wrote them). */
-                fprintf(stderr, "lsm: %s: %s; replaying on in memory\n", db->dir, st_msg(st));
+                db_log(db, LSM_LOG_WARN, "%s; replaying on in memory", st_msg(st));
                 st_free(st);
                 st = NULL;
                 r->no_room = 1;
@@ -176,7 +176,7 @@ static status_t replay_log(replay_t *r, uint64_t number, int *stop)
     log_reader_close(lr);
     if (st && st_code(st) == ST_CORRUPTION && !db->opt.paranoid_checks) {
         /* Point-in-time recovery: keep what came before the damage. */
-        fprintf(stderr, "lsm: %s; recovering up to that point\n", st_msg(st));
+        db_log(db, LSM_LOG_ERROR, "%s; recovering up to that point", st_msg(st));
         st_free(st);
         *stop = 1;
         return NULL;
@@ -217,10 +217,9 @@ static status_t recover_wals(lsm_t *db, version_edit_t *edit, uint64_t *kept_log
                         memtable_num_range_dels(atomic_load(&db->mem)) > 0) {
         st = r.no_room ? st_io(ENOSPC, "%s: no room for a table", db->dir) : replay_rotate(&r);
         if (db_is_no_space(st) && !stop && r.mem_first_log) {
-            fprintf(stderr, "lsm: %s: no room to write the replayed WAL to a table (%s); it "
-                            "stays in memory, and WALs from %06llu on stay until it is "
-                            "flushed\n", db->dir, st_msg(st),
-                    (unsigned long long)r.mem_first_log);
+            db_log(db, LSM_LOG_WARN, "no room to write the replayed WAL to a table (%s); it "
+                   "stays in memory, and WALs from %06llu on stay until it is flushed",
+                   st_msg(st), (unsigned long long)r.mem_first_log);
             st_free(st);
             st = NULL;
             *kept_log = r.mem_first_log;

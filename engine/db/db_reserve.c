@@ -75,13 +75,12 @@ uint64_t db_reserve_release(lsm_t *db, const char *why)
         status_t st = file_remove(db->env, fn_reserve(path, sizeof(path), db->dir));
         atomic_store(&db->reserve_held, 0); /* removed, or gone / not ours: none held */
         if (st) {
-            fprintf(stderr, "lsm: %s: cannot release the space reserve: %s\n", db->dir,
-                    st_msg(st));
+            db_log(db, LSM_LOG_ERROR, "cannot release the space reserve: %s", st_msg(st));
             st_free(st);
             held = 0;
         } else {
-            fprintf(stderr, "lsm: %s: file system full (%s): released the %llu-byte space "
-                            "reserve\n", db->dir, why, (unsigned long long)held);
+            db_log(db, LSM_LOG_WARN, "file system full (%s): released the %llu-byte space "
+                   "reserve", why, (unsigned long long)held);
         }
     }
     pthread_mutex_unlock(&db->reserve_mu);

@@ -68,6 +68,7 @@ void db_set_bg_error(lsm_t *db, status_t st)
     status_t sticky = st_make(st_code(st), st_errno(st),
                               "%s (writes are refused until the store is reopened)", st_msg(st));
     st_free(st);
+    db_log(db, LSM_LOG_ERROR, "%s", st_msg(sticky));
     db->bg_error = sticky;
     atomic_store(&db->has_bg_error, 1);
     pthread_cond_broadcast(&db->bg_cv);
@@ -161,12 +162,25 @@ status_t db_switch_memtable(lsm_t *db)
 /* ---- write thread callbacks ---- */
 
 /* Writers stop until the background makes progress (mu held). */
+/* A writer stalled this long without any background progress gets logged. */
+#define STALL_REPORT_S 30
+
 static void stall_for_background(lsm_t *db)
 {
     uint64_t t0 = clock_now_us();
     atomic_fetch_add(&db->stats.stops, 1);
     db_maybe_schedule(db);
-    pthread_cond_wait(&db->bg_cv, &db->mu);
+    /* Background work that makes no progress for this long is worth a line in the log
+     * (a hung device, a flush stuck behind something): the writes are waiting for it. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += STALL_REPORT_S;
+    if (pthread_cond_timedwait(&db->bg_cv, &db->mu, &ts) == ETIMEDOUT)
+        db_log(db, LSM_LOG_WARN, "writes have waited %d s for background work (flush %s, "
+               "compaction %s, %d immutable memtable(s), %d L0 table(s))", STALL_REPORT_S,
+               db->flush_running ? "running" : "idle",
+               db->compaction_running ? "running" : "idle", db->n_imm,
+               vset_num_level_files(db->vset, 0));
     atomic_fetch_add(&db->stats.stall_us, clock_now_us() - t0);
 }
 

@@ -39,6 +39,8 @@ struct lsm_options_t {
     int max_open_files;                    /* 1000 */
     uint64_t reserve_bytes;                /* 0 = no space reserve (RESERVE file) */
     int idle_flush_seconds;                /* 10; 0 = never flush an idle memtable */
+    lsm_logger_fn info_log;                /* NULL = stderr (db_log.c) */
+    void *info_log_arg;
     env_t *env;                            /* NULL = plain POSIX; tests inject faults here */
 };
 

@@ -225,6 +225,17 @@ void lsm_options_set_reserve_bytes(lsm_options_t *opt, uint64_t bytes);
  * deletion-triggered compaction (files whose tombstone share is >= 1/2) gives the space
  * back without further writes or a reopen. See docs/SNAPSHOTS.md "Space". */
 void lsm_options_set_idle_flush_seconds(lsm_options_t *opt, int seconds);
+/* Info log (in the spirit of RocksDB's info_log / EventListener::OnBackgroundError): the
+ * engine reports what no caller is waiting to hear about - a flush or compaction that failed
+ * (checksum mismatch, I/O error, full disk) and keeps retrying, background work that has
+ * been failing for a minute or more, the recovery from it, a write error that makes the
+ * store refuse writes until reopened, the space reserve given up. `fn` gets one line of
+ * text without a trailing newline (naming the store directory and the file involved) and
+ * may be called from any engine thread, with engine locks held: it must not call back into
+ * the engine. Without a logger (the default) these lines go to stderr. */
+enum { LSM_LOG_ERROR = 3, LSM_LOG_WARN = 4, LSM_LOG_INFO = 6 }; /* syslog's levels */
+typedef void (*lsm_logger_fn)(void *arg, int level, const char *msg);
+void lsm_options_set_info_log(lsm_options_t *opt, lsm_logger_fn fn, void *arg);
 
 lsm_readoptions_t *lsm_readoptions_create(void);
 void lsm_readoptions_destroy(lsm_readoptions_t *opt);

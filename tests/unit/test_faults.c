@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -362,6 +363,72 @@ static void flush_fault(file_op_t op, const char *pattern, int err_no, int alway
     db = reopen_clean();
     expect_range(db, 0, 301, 1);
     lsm_close(db);
+}
+
+/* ---- info log ---- */
+
+/* What an info logger heard (lsm_options_set_info_log), guarded by mu. */
+typedef struct {
+    pthread_mutex_t mu;
+    char text[8192];
+    int lines;
+} heard_t;
+
+static void hear(void *arg, int level, const char *msg)
+{
+    heard_t *h = arg;
+    pthread_mutex_lock(&h->mu);
+    size_t n = strlen(h->text);
+    snprintf(h->text + n, sizeof(h->text) - n, "%d %s\n", level, msg);
+    h->lines++;
+    pthread_mutex_unlock(&h->mu);
+}
+
+static int heard(heard_t *h, const char *needle)
+{
+    pthread_mutex_lock(&h->mu);
+    int r = strstr(h->text, needle) != NULL;
+    pthread_mutex_unlock(&h->mu);
+    return r;
+}
+
+/* A failing background flush reaches the info log once (not once per retry), naming the
+ * store and the error; its recovery is logged too. */
+static void test_info_log_flush_failure(void **state)
+{
+    (void)state;
+    heard_t h = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    fault_env_t *fe = fault_env_new(g_dir);
+    lsm_options_t *o = small_opts(fe);
+    lsm_options_set_info_log(o, hear, &h);
+    char *err = NULL;
+    lsm_t *db = lsm_open(o, g_dir, &err);
+    lsm_options_destroy(o);
+    assert_null(err);
+    for (int i = 0; i < 300; i++)
+        put_ok(db, i, 1);
+    int rule = fault_env_fail_all(fe, FOP_WRITE, "*.sst", EIO);
+    lsm_flush(db, NULL, &err);
+    assert_non_null(err);
+    lsm_free(err);
+    err = NULL;
+    struct timespec ts = {2, 500 * 1000 * 1000};  /* two or three retries */
+    nanosleep(&ts, NULL);
+    pthread_mutex_lock(&h.mu);
+    int lines = h.lines;
+    pthread_mutex_unlock(&h.mu);
+    int failed = heard(&h, "background flush failed"), named = heard(&h, g_dir);
+    int why = heard(&h, "injected"), early = heard(&h, "succeeds again");
+    fault_env_remove_rule(fe, rule);
+    flush_retry(db);
+    lsm_close(db);  /* before any assertion: the logger's state is on this stack */
+    fault_env_free(fe);
+    assert_true(failed);
+    assert_true(named);
+    assert_true(why);
+    assert_int_equal(lines, 1);  /* the retries of the same failure are not repeated */
+    assert_false(early);
+    assert_true(heard(&h, "succeeds again"));
 }
 
 static void test_flush_sst_write_eio(void **state)
@@ -858,6 +925,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wal_sync_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errno_is_data_not_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_sst_write_eio, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_info_log_flush_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_sst_write_enospc, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_sst_sync_eio, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_sst_open_eio, setup, teardown),
