@@ -72,6 +72,8 @@ typedef struct fs {
     uint64_t next_ino;
     fs_stats_t stats;
     fs_devio_t devio;           /* /dev/fuse I/O and the KILLPRIV_V2 negotiation (devio.c) */
+    atomic_int remount_ro;      /* 1 after `mount -o remount,ro`: every commit gets EROFS */
+    struct fs_ctl *ctl;         /* control channel (control.c), NULL when unavailable */
 } fs_t;
 
 /* ---- lifecycle (fs.c) ---- */

@@ -9,6 +9,7 @@
  * after which the store is flushed, synced and closed.
  */
 #include "fs.h"
+#include "control.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +42,8 @@ static void usage(FILE *f)
 "     nowriteback      no kernel writeback cache (default)\n"
 "     fsname=NAME      name shown in /proc/mounts (default: the store path)\n"
 "     dev,nodev,suid,nosuid,exec,noexec,dirsync,max_read=N  handed to the kernel\n"
+"     remount[,ro|rw] remount the live mount on MOUNTPOINT (what `mount -o remount`\n"
+"                      runs); tells its daemon, starts none\n"
 "  -h, --help         this text\n"
 "  -V, --version      version\n"
 "\n"
@@ -220,6 +223,8 @@ static void quiet_stdio(void)
 
 int main(int argc, char **argv)
 {
+    if (fs_remount_requested(argc, argv)) /* mount -o remount: no new daemon */
+        return fs_remount_run(argc, argv);
     fs_opts_t opts;
     fs_opts_init(&opts);
     int r = parse_args(argc, argv, &opts);
@@ -271,6 +276,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "lsmfs: cannot set up /dev/fuse I/O: %s\n", strerror(-r));
         goto out;
     }
+    fs->ctl = fs_ctl_start(fs);
     if (!opts.foreground) {
         notify(&notify_fd, 0);
         if (chdir("/") != 0) { /* not fatal */ }
@@ -283,8 +289,11 @@ int main(int argc, char **argv)
     fuse_loop_cfg_destroy(cfg);
     status = r == 0 ? 0 : 1;
 out:
-    if (fs)
+    if (fs) {
+        fs_ctl_stop(fs->ctl);
+        fs->ctl = NULL;
         fs->se = NULL;
+    }
     if (mounted)
         fuse_session_unmount(se);
     if (handlers)
