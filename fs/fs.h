@@ -125,6 +125,9 @@ void fs_touch_atime(fs_t *fs, uint64_t ino);
 /* ---- operations (ops_*.c) ---- */
 void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
 void fs_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+/* LOOKUP of "." and ".." by inode, for file handles (ops_export.c). */
+int fs_is_self_lookup(const char *name);
+void fs_op_lookup_self(fuse_req_t req, fuse_ino_t ino, const char *name);
 void fs_op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *f);
 void fs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev);
 void fs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);

@@ -57,7 +57,8 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
     fs_t *fs = userdata;
     unsigned want = FUSE_CAP_DONT_MASK | FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_READDIRPLUS |
                     FUSE_CAP_READDIRPLUS_AUTO | FUSE_CAP_ASYNC_READ |
-                    FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_CACHE_SYMLINKS;
+                    FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_CACHE_SYMLINKS |
+                    FUSE_CAP_EXPORT_SUPPORT; /* file handles: ops_export.c */
     if (fs->opts->writeback)
         want |= FUSE_CAP_WRITEBACK_CACHE;
     conn->want |= want & conn->capable;
