@@ -42,6 +42,38 @@ static lsm_t *open_db(fs_opts_t *o, int compression, char **err)
     return db;
 }
 
+/* "store in use", naming where it is mounted when /proc/self/mountinfo shows a fuse.lsmfs
+ * mount with the store as its source (the default fsname). Two mounts of one store would
+ * be two writers of one engine: the LOCK refuses the second, and a bind mount of the first
+ * is the way to see the files in a second place. */
+static void report_in_use(const char *store)
+{
+    char at[4096] = "";
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    char *line = NULL;
+    size_t cap = 0;
+    while (f && getline(&line, &cap, f) > 0) {
+        char point[4096], type[64], src[4096];
+        const char *sep = strstr(line, " - ");
+        if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1 ||
+            sscanf(sep + 3, "%63s %4095s", type, src) != 2)
+            continue;
+        if (strcmp(type, "fuse.lsmfs") == 0 && strcmp(src, store) == 0)
+            snprintf(at, sizeof(at), "%s", point);
+    }
+    free(line);
+    if (f)
+        fclose(f);
+    if (at[0])
+        fprintf(stderr, "lsmfs: %s: store is already in use: it is mounted on %s. One store has "
+                "one mount (two would be two writers of one store); to see it in another "
+                "place too, bind-mount that one: mount --bind %s NEWDIR\n", store, at, at);
+    else
+        fprintf(stderr, "lsmfs: %s: store is already in use (mounted, or open in fsck.lsmfs). "
+                "One store has one mount; to see a mounted store in another place too, "
+                "bind-mount its mountpoint (mount --bind MOUNTPOINT NEWDIR)\n", store);
+}
+
 static int read_super(fs_t *fs)
 {
     char key[FS_KEY_MAX], *err = NULL;
@@ -142,8 +174,7 @@ fs_t *fs_open(fs_opts_t *opts)
     if (!fs->db) {
         int e = lsm_error_errno(err);
         if (e == EBUSY)
-            fprintf(stderr, "lsmfs: %s: store is already in use (mounted, or open in fsck.lsmfs)\n",
-                    opts->store);
+            report_in_use(opts->store);
         else if (e == ENOENT || e == EINVAL)
             fprintf(stderr, "lsmfs: %s: not an lsmfs store (make one with mkfs.lsmfs): %s\n",
                     opts->store, err ? err : "");

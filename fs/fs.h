@@ -74,6 +74,8 @@ typedef struct fs {
     uint64_t next_ino;
     fs_stats_t stats;
     fs_devio_t devio;           /* /dev/fuse I/O and the KILLPRIV_V2 negotiation (devio.c) */
+    atomic_int remount_ro;      /* 1 after `mount -o remount,ro`: every commit gets EROFS */
+    struct fs_ctl *ctl;         /* control channel (control.c), NULL when unavailable */
 } fs_t;
 
 /* ---- lifecycle (fs.c) ---- */
@@ -128,6 +130,9 @@ void fs_touch_atime(fs_t *fs, uint64_t ino);
 /* ---- operations (ops_*.c) ---- */
 void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
 void fs_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+/* LOOKUP of "." and ".." by inode, for file handles (ops_export.c). */
+int fs_is_self_lookup(const char *name);
+void fs_op_lookup_self(fuse_req_t req, fuse_ino_t ino, const char *name);
 void fs_op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *f);
 void fs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev);
 void fs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);

@@ -11,6 +11,7 @@
 #include "fs.h"
 #include "ctl.h"
 #include "log.h"
+#include "control.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,6 +47,8 @@ static void usage(FILE *f)
 "     log=FILE         append the daemon's messages to FILE (absolute path) instead of\n"
 "                      syslog (when detached) or stderr (-f)\n"
 "     dev,nodev,suid,nosuid,exec,noexec,dirsync,max_read=N  handed to the kernel\n"
+"     remount[,ro|rw] remount the live mount on MOUNTPOINT (what `mount -o remount`\n"
+"                      runs); tells its daemon, starts none\n"
 "  -h, --help         this text\n"
 "  -V, --version      version\n"
 "\n"
@@ -59,7 +62,8 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
     fs_t *fs = userdata;
     unsigned want = FUSE_CAP_DONT_MASK | FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_READDIRPLUS |
                     FUSE_CAP_READDIRPLUS_AUTO | FUSE_CAP_ASYNC_READ |
-                    FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_CACHE_SYMLINKS;
+                    FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_CACHE_SYMLINKS |
+                    FUSE_CAP_EXPORT_SUPPORT; /* file handles: ops_export.c */
     if (fs->opts->writeback)
         want |= FUSE_CAP_WRITEBACK_CACHE;
     conn->want |= want & conn->capable;
@@ -228,6 +232,8 @@ static void quiet_stdio(void)
 
 int main(int argc, char **argv)
 {
+    if (fs_remount_requested(argc, argv)) /* mount -o remount: no new daemon */
+        return fs_remount_run(argc, argv);
     fs_opts_t opts;
     fs_opts_init(&opts);
     int r = parse_args(argc, argv, &opts);
@@ -283,6 +289,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "lsmfs: cannot set up /dev/fuse I/O: %s\n", strerror(-r));
         goto out;
     }
+    fs->ctl = fs_ctl_start(fs);
     if (!opts.foreground) {
         notify(&notify_fd, 0);
         if (chdir("/") != 0) { /* not fatal */ }
@@ -296,8 +303,11 @@ int main(int argc, char **argv)
     fuse_loop_cfg_destroy(cfg);
     status = r == 0 ? 0 : 1;
 out:
-    if (fs)
+    if (fs) {
+        fs_ctl_stop(fs->ctl);
+        fs->ctl = NULL;
         fs->se = NULL;
+    }
     if (mounted)
         fuse_session_unmount(se);
     if (handlers)

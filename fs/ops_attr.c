@@ -128,8 +128,11 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
      * KILLPRIV_V2 the kernel sends the new mode itself. With it (devio.c) the kernel flags
      * size changes and owner changes by callers without CAP_FSETID
      * (FUSE_SET_ATTR_KILL_SUID), and chown(2) with -1,-1 - or the privilege drop before a
-     * write - arrives as a SETATTR with nothing to set: all of them mean "drop". */
-    if (((to_set & FUSE_SET_ATTR_KILL_SUID) || to_set == 0) && !(to_set & FUSE_SET_ATTR_MODE))
+     * write - arrives as a SETATTR with nothing to set: all of them mean "drop". Under the
+     * writeback cache the kernel owns ctime, so chown(-1,-1) carries just the new ctime;
+     * nothing else sends a ctime-only SETATTR (flushed times always include mtime). */
+    int nothing_else = (to_set & ~FUSE_SET_ATTR_CTIME) == 0;
+    if (((to_set & FUSE_SET_ATTR_KILL_SUID) || nothing_else) && !(to_set & FUSE_SET_ATTR_MODE))
         fs_drop_suidgid(req, &in);
     if (to_set == 0)
         changed = 1; /* chown(2) with -1,-1 still changes ctime */

@@ -24,6 +24,8 @@ void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     fs_inode_t in;
     if (strlen(name) > FS_NAME_MAX)
         return fs_reply_err(req, -ENAMETOOLONG);
+    if (fs_is_self_lookup(name))  /* only file-handle decoding asks (ops_export.c) */
+        return fs_op_lookup_self(req, parent, name);
     int r = fs_dentry_load(fs, parent, name, &ino, &type);
     if (r == -ENOENT) {
         struct fuse_entry_param e;

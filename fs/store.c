@@ -168,7 +168,7 @@ int fs_commit(fs_t *fs, lsm_writebatch_t *b)
 int fs_commit_ex(fs_t *fs, lsm_writebatch_t *b, int frees)
 {
     char *err = NULL;
-    if (fs->opts->ro) {
+    if (fs->opts->ro || atomic_load(&fs->remount_ro)) {
         lsm_writebatch_destroy(b);
         return -EROFS;
     }

@@ -5,8 +5,8 @@
  * whose key or value does not decode (fs_inode_decode checks the type bits, flags,
  * nanoseconds and the directory parent field) is cleared: nothing in it can be trusted,
  * and whatever pointed at it is cleaned up by passes 4 and 6. A decodable inode is
- * repaired in place: times more than a day in the future are set to now, a device number
- * on a non-device is zeroed. A missing or non-directory root is replaced by an empty root
+ * repaired in place: a device number on a non-device is zeroed. Times are never changed:
+ * every value the format can hold is legal, however far in the future. A missing or non-directory root is replaced by an empty root
  * directory (its former children reach lost+found in pass 4).
  *
  * Then the O rows mark orphans, and the L rows give symlinks their targets: a symlink
@@ -20,8 +20,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define FUTURE_SLACK (24 * 3600)
-
 static void clear_inode_row(fsck_t *f, const char *key, size_t klen)
 {
     lsm_writebatch_t *b = lsm_writebatch_create();
@@ -33,19 +31,9 @@ static void clear_inode_row(fsck_t *f, const char *key, size_t klen)
 static int repair_fields(fsck_t *f, uint64_t ino, fs_inode_t *in)
 {
     int changed = 0;
-    fs_time_t *times[] = {&in->atime, &in->mtime, &in->ctime, &in->btime};
-    static const char *names[] = {"access", "modification", "change", "birth"};
-    for (int i = 0; i < 4; i++) {
-        if (times[i]->sec > f->now + FUTURE_SLACK &&
-            fsck_problem(f, FSCK_PREEN_OK, Q_FIX, "Inode %llu (%s) has a %s time in the "
-                         "future (%lld s after the epoch, now is %lld).", (unsigned long long)ino,
-                         fsck_type_name(in->mode), names[i], (long long)times[i]->sec,
-                         (long long)f->now)) {
-            times[i]->sec = f->now;
-            times[i]->nsec = 0;
-            changed = 1;
-        }
-    }
+    /* Times are not checked here: any second count the format holds (int64) is a legal
+     * time, in the past or the future, and fs_inode_decode already refused nanoseconds
+     * >= 1e9. A clock far ahead is no damage; fsck never changes a valid file's times. */
     if (in->rdev != 0 && !S_ISCHR(in->mode) && !S_ISBLK(in->mode) &&
         fsck_problem(f, FSCK_PREEN_OK, Q_FIX, "Inode %llu (%s) has a device number 0x%llx.",
                      (unsigned long long)ino, fsck_type_name(in->mode),

@@ -37,6 +37,10 @@ expect_refused "mount a missing store"             "$O/lsmfs" "$TMPROOT/nonexist
 expect_refused "mount on a missing mountpoint"     "$O/lsmfs" "$STORE" "$TMPROOT/nomnt"
 expect_refused "mount a store already mounted"     "$O/lsmfs" "$STORE" "$M2"
 expect_refused "mount a mounted store with -f"     "$O/lsmfs" -f "$STORE" "$M2"
+# the refusal names the existing mount and the way to a second view (a bind mount)
+expect_refused "mount a store already mounted (message)" "$O/lsmfs" "$STORE" "$M2"
+grep -q "mounted on $MNT" "$TMPROOT/err" || fail "the in-use message does not name $MNT: $(cat "$TMPROOT/err")"
+grep -q "mount --bind $MNT" "$TMPROOT/err" || fail "the in-use message does not suggest a bind mount: $(cat "$TMPROOT/err")"
 assert_eq "$TMPROOT/junk/README" "$(ls -d "$TMPROOT"/junk/*)" "a refused mount left the folder as it was"
 # the first mount is unharmed
 echo alive > "$MNT/alive"
