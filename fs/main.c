@@ -9,7 +9,7 @@
  * after which the store is flushed, synced and closed.
  */
 #include "fs.h"
-#include "ctl.h"
+#include "ops_ioctl.h"
 #include "log.h"
 #include "control.h"
 
@@ -118,7 +118,7 @@ static void setup_ops(void)
     ops.fallocate = fs_op_fallocate;
     ops.lseek = fs_op_lseek;
     ops.copy_file_range = fs_op_copy_file_range;
-    ops.ioctl = fs_op_ioctl; /* the control channel (ctl.c) */
+    ops.ioctl = fs_op_ioctl; /* the control channel (ops_ioctl.c) */
 }
 
 /* Parses argv into opts. Returns 0 to go on, 1 for "done, exit 0", -1 for a usage error. */

@@ -1,5 +1,5 @@
 #!/bin/bash
-# test_lsmfsctl.sh - the control channel (fs/ctl.c) through build/lsmfsctl: snapshot
+# test_lsmfsctl.sh - the control channel (fs/ops_ioctl.c) through build/lsmfsctl: snapshot
 # create/list/delete and their errors, only the owner or root may change anything,
 # `stats` output parsed (counters move with the work done, --watch prints rates), manual
 # compaction, and a checkpoint taken while writers run that passes fsck and mounts in place

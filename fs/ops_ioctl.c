@@ -1,5 +1,5 @@
 /*
- * ctl.c - the daemon's side of the control channel (ctl_proto.h): snapshots, checkpoints,
+ * ops_ioctl.c - the daemon's side of the lsmfsctl ioctl channel (ctl_proto.h): snapshots, checkpoints,
  * statistics and manual compaction for lsmfsctl, through one ioctl on the mount root.
  *
  * Invariants:
@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ctl.h"
+#include "ops_ioctl.h"
 #include "ctl_proto.h"
 #include "fs.h"
 

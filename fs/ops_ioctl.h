@@ -1,8 +1,8 @@
 /*
- * ctl.h - the control channel's FUSE handler (ctl.c; protocol in ctl_proto.h).
+ * ops_ioctl.h - the lsmfsctl ioctl handler (ops_ioctl.c; protocol in ctl_proto.h).
  */
-#ifndef LSMFS_CTL_H
-#define LSMFS_CTL_H
+#ifndef LSMFS_OPS_IOCTL_H
+#define LSMFS_OPS_IOCTL_H
 
 #include "fs.h"
 
