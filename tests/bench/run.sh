@@ -95,6 +95,15 @@ else
     log "=== fsbench: tests/bench/fsbench.sh not present; skipped"
 fi
 
+if [ -x tests/bench/appbench.sh ]; then
+    log ""
+    log "=== appbench (applications: lsmfs vs ext4)"
+    args=()
+    [ "$QUICK" = 1 ] && args+=(--quick)
+    tests/bench/appbench.sh "${args[@]}" 2>&1 | tee -a "$OUT"
+    [ "${PIPESTATUS[0]}" -ne 0 ] && { log "=== FAILED: appbench"; status=1; }
+fi
+
 log ""
 log "results saved to $OUT"
 exit $status
