@@ -1,6 +1,7 @@
 #!/bin/bash
 # run.sh - the standard benchmark set of `make bench`: kvbench (engine vs RocksDB/LevelDB)
-# on the workloads the project tracks, then tests/bench/fsbench.sh when it exists.
+# on the workloads the project tracks, then tests/bench/fsbench.sh when it exists, then
+# tests/bench/appbench.sh (applications vs ext4; LSMFS_OPTS passes extra lsmfs options).
 #
 #   tests/bench/run.sh [--quick]
 #
