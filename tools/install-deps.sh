@@ -3,7 +3,7 @@
 # skipping the work when they are all present already. Needs root (or sudo) and apt-get.
 set -e
 PKGS="build-essential pkg-config libfuse3-dev fuse3 libcmocka-dev zlib1g-dev \
-      librocksdb-dev libleveldb-dev clang libclang-rt-14-dev sqlite3 attr psmisc"
+      librocksdb-dev libleveldb-dev clang libclang-rt-14-dev sqlite3 attr psmisc fio"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
