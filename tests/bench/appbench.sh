@@ -29,6 +29,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 SRC=$PWD
+. tests/bench/lib.sh
 REPS=3; QUICK=0; TARGETS="ext4 lsmfs"; OBIN=build; OUT=; KEEP=0
 WORKLOADS="sqlite git tar build files"
 while [ $# -gt 0 ]; do
@@ -124,7 +125,7 @@ EOF
 # ---- targets ---------------------------------------------------------------------------
 # mount_target TARGET: leaves the filesystem under test (empty) at $MNT.
 mount_target() {
-    rm -rf --one-file-system "$WORK/store" "$WORK/ext4dir"
+    rm -rf --one-file-system "$WORK/ext4dir"
     DAEMON=
     if [ "$1" = ext4 ]; then
         MNT=$WORK/ext4dir; mkdir -p "$MNT"; return 0
@@ -133,28 +134,12 @@ mount_target() {
     # shellcheck disable=SC2206
     [ -n "$LSMFS_OPTS" ] && extra=($LSMFS_OPTS)
     [ -n "$o" ] && extra+=(-o "$(echo "${o#+}" | tr + ,)")
-    MNT=$WORK/mnt; mkdir -p "$MNT"
-    "$OBIN/mkfs.lsmfs" -q "$WORK/store" >/dev/null || return 1
-    "$OBIN/lsmfs" -f "${extra[@]}" "$WORK/store" "$MNT" >>"$WORK/lsmfs.log" 2>&1 &
-    DAEMON=$!
-    for _ in $(seq 1 200); do
-        mountpoint -q "$MNT" && return 0
-        kill -0 "$DAEMON" 2>/dev/null || return 1
-        sleep 0.05
-    done
-    return 1
+    MNT=$WORK/mnt
+    bench_mount_lsmfs "$OBIN" "$WORK/store" "$MNT" "$WORK/lsmfs.log" "${extra[@]}"
 }
 
 unmount_target() {
-    if [ -z "$DAEMON" ]; then
-        rm -rf --one-file-system "$MNT"; return
-    fi
-    for _ in $(seq 1 10); do fusermount3 -u "$MNT" 2>/dev/null && break; sleep 0.5; done
-    mountpoint -q "$MNT" && umount -l "$MNT"
-    for _ in $(seq 1 600); do kill -0 "$DAEMON" 2>/dev/null || break; sleep 0.1; done
-    kill "$DAEMON" 2>/dev/null
-    wait "$DAEMON" 2>/dev/null
-    DAEMON=
+    if [ -z "$DAEMON" ]; then rm -rf --one-file-system "$MNT"; else bench_unmount "$MNT"; fi
 }
 
 # ---- workloads -------------------------------------------------------------------------
@@ -208,14 +193,6 @@ battery() { # target
     done
 }
 
-median() { # values...: the median; FAILED if any run failed
-    local v
-    for v in "$@"; do [ "$v" = FAILED ] && { echo FAILED; return; }; done
-    [ $# -eq 0 ] && { echo "-"; return; }
-    printf '%s\n' "$@" | sort -g |
-        awk '{a[NR] = $1} END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-
 # ---- run -------------------------------------------------------------------------------
 read -r -a TLIST <<< "$TARGETS"
 echo "appbench: $(date -Iseconds), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)," \
@@ -248,7 +225,7 @@ table() {
         declare -A med=()
         for t in "${TLIST[@]}"; do
             # shellcheck disable=SC2086
-            med[$t]=$(median ${RES["$r|$t"]:-})
+            med[$t]=$(bench_median ${RES["$r|$t"]:-})
             printf ' %12s' "${med[$t]}"
         done
         for t in "${TLIST[@]}"; do

@@ -14,6 +14,7 @@
 # Needs root (FUSE mount, drop_caches). Exit status 0 unless the mount or a phase failed.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+. tests/bench/lib.sh
 N=500; OBIN=build
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -40,12 +41,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-mkdir -p "$MNT"
-"$OBIN/mkfs.lsmfs" -q "$WORK/store" >/dev/null || exit 1
-"$OBIN/lsmfs" -d "${EXTRA[@]}" "$WORK/store" "$MNT" >"$LOG" 2>&1 &
-DAEMON=$!
-for _ in $(seq 1 200); do mountpoint -q "$MNT" && break; sleep 0.05; done
-mountpoint -q "$MNT" || { echo "reqcount: mount failed:"; tail -n 5 "$LOG"; exit 1; }
+bench_mount_lsmfs "$OBIN" "$WORK/store" "$MNT" "$LOG" -d "${EXTRA[@]}" ||
+    { echo "reqcount: mount failed:"; tail -n 5 "$LOG"; exit 1; }
 
 DROP_OK=0
 sync && echo 3 > /proc/sys/vm/drop_caches 2>/dev/null && DROP_OK=1

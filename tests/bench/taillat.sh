@@ -10,6 +10,7 @@
 # percentiles in microseconds, then the medians. Needs root and fio (make deps).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+. tests/bench/lib.sh
 REPS=3; SECS=20; SIZE=256; OBIN=build
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -54,20 +55,17 @@ for rep in $(seq 1 "$REPS"); do
         if [ $t = ext4 ]; then
             mkdir -p "$WORK/ext4"; out=$(run "$WORK/ext4"); rm -rf "$WORK/ext4"
         else
-            mkdir -p "$MNT"; rm -rf "$WORK/store"
-            "$OBIN/mkfs.lsmfs" -q "$WORK/store" >/dev/null || exit 1
-            "$OBIN/lsmfs" -f "${EXTRA[@]}" "$WORK/store" "$MNT" >>"$WORK/log" 2>&1 &
-            DAEMON=$!
-            for _ in $(seq 1 200); do mountpoint -q "$MNT" && break; sleep 0.05; done
+            bench_mount_lsmfs "$OBIN" "$WORK/store" "$MNT" "$WORK/log" "${EXTRA[@]}" ||
+                { echo "taillat: mount failed"; tail -n 5 "$WORK/log"; exit 1; }
             out=$(run "$MNT")
-            fusermount3 -u "$MNT"; wait "$DAEMON"; DAEMON=
+            bench_unmount "$MNT"
         fi
         echo "rep $rep $t: iops p50 p99 p99.9 = $out"
         R[$t]="${R[$t]:-}$out"$'\n'
     done
 done
 # med COLUMN: the median of that column of stdin.
-med() { awk -v c="$1" '{ print $c }' | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+med() { local v; mapfile -t v < <(awk -v c="$1" '{ print $c }'); bench_median "${v[@]}"; }
 for t in lsmfs ext4; do
     printf 'median %-6s IOPS %s p50us %s p99us %s p99.9us %s\n' "$t" \
         "$(printf '%s' "${R[$t]}" | med 1)" "$(printf '%s' "${R[$t]}" | med 2)" \
