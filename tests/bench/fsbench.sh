@@ -21,6 +21,7 @@
 # drop_caches). Builds its helpers and passthrough_ll into build/bench/ (never committed).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+. tests/bench/lib.sh
 REPS=3; QUICK=0; TARGETS="lsmfs passthrough ext4"; OBIN=build; OUT=; KEEP=0
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -103,22 +104,12 @@ mount_target() { # target: leaves the filesystem under test at $MNT
         "$PT" -f -o source="$WORK/ptsrc" "$MNT" >>"$WORK/passthrough.log" 2>&1 &
         DAEMON=$! ;;
     esac
-    for _ in $(seq 1 200); do
-        mountpoint -q "$MNT" && return 0
-        kill -0 "$DAEMON" 2>/dev/null || return 1
-        sleep 0.05
-    done
-    return 1
+    bench_wait_mount "$MNT"
 }
 
 unmount_target() {
     if [ -n "$DAEMON" ]; then
-        for _ in 1 2 3 4 5 6 7 8 9 10; do fusermount3 -u "$MNT" 2>/dev/null && break; sleep 0.5; done
-        mountpoint -q "$MNT" && umount -l "$MNT"
-        for _ in $(seq 1 600); do kill -0 "$DAEMON" 2>/dev/null || break; sleep 0.1; done
-        kill "$DAEMON" 2>/dev/null
-        wait "$DAEMON" 2>/dev/null
-        DAEMON=
+        bench_unmount "$MNT"
     else
         rm -rf --one-file-system "$MNT"
     fi
@@ -223,12 +214,6 @@ battery() { # target
     rm -rf "$MNT/par"; drop_caches
 }
 
-median() { # values...: median of the numbers; FAILED if any run failed
-    local v
-    for v in "$@"; do [ "$v" = FAILED ] && { echo FAILED; return; }; done
-    [ $# -eq 0 ] && { echo "-"; return; }
-    printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.1f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
 ratio() { # a b
     if [ "$1" = FAILED ] || [ "$2" = FAILED ] || [ "$1" = - ] || [ "$2" = - ]; then echo "-"; return; fi
     awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'
@@ -266,7 +251,7 @@ table() {
         declare -A med=()
         for t in "${TLIST[@]}"; do
             # shellcheck disable=SC2086
-            med[$t]=$(median ${RES["$m|$t"]:-})
+            med[$t]=$(bench_median ${RES["$m|$t"]:-})
             printf ' %12s' "${med[$t]}"
         done
         [[ -n "${med[lsmfs]:-}" && -n "${med[passthrough]:-}" ]] && printf ' %10s' "$(ratio "${med[lsmfs]}" "${med[passthrough]}")"

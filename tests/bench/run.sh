@@ -1,6 +1,7 @@
 #!/bin/bash
 # run.sh - the standard benchmark set of `make bench`: kvbench (engine vs RocksDB/LevelDB)
-# on the workloads the project tracks, then tests/bench/fsbench.sh when it exists.
+# on the workloads the project tracks, then tests/bench/fsbench.sh when it exists, then
+# tests/bench/appbench.sh (applications vs ext4; LSMFS_OPTS passes extra lsmfs options).
 #
 #   tests/bench/run.sh [--quick]
 #
@@ -84,18 +85,20 @@ for p in 0 1; do
     done
 done
 
-if [ -x tests/bench/fsbench.sh ]; then
+# sub SCRIPT TITLE: runs tests/bench/SCRIPT (with --quick under BENCH_QUICK), output logged.
+sub() {
+    local script=tests/bench/$1
+    if [ ! -e "$script" ]; then log "=== $1: not present; skipped"; return; fi
+    if [ ! -x "$script" ]; then log "=== $1: not executable; skipped"; return; fi
     log ""
-    log "=== fsbench"
-    args=()
+    log "=== $2"
+    local args=()
     [ "$QUICK" = 1 ] && args+=(--quick)
-    tests/bench/fsbench.sh "${args[@]}" 2>&1 | tee -a "$OUT"
-    [ "${PIPESTATUS[0]}" -ne 0 ] && { log "=== FAILED: fsbench"; status=1; }
-elif [ -e tests/bench/fsbench.sh ]; then
-    log "=== fsbench: tests/bench/fsbench.sh is not executable; skipped"
-else
-    log "=== fsbench: tests/bench/fsbench.sh not present; skipped"
-fi
+    "$script" "${args[@]}" 2>&1 | tee -a "$OUT"
+    [ "${PIPESTATUS[0]}" -ne 0 ] && { log "=== FAILED: $1"; status=1; }
+}
+sub fsbench.sh fsbench
+sub appbench.sh "appbench (applications: lsmfs vs ext4)"
 
 log ""
 log "results saved to $OUT"
