@@ -21,6 +21,7 @@ CFLAGS_ALL := -std=gnu11 -Wall -Wextra -Werror $(OPT) -g -pthread $(SAN) $(DEFS)
 LDLIBS_ALL := -pthread -lz $(SAN) $(LDFLAGS)
 FUSE_CFLAGS := $(shell pkg-config --cflags fuse3 2>/dev/null)
 FUSE_LIBS   := $(shell pkg-config --libs fuse3 2>/dev/null)
+URING_LIBS  := -luring
 
 ENGINE_SRC := $(sort $(shell find engine -name '*.c'))
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(O)/obj/%.o)
@@ -64,7 +65,7 @@ $(O)/libfsschema.a: $(FSLIB_OBJ)
 	ar rcs $@ $^
 
 $(O)/lsmfs: $(DAEMON_OBJ) $(O)/libfsschema.a $(O)/liblsm.a
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(FUSE_LIBS) $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(FUSE_LIBS) $(URING_LIBS) $(LDLIBS_ALL)
 
 $(O)/mkfs.lsmfs: $(MKFS_SRC:%.c=$(O)/obj/%.o) $(O)/libfsschema.a $(O)/liblsm.a
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)

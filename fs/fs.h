@@ -46,6 +46,8 @@ typedef struct {
     char *mountpoint;
     int foreground, debug;
     int ro, sync, allow_other, writeback;
+    int uring;              /* serve requests through io_uring where the kernel allows */
+    unsigned uring_threads; /* io_uring workers (ring entries) per kernel queue */
     int atime_mode;
     double entry_timeout, attr_timeout;
     size_t block_cache, write_buffer;
@@ -72,6 +74,7 @@ typedef struct fs {
     uint64_t next_ino;
     fs_stats_t stats;
     fs_devio_t devio;           /* /dev/fuse I/O and the KILLPRIV_V2 negotiation (devio.c) */
+    struct fs_uring *uring;     /* the io_uring transport, or NULL (uring.h) */
 } fs_t;
 
 /* ---- lifecycle (fs.c) ---- */
