@@ -139,6 +139,7 @@ MNT   ?= mnt
 .PHONY: mount umount
 mount: deps
 	$(MAKE) all
+	@tools/enable-uring.sh
 	@if [ ! -e $(STORE)/CURRENT ]; then build/mkfs.lsmfs $(STORE); fi
 	@mkdir -p $(MNT)
 	@if mountpoint -q $(MNT); then echo "$(MNT) is already mounted"; \

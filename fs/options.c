@@ -148,7 +148,7 @@ static int one_opt(fs_opts_t *o, const char *opt)
         return 0;
     }
     if (!eq && strcmp(opt, "writeback") == 0) {
-        o->writeback = 1;
+        o->writeback = 0;
         return 0;
     }
     if (!eq && strcmp(opt, "nowriteback") == 0) {
