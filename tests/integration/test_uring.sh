@@ -62,7 +62,8 @@ exec 7<"$MNT/w/g2"
 rm "$MNT/w/g2"
 assert_eq "file 2" "$(cat <&7)" "unlinked open file"
 exec 7<&-
-run_tool 120 "$TOOLS/mtwrite" -t 4 -r 300000 -f 8 "$MNT/mt" >/dev/null
+mkdir "$MNT/mt"
+run_tool 120 "$TOOLS/mtwrite" -t 4 -r 300000 -f 8 "$MNT/mt"
 # notifications: strictatime bumps atime in the store and invalidates the cached attributes
 fs_unmount || fail "unmount"
 n=$(served)
