@@ -30,6 +30,7 @@ CFLAGS_ALL += -DLSM_HAVE_RADOS
 LDLIBS_ALL += -lrados
 endif
 endif
+URING_LIBS  := -luring
 
 ENGINE_SRC := $(sort $(shell find engine -name '*.c'))
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(O)/obj/%.o)
@@ -82,7 +83,7 @@ $(O)/libfsschema.a: $(FSLIB_OBJ)
 	ar rcs $@ $^
 
 $(O)/lsmfs: $(DAEMON_OBJ) $(O)/libfsschema.a $(O)/liblsm.a
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(FUSE_LIBS) $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(FUSE_LIBS) $(URING_LIBS) $(LDLIBS_ALL)
 
 $(O)/mkfs.lsmfs: $(MKFS_SRC:%.c=$(O)/obj/%.o) $(O)/libfsschema.a $(O)/liblsm.a
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
@@ -178,6 +179,7 @@ MNT   ?= mnt
 .PHONY: mount umount
 mount: deps
 	$(MAKE) all
+	@tools/enable-uring.sh
 	@if [ ! -e $(STORE)/CURRENT ]; then build/mkfs.lsmfs $(STORE); fi
 	@mkdir -p $(MNT)
 	@if mountpoint -q $(MNT); then echo "$(MNT) is already mounted"; \

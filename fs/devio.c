@@ -16,6 +16,10 @@
  *    request's file flags, which libfuse hands to the handler as fuse_file_info.flags.
  *  - writev: writev(2) as libfuse would; the reply to INIT gets FUSE_HANDLE_KILLPRIV_V2 added
  *    to its flags when the kernel offered it.
+ * The same two hooks carry the io_uring transport's negotiation (uring.h): INIT's reply
+ * claims FUSE_OVER_IO_URING (flags2) when the kernel offered it and the rings were set up,
+ * and the rings are started once that reply is written; from then on a reply whose unique
+ * belongs to a request taken from a ring is committed into that ring, not written here.
  * Request layouts are the kernel's (linux/fuse.h); nothing else in the traffic is touched.
  *
  * Invariants: a request shorter than its header plus the fields looked at is passed on
@@ -24,11 +28,17 @@
  */
 #include "fs.h"
 #include "devio.h"
+#include "uring.h"
 
 #include <linux/fuse.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
+
+#ifndef FUSE_OVER_IO_URING
+#define FUSE_OVER_IO_URING (1ULL << 41) /* ABI 7.42; Debian 12's header is 7.38 */
+#endif
+#define URING_FLAG2 ((uint32_t)(FUSE_OVER_IO_URING >> 32))
 
 static void note_request(fs_devio_t *io, char *buf, size_t n)
 {
@@ -41,12 +51,17 @@ static void note_request(fs_devio_t *io, char *buf, size_t n)
     switch (h.opcode) {
     case FUSE_INIT: {
         struct fuse_init_in in;
+        memset(&in, 0, sizeof(in));
         if (argn < offsetof(struct fuse_init_in, flags) + sizeof(in.flags))
             return;
-        memcpy(&in, arg, offsetof(struct fuse_init_in, flags) + sizeof(in.flags));
+        memcpy(&in, arg, argn < sizeof(in) ? argn : sizeof(in));
         io->init_unique = h.unique;
         io->kernel_offers_v2 = in.major == 7 && in.minor >= 33 &&
                                (in.flags & FUSE_HANDLE_KILLPRIV_V2) != 0;
+        io->kernel_offers_uring = in.major == 7 && (in.flags & FUSE_INIT_EXT) &&
+                                  argn >= offsetof(struct fuse_init_in, flags2) +
+                                              sizeof(in.flags2) &&
+                                  (in.flags2 & URING_FLAG2) != 0;
         break;
     }
     case FUSE_WRITE: {
@@ -84,32 +99,79 @@ static ssize_t devio_read(int fd, void *buf, size_t len, void *userdata)
     return r;
 }
 
+/* Patches our INIT reply (iov[1], a fuse_init_out) with the features libfuse does not know.
+ * Returns 1 when it claimed FUSE_OVER_IO_URING. */
+static int patch_init_reply(fs_devio_t *io, struct iovec *iov)
+{
+    const size_t flags_at = offsetof(struct fuse_init_out, flags);
+    const size_t flags2_at = offsetof(struct fuse_init_out, flags2);
+    char *p = iov[1].iov_base;
+    uint32_t flags, flags2;
+    memcpy(&flags, p + flags_at, sizeof(flags));
+    if (io->kernel_offers_v2) {
+        flags |= FUSE_HANDLE_KILLPRIV_V2;
+        atomic_store(&io->killpriv_v2, 1);
+    }
+    int uring = 0;
+    if (io->uring && io->kernel_offers_uring && iov[1].iov_len >= flags2_at + sizeof(flags2)) {
+        memcpy(&flags2, p + flags2_at, sizeof(flags2));
+        if (!(flags & FUSE_INIT_EXT))
+            flags2 = 0; /* the kernel ignores flags2 without INIT_EXT: nothing to keep */
+        flags |= FUSE_INIT_EXT;
+        flags2 |= URING_FLAG2;
+        memcpy(p + flags2_at, &flags2, sizeof(flags2));
+        uring = 1;
+    }
+    memcpy(p + flags_at, &flags, sizeof(flags));
+    return uring;
+}
+
 static ssize_t devio_writev(int fd, struct iovec *iov, int count, void *userdata)
 {
     fs_devio_t *io = &((fs_t *)userdata)->devio;
-    if (io->kernel_offers_v2 && !atomic_load(&io->killpriv_v2) && count >= 2 &&
-        iov[0].iov_len == sizeof(struct fuse_out_header)) {
+    if (atomic_load_explicit(&io->uring_on, memory_order_acquire)) {
+        ssize_t r = fs_uring_reply(io->uring, iov, count);
+        if (r > 0)
+            return r;
+    }
+    int is_init = 0, uring = 0;
+    if (!atomic_load(&io->init_answered) && count >= 2 &&
+        iov[0].iov_len == sizeof(struct fuse_out_header) &&
+        iov[1].iov_len >= offsetof(struct fuse_init_out, flags) + sizeof(uint32_t)) {
         struct fuse_out_header oh;
         memcpy(&oh, iov[0].iov_base, sizeof(oh));
-        const size_t flags_at = offsetof(struct fuse_init_out, flags);
-        if (oh.unique == io->init_unique && oh.error == 0 &&
-            iov[1].iov_len >= flags_at + sizeof(uint32_t)) {
-            char *p = (char *)iov[1].iov_base + flags_at;
-            uint32_t flags;
-            memcpy(&flags, p, sizeof(flags));
-            flags |= FUSE_HANDLE_KILLPRIV_V2;
-            memcpy(p, &flags, sizeof(flags));
-            atomic_store(&io->killpriv_v2, 1);
+        if (oh.unique == io->init_unique && oh.error == 0) {
+            is_init = 1;
+            uring = patch_init_reply(io, iov);
         }
     }
-    return writev(fd, iov, count);
+    ssize_t r = writev(fd, iov, count);
+    if (is_init)
+        atomic_store(&io->init_answered, 1);
+    if (is_init && io->uring) {
+        if (uring && r >= 0) {
+            atomic_store_explicit(&io->uring_on, 1, memory_order_release);
+            fs_uring_start(io->uring);
+        } else {
+            fuse_log(FUSE_LOG_NOTICE, "lsmfs: %s; requests go through /dev/fuse\n",
+                     io->kernel_offers_uring
+                         ? "the INIT reply with io_uring failed"
+                         : "the kernel does not offer FUSE-over-io_uring "
+                           "(/sys/module/fuse/parameters/enable_uring is not Y)");
+        }
+    }
+    return r;
 }
 
-int fs_devio_attach(fs_devio_t *io, struct fuse_session *se)
+int fs_devio_attach(fs_devio_t *io, struct fuse_session *se, struct fs_uring *uring)
 {
     io->init_unique = 0;
     io->kernel_offers_v2 = 0;
     atomic_store(&io->killpriv_v2, 0);
+    atomic_store(&io->init_answered, 0);
+    io->uring = uring;
+    io->kernel_offers_uring = 0;
+    atomic_store(&io->uring_on, 0);
     static const struct fuse_custom_io ops = {.read = devio_read, .writev = devio_writev};
     return fuse_session_custom_io(se, &ops, fuse_session_fd(se));
 }

@@ -47,6 +47,8 @@ typedef struct {
     char *mountpoint;
     int foreground, debug;
     int ro, sync, allow_other, writeback;
+    int uring;              /* serve requests through io_uring where the kernel allows */
+    unsigned uring_threads; /* io_uring workers (ring entries) per kernel queue */
     int atime_mode;
     double entry_timeout, attr_timeout;
     size_t block_cache, write_buffer;
@@ -76,6 +78,7 @@ typedef struct fs {
     fs_devio_t devio;           /* /dev/fuse I/O and the KILLPRIV_V2 negotiation (devio.c) */
     atomic_int remount_ro;      /* 1 after `mount -o remount,ro`: every commit gets EROFS */
     struct fs_ctl *ctl;         /* control channel (control.c), NULL when unavailable */
+    struct fs_uring *uring;     /* the io_uring transport, or NULL (uring.h) */
 } fs_t;
 
 /* ---- lifecycle (fs.c) ---- */

@@ -12,6 +12,7 @@
 #include "ops_ioctl.h"
 #include "log.h"
 #include "control.h"
+#include "uring.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,6 +44,11 @@ static void usage(FILE *f)
 "     writeback        enable the kernel writeback cache (faster many-small-writes, but\n"
 "                      data reaches the store only at writeback/fsync; default off)\n"
 "     nowriteback      no kernel writeback cache (default)\n"
+"     uring            serve requests through FUSE-over-io_uring when the kernel offers\n"
+"                      it (default; needs /sys/module/fuse/parameters/enable_uring = Y,\n"
+"                      else /dev/fuse is used and one line says so)\n"
+"     nouring          always use read/write on /dev/fuse\n"
+"     uring_threads=N  io_uring workers per CPU queue (default 4, 1-64)\n"
 "     fsname=NAME      name shown in /proc/mounts (default: the store path)\n"
 "     log=FILE         append the daemon's messages to FILE (absolute path) instead of\n"
 "                      syslog (when detached) or stderr (-f)\n"
@@ -285,7 +291,15 @@ int main(int argc, char **argv)
         goto out;
     }
     mounted = 1;
-    if ((r = fs_devio_attach(&fs->devio, se)) != 0) {
+    if (opts.uring) {
+        /* the kernel's largest request: max_write and max_pages are 1 MiB (fs_init) */
+        r = fs_uring_setup(&fs->uring, se, fuse_session_fd(se), opts.uring_threads,
+                           (1u << 20) + 4096);
+        if (r != 0)
+            fuse_log(FUSE_LOG_NOTICE, "lsmfs: cannot set up the io_uring transport (%s); "
+                     "requests go through /dev/fuse\n", strerror(-r));
+    }
+    if ((r = fs_devio_attach(&fs->devio, se, fs->uring)) != 0) {
         fprintf(stderr, "lsmfs: cannot set up /dev/fuse I/O: %s\n", strerror(-r));
         goto out;
     }
@@ -310,6 +324,14 @@ out:
     }
     if (mounted)
         fuse_session_unmount(se);
+    if (fs && fs->uring) { /* after the unmount: the kernel has let go of every entry */
+        fs_uring_info_t ui;
+        fs_uring_info(fs->uring, &ui);
+        fuse_log(FUSE_LOG_INFO, "lsmfs: io_uring served %llu requests (%u queues x %u)\n",
+                 (unsigned long long)ui.requests, ui.queues, ui.per_queue);
+        fs_uring_stop(fs->uring);
+        fs->uring = NULL;
+    }
     if (handlers)
         fuse_remove_signal_handlers(se);
     if (se)

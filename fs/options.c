@@ -2,7 +2,8 @@
  * options.c - the -o options of lsmfs.
  *
  * Every option is either lsmfs's own (sync, ro, timeouts, cache sizes, atime policy,
- * writeback), a mount option handed on to libfuse/the kernel (allow_other, nodev, ...),
+ * writeback, the io_uring transport), a mount option handed on to libfuse/the kernel
+ * (allow_other, nodev, ...),
  * or fstab/mount(8) bookkeeping that only matters to mount itself (defaults, noauto,
  * _netdev, x-*, ...), which is accepted and dropped. Anything else is refused with a
  * message, so a typo never mounts with a silently different meaning.
@@ -24,6 +25,8 @@ void fs_opts_init(fs_opts_t *o)
     o->write_buffer = 64u << 20;
     o->reserve = (size_t)-1;
     o->atime_mode = FS_ATIME_RELATIME;
+    o->uring = 1;
+    o->uring_threads = 4;
 }
 
 void fs_opts_free(fs_opts_t *o)
@@ -154,6 +157,17 @@ static int one_opt(fs_opts_t *o, const char *opt)
     }
     if (!eq && strcmp(opt, "nowriteback") == 0) {
         o->writeback = 0;
+        return 0;
+    }
+    if (!eq && (strcmp(opt, "uring") == 0 || strcmp(opt, "nouring") == 0)) {
+        o->uring = opt[0] == 'u';
+        return 0;
+    }
+    if (eq && KEY("uring_threads")) {
+        size_t n;
+        if (parse_size(val, &n) != 0 || n < 1 || n > 64)
+            return -1;
+        o->uring_threads = (unsigned)n;
         return 0;
     }
     if (eq && KEY("fsname")) {

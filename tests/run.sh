@@ -5,6 +5,11 @@
 #   O=build/check tests/run.sh           everything: unit, integration, crash, fuzz smoke
 #   ONLY=unit T=test_wal tests/run.sh    a subset (ONLY: unit|integration|crash|fuzz)
 #
+# The integration and crash suites run once on each FUSE transport (TRANSPORTS, default
+# "uring nouring": lsmfs -o uring, with the kernel's enable_uring switched on when root
+# can, then -o nouring, i.e. read/write on /dev/fuse); names of the second run carry
+# "[nouring]".
+#
 # Every test is one program or script; exit status 0 is a pass, 77 a skip (with a reason on
 # its output), anything else a failure. Integration and crash scripts receive the build
 # folder in $O and must clean up (unmount) after themselves even on failure.
@@ -34,11 +39,21 @@ if [ -z "$ONLY" ] || [ "$ONLY" = unit ]; then
         run_one "unit/$(basename "$t")" "$t"
     done
 fi
+TRANSPORTS=${TRANSPORTS:-uring nouring}
+case " $TRANSPORTS " in *" uring "*) tools/enable-uring.sh ;; esac
 for kind in integration crash fuzz; do
     if [ -z "$ONLY" ] || [ "$ONLY" = $kind ]; then
-        for t in tests/$kind/test_*.sh; do
-            [ -f "$t" ] || continue
-            run_one "$kind/$(basename "$t" .sh)" env O="$O" bash "$t"
+        trs=$TRANSPORTS
+        [ $kind = fuzz ] && trs=default # no mounts
+        for tr in $trs; do
+            tag=""
+            [ "$tr" = nouring ] && tag="[nouring]"
+            [ "$tr" = default ] && tr=""
+            for t in tests/$kind/test_*.sh; do
+                [ -f "$t" ] || continue
+                run_one "$kind$tag/$(basename "$t" .sh)" \
+                    env O="$O" LSMFS_TRANSPORT="$tr" bash "$t"
+            done
         done
     fi
 done

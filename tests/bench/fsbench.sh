@@ -11,6 +11,10 @@
 #   --O DIR      where lsmfs and mkfs.lsmfs are (default build, i.e. `make` output)
 #   --out FILE   also write the table there       --keep    keep the scratch folder
 #
+# Targets: lsmfs (its default transport: FUSE-over-io_uring, switched on here through
+# tools/enable-uring.sh, where the kernel has it), lsmfs-devfuse (-o nouring: read/write on
+# /dev/fuse), passthrough, ext4. LSMFS_OPTS adds -o options to both lsmfs targets.
+#
 # Battery: create/stat/readdir/rename/unlink of 20,000 empty files; 10,000 4 KiB files
 # written then read; cp -a of /usr/include in and diff -r out; tar extract of a tarball of
 # /usr/include; sequential 1 GiB write (fsync at the end) and read (page cache dropped
@@ -22,7 +26,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/bench/lib.sh
-REPS=3; QUICK=0; TARGETS="lsmfs passthrough ext4"; OBIN=build; OUT=; KEEP=0
+REPS=3; QUICK=0; TARGETS="lsmfs lsmfs-devfuse passthrough ext4"; LSMFS_OPTS=${LSMFS_OPTS:-}; OBIN=build; OUT=; KEEP=0
 while [ $# -gt 0 ]; do
     case "$1" in
     --reps) REPS=$2; shift 2 ;;
@@ -52,7 +56,7 @@ PT=$BENCH/passthrough_ll
 cc -O2 -Wall -Wextra -Werror -pthread -o "$HELPER" tests/bench/fs_bench.c || exit 1
 for t in $TARGETS; do
     case $t in
-    lsmfs)
+    lsmfs|lsmfs-devfuse)
         [ -x "$OBIN/lsmfs" ] && [ -x "$OBIN/mkfs.lsmfs" ] ||
             { echo "fsbench: $OBIN/lsmfs or $OBIN/mkfs.lsmfs missing (run make)" >&2; exit 1; } ;;
     passthrough)
@@ -66,6 +70,7 @@ for t in $TARGETS; do
     esac
 done
 [ "$(id -u)" -eq 0 ] || { echo "fsbench: run as root (FUSE mounts, drop_caches)" >&2; exit 1; }
+case " $TARGETS " in *" lsmfs "*) tools/enable-uring.sh ;; esac
 
 WORK=$(mktemp -d /var/tmp/fsbench.XXXXXX) || exit 1
 MNT=$WORK/mnt
@@ -94,10 +99,12 @@ mount_target() { # target: leaves the filesystem under test at $MNT
     DAEMON=
     case $1 in
     ext4) mkdir -p "$WORK/ext4dir"; MNT=$WORK/ext4dir; return 0 ;;
-    lsmfs)
+    lsmfs|lsmfs-devfuse)
         MNT=$WORK/mnt; mkdir -p "$MNT"
         "$OBIN/mkfs.lsmfs" "$WORK/store" >/dev/null || return 1
-        "$OBIN/lsmfs" -f "$WORK/store" "$MNT" >>"$WORK/lsmfs.log" 2>&1 &
+        local o=$LSMFS_OPTS
+        [ "$1" = lsmfs-devfuse ] && o=${o:+$o,}nouring
+        "$OBIN/lsmfs" -f ${o:+-o "$o"} "$WORK/store" "$MNT" >>"$WORK/lsmfs.log" 2>&1 &
         DAEMON=$! ;;
     passthrough)
         MNT=$WORK/mnt; mkdir -p "$MNT" "$WORK/ptsrc"
@@ -244,6 +251,7 @@ table() {
     for t in "${TLIST[@]}"; do printf ' %12s' "$t"; done
     [[ " ${TLIST[*]} " == *" lsmfs "* ]] && [[ " ${TLIST[*]} " == *" passthrough "* ]] && printf ' %10s' "lsmfs/pt"
     [[ " ${TLIST[*]} " == *" lsmfs "* ]] && [[ " ${TLIST[*]} " == *" ext4 "* ]] && printf ' %10s' "lsmfs/ext4"
+    [[ " ${TLIST[*]} " == *" lsmfs "* ]] && [[ " ${TLIST[*]} " == *" lsmfs-devfuse "* ]] && printf ' %10s' "uring/dev"
     printf '\n'
     local m
     for m in "${METRICS[@]}"; do
@@ -256,6 +264,7 @@ table() {
         done
         [[ -n "${med[lsmfs]:-}" && -n "${med[passthrough]:-}" ]] && printf ' %10s' "$(ratio "${med[lsmfs]}" "${med[passthrough]}")"
         [[ -n "${med[lsmfs]:-}" && -n "${med[ext4]:-}" ]] && printf ' %10s' "$(ratio "${med[lsmfs]}" "${med[ext4]}")"
+        [[ -n "${med[lsmfs]:-}" && -n "${med[lsmfs-devfuse]:-}" ]] && printf ' %10s' "$(ratio "${med[lsmfs]}" "${med[lsmfs-devfuse]}")"
         printf '\n'
         unset med
     done

@@ -30,6 +30,9 @@ MNT=
 STORE=
 # Extra -o options for every mount of the target (comma separated, may be empty).
 FS_MOUNT_OPTS=${FS_MOUNT_OPTS:-}
+# lsmfs's FUSE transport for every mount: uring, nouring, or empty for lsmfs's default
+# (io_uring when the kernel offers it). tests/run.sh runs the suites once with each.
+LSMFS_TRANSPORT=${LSMFS_TRANSPORT:-}
 # passthrough_ll used when LSMFS_TARGET=passthrough (built on demand, never committed).
 PASSTHROUGH_LL=${PASSTHROUGH_LL:-build/pt/passthrough_ll}
 
@@ -182,7 +185,8 @@ fs_mount() { # mount the target on $MNT; returns non-zero (with the log) when it
             "$MNT" >>"$TMPROOT/daemon.log" 2>&1 &
         FS_PID=$! ;;
     lsmfs)
-        "$O/lsmfs" -f -o "$(_fs_opts allow_other)" "$STORE" "$MNT" >>"$TMPROOT/daemon.log" 2>&1 &
+        "$O/lsmfs" -f -o "$(_fs_opts allow_other${LSMFS_TRANSPORT:+,$LSMFS_TRANSPORT})" \
+            "$STORE" "$MNT" >>"$TMPROOT/daemon.log" 2>&1 &
         FS_PID=$! ;;
     *) echo "unknown LSMFS_TARGET=$LSMFS_TARGET"; exit 1 ;;
     esac

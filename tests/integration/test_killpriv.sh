@@ -12,7 +12,7 @@
 fs_setup
 fs_unmount || { fail "first unmount"; fs_done; }
 # the same mount, with the request trace
-"$O/lsmfs" -d -o allow_other "$STORE" "$MNT" >>"$TMPROOT/daemon.log" 2>&1 &
+"$O/lsmfs" -d -o "allow_other${LSMFS_TRANSPORT:+,$LSMFS_TRANSPORT}" "$STORE" "$MNT" >>"$TMPROOT/daemon.log" 2>&1 &
 FS_PID=$!
 for _ in $(seq 1 200); do mountpoint -q "$MNT" && break; sleep 0.05; done
 mountpoint -q "$MNT" || { fail "lsmfs -d did not mount"; fs_done; }
