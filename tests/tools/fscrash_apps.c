@@ -40,6 +40,12 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+/* The errors a process sees when the daemon dies: ENOTCONN once the kernel has aborted the
+ * connection, ECONNABORTED for requests caught by the abort, and ECANCELED (FUSE-over-
+ * io_uring) for a request handed to a ring whose task is already dead, before the kernel
+ * has released the ring and aborted the connection. */
+#define DEAD_MOUNT_ERR(e) ((e) == ENOTCONN || (e) == ECONNABORTED || (e) == ECANCELED)
+
 #define APP_MAX_FILES 16
 #define APP_MAX_CONTENT (160u << 10)
 
@@ -73,8 +79,8 @@ static void jwrite(int fd, const char *fmt, ...)
 static int stop_at(const char *probe, const char *what, int e)
 {
     struct statfs sf;
-    if (e == ENOTCONN || e == ECONNABORTED ||
-        (statfs(probe, &sf) != 0 && (errno == ENOTCONN || errno == ECONNABORTED)))
+    if (DEAD_MOUNT_ERR(e) ||
+        (statfs(probe, &sf) != 0 && (DEAD_MOUNT_ERR(errno))))
         return 3;
     fprintf(stderr, "fscrash_apps: %s: %s\n", what, strerror(e));
     return 1;

@@ -16,7 +16,7 @@
  *     F <seq> <errno>         after it failed (the worker then stops),
  * with one write(2) per line on an O_APPEND descriptor, so the journal is exact: every C
  * operation completed, at most one operation (the last B) is in doubt. A worker stops at
- * its first error: exit 3 when the daemon is gone (the error is ENOTCONN/ECONNABORTED, or
+ * its first error: exit 3 when the daemon is gone (the error is ENOTCONN/ECONNABORTED/ECANCELED, or
  * the mount answers ENOTCONN right after it: a close whose writeback failed says EIO),
  * exit 1 for any other error or a read-back mismatch, 0 after --ops operations.
  *
@@ -55,6 +55,12 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* The errors a process sees when the daemon dies: ENOTCONN once the kernel has aborted the
+ * connection, ECONNABORTED for requests caught by the abort, and ECANCELED (FUSE-over-
+ * io_uring) for a request handed to a ring whose task is already dead, before the kernel
+ * has released the ring and aborted the connection. */
+#define DEAD_MOUNT_ERR(e) ((e) == ENOTCONN || (e) == ECONNABORTED || (e) == ECANCELED)
 
 #define FSC_MAX_NODES 65536
 #define FSC_MAX_DENTS 256
@@ -882,15 +888,15 @@ static int perform(worker_t *w, const op_t *o, int *mismatch)
     return r < 0 ? errno : 0;
 }
 
-/* Did this error come from the daemon's death? ENOTCONN/ECONNABORTED say so; any other
+/* Did this error come from the daemon's death? DEAD_MOUNT_ERR says so; any other
  * error (EIO from a failed writeback at close, say) counts only if the mount is dead now. */
 static int daemon_gone(int e)
 {
     struct statfs sf;
-    if (e == ENOTCONN || e == ECONNABORTED)
+    if (DEAD_MOUNT_ERR(e))
         return 1;
     /* statfs always asks the daemon (a stat may be answered from the attribute cache) */
-    return statfs(".", &sf) != 0 && (errno == ENOTCONN || errno == ECONNABORTED);
+    return statfs(".", &sf) != 0 && (DEAD_MOUNT_ERR(errno));
 }
 
 static int worker_main(const char *dir, const char *journal, uint64_t seed, long ops, int wb)
@@ -910,7 +916,7 @@ static int worker_main(const char *dir, const char *journal, uint64_t seed, long
         int e = errno;
         jprintf(&w, "F 0 %d\n", e);
         fprintf(stderr, "fscrash_work: %s: %s\n", dir, strerror(e));
-        return e == ENOTCONN || e == ECONNABORTED ? 3 : 1;
+        return DEAD_MOUNT_ERR(e) ? 3 : 1;
     }
     jprintf(&w, "H seed=%" PRIu64 " wb=%d\n", seed, wb);
     for (long i = 0; ops == 0 || i < ops; i++) {
@@ -1361,7 +1367,7 @@ int main(int argc, char **argv)
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
         int e = errno;
         fprintf(stderr, "fscrash_work: %s: %s\n", dir, strerror(e));
-        return e == ENOTCONN || e == ECONNABORTED ? 3 : 1;
+        return DEAD_MOUNT_ERR(e) ? 3 : 1;
     }
     for (int i = 0; i < workers; i++) {
         snprintf(wdir, sizeof(wdir), "%s/w%d", dir, i);
