@@ -173,8 +173,6 @@ static int ring_init(worker_t *w)
 
 static void pin_to_queue_cpu(worker_t *w)
 {
-    if (getenv("LSMFS_URING_NOPIN"))
-        return;
     cpu_set_t set;
     CPU_ZERO(&set);
     CPU_SET(w->qid, &set);
