@@ -354,8 +354,9 @@ static status_t decode_field(version_edit_t *e, uint32_t tag, slice_t *in, size_
         if (e->oom)
             return st_error(ST_IO_ERROR, "out of memory decoding a version edit");
         return NULL;
-    default:
-        return bad("unknown tag", off);
+    default: /* a whole, checksummed record with a tag this build does not know */
+        return st_error(ST_NOT_SUPPORTED, "MANIFEST record with unknown tag %u at byte %zu: "
+                        "the store was written by a newer version of the engine", tag, off);
     }
 }
 

@@ -28,8 +28,10 @@
  *                         deletion-triggered compactions)
  *     0 end               (the last byte; nothing may follow it)
  *
- * The end tag makes every truncation of a record detectable on its own. Decoding rejects
- * anything malformed with a Corruption status (unknown tag, a scalar field given twice, a
+ * The end tag makes every truncation of a record detectable on its own. A tag this build
+ * does not know (in a record whose checksum held, so written on purpose by a newer engine)
+ * is NotSupported: the store is refused with that reason, and fsck does not "repair" it.
+ * Decoding rejects anything malformed with a Corruption status (a scalar field given twice, a
  * level >= VE_MAX_LEVELS, an invalid internal key, smallest > largest, truncation,
  * trailing bytes); it never reads out of bounds.
  */
