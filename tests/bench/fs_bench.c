@@ -16,6 +16,9 @@
  *   fs_bench rand_read FILE OPS      4 KiB preads at random aligned offsets         -> ops
  *   fs_bench append_fsync FILE N     N appends of 4 KiB, each followed by fsync     -> ops
  *   fs_bench par_create DIR T N SIZE T threads each creating N files of SIZE bytes -> files
+ *   fs_bench null_req FILE N         N fgetxattr of a name FILE does not have: each is one
+ *                                    round trip to the daemon that does no work (the FUSE
+ *                                    kernel never caches xattrs); ENODATA expected -> ops
  *
  * Output is one line "SECONDS COUNT UNIT". Any failed syscall prints the error (with the
  * path and the index reached) and exits 1, so the caller can report FAILED instead of a
@@ -31,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -212,6 +216,20 @@ static int c_append(const char *path, long long n)
     return 0;
 }
 
+static int c_null(const char *path, long long n)
+{
+    int fd = open(path, O_CREAT | O_RDWR, 0644);
+    if (fd < 0) fail("open", path, 0);
+    char v[16];
+    double t0 = now();
+    for (long long i = 0; i < n; i++)
+        if (fgetxattr(fd, "user.lsmfs-bench-none", v, sizeof v) >= 0 || errno != ENODATA)
+            fail("fgetxattr (expected ENODATA)", path, i);
+    result(t0, n, "ops");
+    close(fd);
+    return 0;
+}
+
 struct par { const char *dir; int id; long long n; size_t size; int err; };
 
 static void *par_worker(void *arg)
@@ -268,6 +286,7 @@ int main(int argc, char **argv)
     if ((!strcmp(op, "rand_prep") || !strcmp(op, "rand_write") || !strcmp(op, "rand_read")) && argc == 4)
         return c_rand(op, argv[2], atoll(argv[3]));
     if (!strcmp(op, "append_fsync") && argc == 4) return c_append(argv[2], atoll(argv[3]));
+    if (!strcmp(op, "null_req") && argc == 4) return c_null(argv[2], atoll(argv[3]));
     if (!strcmp(op, "par_create") && argc == 6)
         return c_par(argv[2], atoi(argv[3]), atoll(argv[4]), (size_t)atoll(argv[5]));
 usage:

@@ -19,7 +19,8 @@
 # written then read; cp -a of /usr/include in and diff -r out; tar extract of a tarball of
 # /usr/include; sequential 1 GiB write (fsync at the end) and read (page cache dropped
 # between, where /proc/sys/vm/drop_caches is writable); random 4 KiB writes and reads on a
-# 256 MiB file; 2,000 appends each followed by fsync; 4 parallel writers creating files.
+# 256 MiB file; 2,000 appends each followed by fsync; 4 parallel writers creating files;
+# 100,000 null requests (fgetxattr of a missing name: the round trip, no work).
 # A workload that fails on a target (passthrough_ll keeps an fd per inode and can hit the
 # 20,000 open-file limit) is reported as FAILED, never shrunk. Needs root (FUSE mounts,
 # drop_caches). Builds its helpers and passthrough_ll into build/bench/ (never committed).
@@ -41,10 +42,10 @@ while [ $# -gt 0 ]; do
 done
 
 if [ $QUICK -eq 1 ]; then
-    NMETA=2000; NSMALL=1000; SEQ_MB=64; RAND_MB=32; RAND_OPS=2000; NAPPEND=200; PAR_N=250
+    NMETA=2000; NSMALL=1000; SEQ_MB=64; RAND_MB=32; RAND_OPS=2000; NAPPEND=200; PAR_N=250; NNULL=20000
     TREE=/usr/include/linux
 else
-    NMETA=20000; NSMALL=10000; SEQ_MB=1024; RAND_MB=256; RAND_OPS=20000; NAPPEND=2000; PAR_N=2500
+    NMETA=20000; NSMALL=10000; SEQ_MB=1024; RAND_MB=256; RAND_OPS=20000; NAPPEND=2000; PAR_N=2500; NNULL=100000
     TREE=/usr/include
 fi
 PAR_T=4
@@ -216,6 +217,9 @@ battery() { # target
     rm -f "$MNT/rand"; drop_caches
     run_h "${NAPPEND} appends + fsync each" ops/s "$t" append_fsync "$MNT/append" "$NAPPEND"
     rm -f "$MNT/append"
+    # the transport's floor: a request the daemon answers without work (ext4: the syscall)
+    run_h "null request (fgetxattr, none)" ops/s "$t" null_req "$MNT/null" "$NNULL"
+    rm -f "$MNT/null"
     mkdir "$MNT/par"
     run_h "${PAR_T} writers create 4KiB files" files/s "$t" par_create "$MNT/par" "$PAR_T" "$PAR_N" 4096
     rm -rf "$MNT/par"; drop_caches
