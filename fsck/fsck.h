@@ -62,7 +62,8 @@ typedef struct {
 
 typedef struct fsck {
     /* options */
-    const char *store;
+    const char *store;               /* the directory opened: the store, or its checkpoint */
+    const char *name;                /* what messages call the store (the store's path) */
     fsck_mode_t mode;
     int verbose;
     int progress_fd;                 /* -C fd, -1 if none */
@@ -108,6 +109,17 @@ void fsck_info(fsck_t *f, int verbose_only, const char *fmt, ...)
 void fsck_pass_start(fsck_t *f, int pass, const char *title);
 /* Ends the last pass (erases the progress bar; -v prints its time). */
 void fsck_pass_end(fsck_t *f);
+/* ---- online.c: a mounted store, checked on a checkpoint ---- */
+/* 1 when `arg` is a mounted lsmfs store or the mountpoint of one (/proc/mounts, type
+ * fuse.lsmfs); fills the store path and the mountpoint. */
+int fsck_online_find(const char *arg, char *store, size_t sn, char *mnt, size_t mn);
+/* Has the daemon of `mnt` make a checkpoint of `store` in a new directory beside it (its
+ * path in ckpt) and forks. Returns 0 in the child, which checks ckpt read-only; 1 in the
+ * parent once the child has ended and the checkpoint is removed, with the child's exit
+ * status in *code; -1 (reason printed) when there is no checkpoint (not -n, no daemon). */
+int fsck_online_start(fsck_t *f, const char *store, const char *mnt, char *ckpt, size_t n,
+                      int *code);
+
 /* Operational failure: message on stderr, then fsck_finish with `code`. */
 void fsck_fatal(fsck_t *f, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4), noreturn));

@@ -1,7 +1,9 @@
 /*
  * main.c - fsck.lsmfs: command line, signals, the sequence of passes and the summary.
  *
- *   fsck.lsmfs [-n|-p|-a|-y] [-f] [-v] [-C fd] STORE
+ *   fsck.lsmfs [-n|-p|-a|-y] [-f] [-v] [-C fd] STORE|MOUNTPOINT
+ *
+ * A mounted store is checked online, with -n only, on a checkpoint (online.c).
  *
  * Options and exit status are e2fsck's (see docs/FSCK.md). Without -n/-p/-y every fix is
  * asked on the terminal; with no terminal on stdin the run is read-only, as -n. SIGINT
@@ -13,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +38,8 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
     fprintf(out,
-"usage: fsck.lsmfs [-n|-p|-a|-y] [-f] [-v] [-C fd] STORE\n"
+"usage: fsck.lsmfs [-n|-p|-a|-y] [-f] [-v] [-C fd] STORE|MOUNTPOINT\n"
+"  a mounted store is checked online with -n (on a checkpoint its daemon makes)\n"
 "  -n      check only: open the store read-only, change nothing, answer no\n"
 "  -p, -a  preen: make every safe fix without asking, stop at anything else\n"
 "  -y      answer yes to every fix\n"
@@ -65,7 +69,7 @@ static void summary(fsck_t *f)
     }
     uint64_t issued = f->sb.inode_hwm > 1 ? f->sb.inode_hwm - 1 : 0;
     printf("%s: %llu/%llu files (%llu directories, %llu regular files, %llu symlinks, "
-           "%llu other), %llu blocks, %llu bytes\n", f->store,
+           "%llu other), %llu blocks, %llu bytes\n", f->name,
            (unsigned long long)c->inodes, (unsigned long long)issued,
            (unsigned long long)c->dirs, (unsigned long long)c->regular,
            (unsigned long long)c->symlinks, (unsigned long long)c->specials,
@@ -147,8 +151,23 @@ int main(int argc, char **argv)
         mode = FSCK_NO;
     }
     f.mode = mode;
+    f.name = f.store;
     f.now = (int64_t)time(NULL);
     setvbuf(stdout, NULL, _IOLBF, 0);
+
+    /* Mounted: -n checks a checkpoint the daemon makes (online.c); repairs need it unmounted. */
+    char online_store[PATH_MAX + 1], online_mnt[PATH_MAX + 1], ckpt[PATH_MAX + 1];
+    if (fsck_online_find(f.store, online_store, sizeof(online_store), online_mnt,
+                         sizeof(online_mnt))) {
+        int code;
+        int r = fsck_online_start(&f, online_store, online_mnt, ckpt, sizeof(ckpt), &code);
+        if (r < 0)
+            return FSCK_EXIT_ERROR;
+        if (r > 0)
+            return code;
+        f.store = ckpt;
+        f.name = online_store;
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -178,7 +197,7 @@ int main(int argc, char **argv)
     fsck_pass_end(&f);
 
     if (f.changed)
-        printf("\n%s: ***** FILE SYSTEM WAS MODIFIED *****\n", f.store);
+        printf("\n%s: ***** FILE SYSTEM WAS MODIFIED *****\n", f.name);
     summary(&f);
     fsck_finish(&f, FSCK_EXIT_OK);
 }

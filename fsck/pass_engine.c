@@ -109,7 +109,7 @@ static void __attribute__((noreturn)) engine_damage_counted(fsck_t *f, const cha
            "The engine's files are damaged. The file system checks (passes 2-6) were not run.\n"
            "Run fsck.lsmfs -y to rebuild the store from its readable tables and WALs (what "
            "lay in the damaged parts is lost), or restore it from a backup.\n",
-           f->store, what, msg);
+           f->name, what, msg);
     if (!counted) {
         f->problems++;
         f->unfixed++;
@@ -201,7 +201,7 @@ static lsm_t *rebuild_store(fsck_t *f, const char *what, const char *msg)
     lsm_options_destroy(o);
     if (err) {
         if (lsm_error_errno(err) == EBUSY)
-            fsck_fatal(f, FSCK_EXIT_ERROR, "%s is in use (mounted?)", f->store);
+            fsck_fatal(f, FSCK_EXIT_ERROR, "%s is in use (mounted?)", f->name);
         fsck_fatal(f, FSCK_EXIT_ERROR, "rebuilding the store failed: %s", err);
     }
     f->changed = 1;
@@ -242,7 +242,7 @@ void fsck_pass_engine(fsck_t *f)
         int e = lsm_error_errno(err);
         if (e == EBUSY) {
             lsm_free(err);
-            fsck_fatal(f, FSCK_EXIT_ERROR, "%s is in use (mounted?)", f->store);
+            fsck_fatal(f, FSCK_EXIT_ERROR, "%s is in use (mounted?)", f->name);
         }
         if (e == EUCLEAN && is_wal_message(err)) {
             int yes = fsck_problem(f, 0, Q_RECOVER,
@@ -260,7 +260,7 @@ void fsck_pass_engine(fsck_t *f)
     if (!db) {
         int e = lsm_error_errno(err);
         if (e == EBUSY)
-            fsck_fatal(f, FSCK_EXIT_ERROR, "%s is in use (mounted?)", f->store);
+            fsck_fatal(f, FSCK_EXIT_ERROR, "%s is in use (mounted?)", f->name);
         if ((e == EUCLEAN || e == ENOENT || e == EIO) && is_wal_message(err))
             engine_damage(f, "the store cannot be opened", err);
         if (e == EUCLEAN || e == ENOENT || e == EIO) {

@@ -39,12 +39,12 @@ void fsck_progress(fsck_t *f, uint64_t cur, uint64_t max)
         memset(bar, '=', (size_t)fill);
         memset(bar + fill, ' ', (size_t)(40 - fill));
         bar[40] = '\0';
-        printf("\r%s: |%s| %5.1f%%  pass %d", f->store, bar, pm / 10.0, f->prog_pass);
+        printf("\r%s: |%s| %5.1f%%  pass %d", f->name, bar, pm / 10.0, f->prog_pass);
         fflush(stdout);
     } else {
         char line[4200];
         int n = snprintf(line, sizeof(line), "%d %llu %llu %s\n", f->prog_pass,
-                         (unsigned long long)cur, (unsigned long long)max, f->store);
+                         (unsigned long long)cur, (unsigned long long)max, f->name);
         if (n > 0 && write(f->progress_fd, line, (size_t)n) < 0)
             f->progress_fd = -1;  /* the reader went away: stop reporting */
     }
@@ -55,7 +55,7 @@ void fsck_progress(fsck_t *f, uint64_t cur, uint64_t max)
 void fsck_progress_done(fsck_t *f)
 {
     if (f->progress_fd == 0 && f->prog_ms != 0) {
-        printf("\r%*s\r", (int)strlen(f->store) + 64, "");
+        printf("\r%*s\r", (int)strlen(f->name) + 64, "");
         fflush(stdout);
     }
     f->prog_ms = 0;

@@ -84,7 +84,7 @@ int fsck_problem(fsck_t *f, unsigned flags, fsck_q_t q, const char *fmt, ...)
     if (q == Q_NONE) {
         f->warnings++;
         if (f->mode == FSCK_PREEN)
-            printf("%s: %s\n", f->store, msg);
+            printf("%s: %s\n", f->name, msg);
         else
             printf("%s\n", msg);
         return 0;
@@ -102,11 +102,11 @@ int fsck_problem(fsck_t *f, unsigned flags, fsck_q_t q, const char *fmt, ...)
     case FSCK_PREEN:
         if (!(flags & FSCK_PREEN_OK)) {
             printf("%s: %s\n\n%s: UNEXPECTED INCONSISTENCY; RUN fsck MANUALLY.\n"
-                   "\t(i.e., without -a or -p options)\n", f->store, msg, f->store);
+                   "\t(i.e., without -a or -p options)\n", f->name, msg, f->name);
             f->unfixed++;
             fsck_finish(f, FSCK_EXIT_UNCORRECTED);
         }
-        printf("%s: %s  %s.\n", f->store, msg, questions[q].done);
+        printf("%s: %s  %s.\n", f->name, msg, questions[q].done);
         yes = 1;
         break;
     case FSCK_ASK:
@@ -181,7 +181,7 @@ void fsck_finish(fsck_t *f, int code)
         if (f->changed && !f->read_only)
             lsm_flush_wal(f->db, 1, &err);
         if (err) {
-            fprintf(stderr, "fsck.lsmfs: %s: syncing the repairs failed: %s\n", f->store, err);
+            fprintf(stderr, "fsck.lsmfs: %s: syncing the repairs failed: %s\n", f->name, err);
             lsm_free(err);
             code |= FSCK_EXIT_ERROR;
         }
@@ -205,7 +205,7 @@ void fsck_fatal(fsck_t *f, int code, const char *fmt, ...)
     fflush(stdout);
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "fsck.lsmfs: %s: ", f->store);
+    fprintf(stderr, "fsck.lsmfs: %s: ", f->name);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
@@ -217,7 +217,7 @@ void fsck_poll_cancel(fsck_t *f)
     if (!f->cancel || !*f->cancel)
         return;
     fsck_progress_done(f);
-    printf("\n%s: fsck.lsmfs cancelled by user request.%s\n", f->store,
+    printf("\n%s: fsck.lsmfs cancelled by user request.%s\n", f->name,
            f->changed ? " The repairs made so far are kept." : "");
     fsck_finish(f, FSCK_EXIT_CANCELED);
 }
