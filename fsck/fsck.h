@@ -111,7 +111,7 @@ void fsck_pass_start(fsck_t *f, int pass, const char *title);
 void fsck_pass_end(fsck_t *f);
 /* ---- online.c: a mounted store, checked on a checkpoint ---- */
 /* 1 when `arg` is a mounted lsmfs store or the mountpoint of one (/proc/mounts, type
- * fuse.lsmfs); fills the store path and the mountpoint. */
+ * fuse.lsmfs) with a live daemon; fills the store path and the mountpoint. */
 int fsck_online_find(const char *arg, char *store, size_t sn, char *mnt, size_t mn);
 /* Has the daemon of `mnt` make a checkpoint of `store` in a new directory beside it (its
  * path in ckpt) and forks. Returns 0 in the child, which checks ckpt read-only; 1 in the

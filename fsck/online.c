@@ -18,6 +18,9 @@
  * store exit 8 saying to unmount. Stores on RADOS are not checked online (no checkpoint
  * there).
  *
+ * A mount whose daemon is dead is not "mounted" here: its store is free, and fsck checks
+ * (and repairs) it as usual.
+ *
  * Invariants: the checkpoint directory is created by the daemon and is removed by this
  * process before it exits, on every path after it exists; nothing of the live store is
  * written.
@@ -34,6 +37,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -78,6 +82,12 @@ int fsck_online_find(const char *arg, char *store, size_t sn, char *mnt, size_t 
         }
     }
     fclose(fp);
+    /* A mount whose daemon is dead (killed, crashed, its connection aborted) stays listed
+     * until unmounted; its store is not in use, so it is checked as an unmounted one. */
+    struct statfs sf;
+    if (found && statfs(mnt, &sf) != 0 &&
+        (errno == ENOTCONN || errno == ECONNABORTED || errno == ECANCELED))
+        found = 0;
     return found;
 }
 

@@ -2,7 +2,8 @@
 # test_admin_tools.sh - the tools' rough edges an administrator meets:
 #   - fsck.lsmfs right after `fusermount3 -u` waits (saying so) for the daemon that is still
 #     closing the store, and then checks it (exit 0), instead of "in use" (exit 8);
-#   - fsck.lsmfs on a store that is still mounted fails at once with 8;
+#   - fsck.lsmfs -y on a store that is still mounted fails at once with 8 (-n checks it
+#     online: test_fsck_online.sh);
 #   - -V / --version on mkfs.lsmfs and fsck.lsmfs print the version and exit 0;
 #   - mkfs.lsmfs's summary states the space reserve, min(64 MiB, 1% of the file system),
 #     and a mount makes RESERVE that size (checked on a small tmpfs, where 1% is less).
@@ -12,8 +13,8 @@ for i in $(seq 1 200); do echo "$i" > "$MNT/f$i"; done
 
 # still mounted: refused at once
 start=$SECONDS
-"$O/fsck.lsmfs" -n "$STORE" >/dev/null 2>&1; rc=$?
-assert_eq 8 "$rc" "fsck -n on a mounted store"
+"$O/fsck.lsmfs" -y "$STORE" >/dev/null 2>&1; rc=$?
+assert_eq 8 "$rc" "fsck -y on a mounted store"
 [ $((SECONDS - start)) -le 3 ] || fail "fsck on a mounted store took $((SECONDS - start)) s"
 
 # unmounted, daemon still closing: fsck waits for it

@@ -14,7 +14,7 @@
 # Then: usage errors (16), missing store (8), store in use (8), stdin not a terminal (as
 # -n), preen (-p fixes safe problems, stops at others), progress output (-C), SIGINT (32),
 # and with FUSE: a store filled by `cp -a /usr/include` through a real mount checks clean,
-# a mounted store is refused, an orphan left by a killed daemon is reclaimed, and
+# a mounted store is refused by -y and checked online by -n, an orphan left by a killed daemon is reclaimed, and
 # repaired files are readable through a mount. Mount parts are skipped without /dev/fuse;
 # the trap from lib.sh always unmounts.
 #
@@ -224,9 +224,11 @@ log "clean store filled through FUSE with cp -a /usr/include"
 fresh empty
 if fs_mount; then
     cp -a /usr/include "$MNT/" || fail "cp -a /usr/include failed"
+    out=$("$FSCK" -y "$STORE" 2>&1); rc=$?
+    assert_eq 8 $rc "fsck -y of a mounted store"
+    grep -q "unmount it to repair" <<<"$out" || fail "mounted store: no 'unmount it to repair' message: $out"
     out=$("$FSCK" -n "$STORE" 2>&1); rc=$?
-    assert_eq 8 $rc "fsck of a mounted store"
-    grep -q "is in use (mounted?)" <<<"$out" || fail "mounted store: no 'in use' message"
+    assert_eq 0 $rc "fsck -n of a mounted store (online, on a checkpoint): $out"
     fs_unmount || fail "unmount after cp was not clean"
     run_fsck 0 "" -n
     run_fsck 0 "" -f -y
