@@ -238,6 +238,12 @@ void fsck_pass_engine(fsck_t *f)
     int read_only = f->mode == FSCK_NO;
     char *err = NULL;
     lsm_t *db = open_store_waiting(f, read_only, 1, &err);
+    uint64_t total, free_bytes, avail;
+    if (!db && strncmp(f->store, "rados://", 8) == 0 &&
+        lsm_location_space(f->store, &total, &free_bytes, &avail) != 0)
+        /* the cluster or the pool cannot be used: an operational error, never damage */
+        fsck_fatal(f, FSCK_EXIT_ERROR, "cannot open the store: %s (nothing was checked or "
+                   "changed)", err);
     if (!db) {
         int e = lsm_error_errno(err);
         if (e == EBUSY) {

@@ -6,7 +6,8 @@
 # fsx run on it; a second mount of the
 # store is refused while the first holds its lock; a frozen owner is taken over with
 # -o takeover and fenced (its late writes fail, the new owner's data is intact); one-line
-# errors, within the timeout, for an unreachable cluster, a missing pool, a missing store.
+# errors, within the timeout, for an unreachable cluster, a missing pool, a missing store
+# (lsmfs, and fsck.lsmfs: exit 8, never "damaged").
 # Skips (77, with the reason) when the Ceph daemons are not installed, the build has no
 # librados, or FUSE is not usable.
 set -u
@@ -103,6 +104,13 @@ out=$(LSMFS_RADOS_CONF=$T/bad.conf LSMFS_RADOS_TIMEOUT=3 "$O/lsmfs" $S "$T/mnt-a
     fail "mount with an unreachable cluster succeeded"
 [ $((SECONDS - s0)) -le 15 ] || fail "unreachable cluster took $((SECONDS - s0))s"
 echo "$out" | grep -q "cannot reach the Ceph cluster" || fail "unreachable: $out"
+# fsck: an unreachable cluster or a missing pool is an operational error (8), not damage
+out=$(LSMFS_RADOS_CONF=$T/bad.conf LSMFS_RADOS_TIMEOUT=3 "$O/fsck.lsmfs" -n $S 2>&1); rc=$?
+[ $rc -eq 8 ] || fail "fsck -n with an unreachable cluster exits $rc (want 8): $out"
+echo "$out" | grep -q "cannot reach the Ceph cluster" || fail "fsck, unreachable: $out"
+echo "$out" | grep -qi "damaged\|rebuild" && fail "fsck calls an unreachable cluster damage: $out"
+out=$("$O/fsck.lsmfs" -n rados://nopool/t1 2>&1); rc=$?
+[ $rc -eq 8 ] || fail "fsck -n of a missing pool exits $rc (want 8): $out"
 out=$("$O/lsmfs" rados://nopool/t1 "$T/mnt-a" 2>&1) && fail "mount from a missing pool"
 echo "$out" | grep -q "pool 'nopool' does not exist" || fail "missing pool: $out"
 out=$("$O/lsmfs" rados://lsmfs/nothere "$T/mnt-a" 2>&1) && fail "mount of a missing store"
