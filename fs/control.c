@@ -10,6 +10,7 @@
  */
 #include "fs.h"
 #include "control.h"
+#include "mounts.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,47 +29,14 @@ struct fs_ctl {
     pthread_t thread;
 };
 
-/* Unescapes mountinfo's \ooo octal escapes in place. */
-static void unescape(char *s)
-{
-    char *w = s;
-    for (char *r = s; *r; r++) {
-        if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
-            r[3] >= '0' && r[3] <= '7') {
-            *w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-            r += 3;
-        } else {
-            *w++ = *r;
-        }
-    }
-    *w = '\0';
-}
-
 /* The device number of the last fuse.lsmfs mount on `mnt`, as "major:minor". */
 static int mount_dev(const char *mnt, char *dev, size_t devsz)
 {
-    FILE *f = fopen("/proc/self/mountinfo", "re");
-    if (!f)
-        return -errno;
-    char *line = NULL;
-    size_t cap = 0;
-    int found = 0;
-    while (getline(&line, &cap, f) > 0) {
-        char mid[32], majmin[64], root[4096], point[4096];
-        if (sscanf(line, "%31s %*s %63s %4095s %4095s", mid, majmin, root, point) != 4)
-            continue;
-        const char *sep = strstr(line, " - ");
-        if (!sep || strncmp(sep + 3, "fuse.lsmfs ", 11) != 0)
-            continue;
-        unescape(point);
-        if (strcmp(point, mnt) == 0) {
-            snprintf(dev, devsz, "%s", majmin);
-            found = 1;
-        }
-    }
-    free(line);
-    fclose(f);
-    return found ? 0 : -ENOENT;
+    fs_mount_t m;
+    int r = fs_mount_find(NULL, mnt, &m);
+    if (r == 0)
+        snprintf(dev, devsz, "%s", m.majmin);
+    return r;
 }
 
 int fs_ctl_address(const char *majmin, struct sockaddr_un *sa, socklen_t *len)

@@ -9,6 +9,7 @@
  * Failures print one line naming the store and what is wrong with it.
  */
 #include "fs.h"
+#include "mounts.h"
 #include "log.h"
 #include "reserve.h"
 
@@ -48,23 +49,9 @@ static lsm_t *open_db(fs_opts_t *o, int compression, char **err)
  * is the way to see the files in a second place. */
 static void report_in_use(const char *store)
 {
-    char at[4096] = "";
-    FILE *f = fopen("/proc/self/mountinfo", "re");
-    char *line = NULL;
-    size_t cap = 0;
-    while (f && getline(&line, &cap, f) > 0) {
-        char point[4096], type[64], src[4096];
-        const char *sep = strstr(line, " - ");
-        if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1 ||
-            sscanf(sep + 3, "%63s %4095s", type, src) != 2)
-            continue;
-        if (strcmp(type, "fuse.lsmfs") == 0 && strcmp(src, store) == 0)
-            snprintf(at, sizeof(at), "%s", point);
-    }
-    free(line);
-    if (f)
-        fclose(f);
-    if (at[0])
+    fs_mount_t m;
+    const char *at = fs_mount_find(store, NULL, &m) == 0 ? m.point : NULL;
+    if (at)
         fprintf(stderr, "lsmfs: %s: store is already in use: it is mounted on %s. One store has "
                 "one mount (two would be two writers of one store); to see it in another "
                 "place too, bind-mount that one: mount --bind %s NEWDIR\n", store, at, at);

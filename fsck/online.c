@@ -43,52 +43,25 @@
 
 #include "ctl_proto.h"
 #include "fsck.h"
-
-/* /proc/mounts escapes blanks in paths as octal (\040); undoes it in place. */
-static void unescape_mount_path(char *s)
-{
-    char *w = s;
-    for (char *r = s; *r; r++) {
-        if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
-            r[3] >= '0' && r[3] <= '7') {
-            *w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-            r += 3;
-        } else {
-            *w++ = *r;
-        }
-    }
-    *w = 0;
-}
+#include "mounts.h"
 
 int fsck_online_find(const char *arg, char *store, size_t sn, char *mnt, size_t mn)
 {
     char real[PATH_MAX];
     if (strncmp(arg, "rados://", 8) == 0 || !realpath(arg, real))
         return 0;
-    FILE *fp = fopen("/proc/mounts", "r");
-    if (!fp)
+    fs_mount_t m;
+    if (fs_mount_find(real, NULL, &m) != 0 && fs_mount_find(NULL, real, &m) != 0)
         return 0;
-    char src[PATH_MAX + 1], dir[PATH_MAX + 1], type[64];
-    int found = 0;
-    while (!found && fscanf(fp, "%4096s %4096s %63s %*[^\n]", src, dir, type) == 3) {
-        if (strcmp(type, "fuse.lsmfs") != 0)
-            continue;
-        unescape_mount_path(src);
-        unescape_mount_path(dir);
-        if (strcmp(src, real) == 0 || strcmp(dir, real) == 0) {
-            snprintf(store, sn, "%s", src);
-            snprintf(mnt, mn, "%s", dir);
-            found = 1;
-        }
-    }
-    fclose(fp);
+    snprintf(store, sn, "%s", m.source);
+    snprintf(mnt, mn, "%s", m.point);
     /* A mount whose daemon is dead (killed, crashed, its connection aborted) stays listed
      * until unmounted; its store is not in use, so it is checked as an unmounted one. */
     struct statfs sf;
-    if (found && statfs(mnt, &sf) != 0 &&
+    if (statfs(mnt, &sf) != 0 &&
         (errno == ENOTCONN || errno == ECONNABORTED || errno == ECANCELED))
-        found = 0;
-    return found;
+        return 0;
+    return 1;
 }
 
 /* Asks the daemon of `mnt` for a checkpoint in `dir` (absolute, not existing). 0 or -1 with

@@ -20,6 +20,7 @@
  * status 8.
  */
 #include "fsck.h"
+#include "mounts.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -137,24 +138,12 @@ static lsm_t *open_store(fsck_t *f, int read_only, int paranoid, char **err)
     return db;
 }
 
-/* 1 when /proc/mounts lists the store as a mount's source (lsmfs's default fsname). */
-static int store_is_mounted(const char *store, char *mnt, size_t n)
+/* 1 when a fuse.lsmfs mount has the store as its source (lsmfs's default fsname). */
+static int store_is_mounted(const char *store)
 {
     char real[PATH_MAX];
-    if (!realpath(store, real))
-        return 0;
-    FILE *fp = fopen("/proc/mounts", "r");
-    if (!fp)
-        return 0;
-    char src[PATH_MAX + 1], dir[PATH_MAX + 1];
-    int found = 0;
-    while (!found && fscanf(fp, "%4096s %4096s %*[^\n]", src, dir) == 2)
-        if (strcmp(src, real) == 0) {
-            snprintf(mnt, n, "%s", dir);
-            found = 1;
-        }
-    fclose(fp);
-    return found;
+    fs_mount_t m;
+    return realpath(store, real) && fs_mount_find(real, NULL, &m) == 0;
 }
 
 /* Opens the store; when it is locked but not mounted (umount returns ~1-2 s before the
@@ -163,8 +152,7 @@ static int store_is_mounted(const char *store, char *mnt, size_t n)
 static lsm_t *open_store_waiting(fsck_t *f, int read_only, int paranoid, char **err)
 {
     lsm_t *db = open_store(f, read_only, paranoid, err);
-    char mnt[PATH_MAX + 1];
-    if (db || lsm_error_errno(*err) != EBUSY || store_is_mounted(f->store, mnt, sizeof(mnt)))
+    if (db || lsm_error_errno(*err) != EBUSY || store_is_mounted(f->store))
         return db;
     printf("%s: in use, but not mounted: waiting up to %d s for the daemon that is closing "
            "it\n", f->store, FSCK_BUSY_WAIT_S);
