@@ -74,6 +74,7 @@ typedef struct fsck {
     int read_only;
     lsm_readoptions_t *ropt;
     lsm_writeoptions_t *wopt;
+    const lsm_snapshot_t *snap;      /* reading a persistent snapshot's tree, or NULL */
 
     /* what the passes learned */
     fs_super_t sb;

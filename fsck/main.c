@@ -52,7 +52,8 @@ static void usage(FILE *out)
 "error, 16 usage error, 32 cancelled\n");
 }
 
-static void summary(fsck_t *f)
+/* The summary line (and with -v the details); `snap`: the snapshot's name, or NULL. */
+static void summary(fsck_t *f, const char *snap)
 {
     fsck_counts_t *c = &f->counts;
     for (size_t i = 0; i < f->itab.n; i++) {
@@ -68,8 +69,8 @@ static void summary(fsck_t *f)
         }
     }
     uint64_t issued = f->sb.inode_hwm > 1 ? f->sb.inode_hwm - 1 : 0;
-    printf("%s: %llu/%llu files (%llu directories, %llu regular files, %llu symlinks, "
-           "%llu other), %llu blocks, %llu bytes\n", f->name,
+    printf("%s%s%s: %llu/%llu files (%llu directories, %llu regular files, %llu symlinks, "
+           "%llu other), %llu blocks, %llu bytes\n", f->name, snap ? "@" : "", snap ? snap : "",
            (unsigned long long)c->inodes, (unsigned long long)issued,
            (unsigned long long)c->dirs, (unsigned long long)c->regular,
            (unsigned long long)c->symlinks, (unsigned long long)c->specials,
@@ -89,6 +90,62 @@ static void summary(fsck_t *f)
         printf("%12u problems: %u fixed, %u left, %u warnings\n", f->problems, f->fixed,
                f->unfixed, f->warnings);
     }
+}
+
+/* Passes 2-6: the tree as f->ropt reads it (the live store, or f->snap's point). */
+static void check_tree(fsck_t *f)
+{
+    fsck_pass_super(f);
+    fsck_poll_cancel(f);
+    fsck_pass_inodes(f);
+    fsck_poll_cancel(f);
+    fsck_pass_dirs(f);
+    fsck_poll_cancel(f);
+    fsck_pass_links(f);
+    fsck_poll_cancel(f);
+    fsck_pass_data(f);
+    fsck_pass_end(f);
+}
+
+/* Every persistent snapshot's tree (lsmfsctl snapshot create), checked read-only after the
+ * live one: a snapshot is immutable, so what is wrong in it is reported and counted as
+ * left uncorrected (exit 4), whatever the mode; deleting the snapshot is the remedy. */
+static void check_snapshots(fsck_t *f)
+{
+    char **names = NULL;
+    uint64_t *seqs = NULL;
+    size_t n = lsm_list_persistent_snapshots(f->db, &names, &seqs);
+    fsck_mode_t mode = f->mode;
+    for (size_t i = 0; i < n && !*f->cancel; i++) {
+        const lsm_snapshot_t *s = lsm_get_persistent_snapshot(f->db, names[i]);
+        if (!s)
+            continue;
+        fsck_info(f, 0, "\nSnapshot %s (sequence %llu): checking its tree, read-only",
+                  names[i], (unsigned long long)seqs[i]);
+        /* a fresh run of passes 2-6 at the snapshot's point */
+        memset(&f->sb, 0, sizeof(f->sb));
+        f->have_sb = 0;
+        itab_free(&f->itab);
+        f->lf_ino = 0;
+        f->max_ino = 0;
+        memset(&f->counts, 0, sizeof(f->counts));
+        unsigned unfixed = f->unfixed, problems = f->problems;
+        f->mode = FSCK_NO;
+        f->snap = s;
+        lsm_readoptions_set_snapshot(f->ropt, s);
+        check_tree(f);
+        lsm_readoptions_set_snapshot(f->ropt, NULL);
+        f->snap = NULL;
+        f->mode = mode;
+        lsm_release_snapshot(f->db, s);
+        if (f->problems > problems)
+            printf("%s: snapshot %s: %u problem(s) in its tree; a snapshot cannot be repaired "
+                   "(delete it with lsmfsctl snapshot delete MNT %s)\n", f->name, names[i],
+                   f->problems - problems, names[i]);
+        f->unfixed = unfixed + (f->problems - problems);
+        summary(f, names[i]);
+    }
+    lsm_free_persistent_snapshot_list(names, seqs, n);
 }
 
 static int parse_fd(const char *s, int *fd)
@@ -185,19 +242,11 @@ int main(int argc, char **argv)
 
     fsck_pass_engine(&f);
     fsck_poll_cancel(&f);
-    fsck_pass_super(&f);
-    fsck_poll_cancel(&f);
-    fsck_pass_inodes(&f);
-    fsck_poll_cancel(&f);
-    fsck_pass_dirs(&f);
-    fsck_poll_cancel(&f);
-    fsck_pass_links(&f);
-    fsck_poll_cancel(&f);
-    fsck_pass_data(&f);
-    fsck_pass_end(&f);
+    check_tree(&f);
 
     if (f.changed)
         printf("\n%s: ***** FILE SYSTEM WAS MODIFIED *****\n", f.name);
-    summary(&f);
+    summary(&f, NULL);
+    check_snapshots(&f);
     fsck_finish(&f, FSCK_EXIT_OK);
 }

@@ -46,6 +46,8 @@ static uint64_t last_ino_of_type(fsck_t *f, int type)
     lsm_readoptions_t *ro = lsm_readoptions_create();
     lsm_readoptions_set_iterate_lower_bound(ro, lo, lolen);
     lsm_readoptions_set_iterate_upper_bound(ro, hi, hilen);
+    if (f->snap)
+        lsm_readoptions_set_snapshot(ro, f->snap);
     lsm_iterator_t *it = lsm_create_iterator(f->db, ro);
     uint64_t ino = 0;
     int steps = 0;

@@ -24,6 +24,8 @@ void fsck_scan_open(fsck_t *f, fsck_scan_t *s, const char *what, const char *lo,
     lsm_readoptions_set_iterate_lower_bound(s->ro, lo, lolen);
     if (hi)
         lsm_readoptions_set_iterate_upper_bound(s->ro, hi, hilen);
+    if (f->snap)
+        lsm_readoptions_set_snapshot(s->ro, f->snap);
     s->it = lsm_create_iterator(f->db, s->ro);
     if (!s->it)
         fsck_fatal(f, FSCK_EXIT_ERROR, "cannot create an iterator over the %s", what);
