@@ -51,6 +51,7 @@
 #include "db/version_edit.h"
 #include "util/buf.h"
 #include "util/file.h"
+#include "util/mutex.h"
 #include "util/slice.h"
 #include "util/status.h"
 
@@ -135,7 +136,7 @@ void vset_close(version_set_t *vs);
  * next_file_number may have advanced), the edit is left as given, and the next call will
  * start a new MANIFEST. A failed call may still have made the edit durable: the caller
  * must not delete the files the edit added. */
-status_t vset_log_and_apply(version_set_t *vs, version_edit_t *edit, pthread_mutex_t *mu);
+status_t vset_log_and_apply(version_set_t *vs, version_edit_t *edit, mutex_t *mu);
 
 uint64_t vset_new_file_number(version_set_t *vs);
 /* Makes sure future file numbers are > number (e.g. WAL numbers found on disk). */
