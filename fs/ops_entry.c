@@ -342,6 +342,8 @@ static int rename_locked(fs_t *fs, uint64_t parent, const char *name, uint64_t n
                          const char *newname, unsigned flags, uint64_t sino, unsigned stype,
                          uint64_t tino, unsigned ttype)
 {
+    FS_ASSERT_ILOCKED(fs->itab, parent);
+    FS_ASSERT_ILOCKED(fs->itab, newparent);
     fs_inode_t pin, npin_store, sin, tin;
     fs_inode_t *npin = parent == newparent ? &pin : &npin_store;
     int r;
