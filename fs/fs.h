@@ -119,6 +119,7 @@ fs_time_t fs_now(void);
 void fs_stat_fill(fs_t *fs, uint64_t ino, const fs_inode_t *in, struct stat *st);
 /* Replies an entry for ino (counting one kernel lookup). */
 void fs_reply_entry(fuse_req_t req, uint64_t ino, const fs_inode_t *in);
+/* Replies 0 (success, no data) or -errno, the fs/ convention; test builds assert the sign. */
 void fs_reply_err(fuse_req_t req, int negerr);
 /* -ENAMETOOLONG / -EINVAL for a bad name. */
 int fs_check_name(const char *name);

@@ -2,9 +2,12 @@
  * reply.c - what the daemon sends back to the kernel: stat attributes from an inode, an
  * entry (counting the kernel's lookup), an error.
  *
- * An entry whose reply the kernel
- * never got (an interrupted request) gives its lookup back at once, reclaiming an unlinked
- * inode it kept alive (reclaim.c).
+ * Errors: every fs/ function that can fail returns 0 or a negative errno, and fs_reply_err
+ * takes exactly that (0 = success with no data). A positive value is a caller's bug: test
+ * builds (LSM_TESTING) abort on it; release builds still send its magnitude, never a
+ * negative error code to the kernel.
+ * An entry whose reply the kernel never got (an interrupted request) gives its lookup back
+ * at once, reclaiming an unlinked inode it kept alive (reclaim.c).
  */
 #include "fs.h"
 
@@ -47,5 +50,6 @@ void fs_reply_entry(fuse_req_t req, uint64_t ino, const fs_inode_t *in)
 
 void fs_reply_err(fuse_req_t req, int negerr)
 {
+    FS_ASSERT(negerr <= 0); /* 0 or -errno; a positive errno is a caller's bug */
     fuse_reply_err(req, negerr < 0 ? -negerr : negerr);
 }
