@@ -320,6 +320,7 @@ static status_t open_impl(const lsm_options_t *options, const char *name, int re
 
     vset_options_t vo;
     vset_opts_from(&db->opt, read_only, &vo);
+    vo.db_mu = &db->mu;
     if (!st) {
         int exists = file_exists(fn_current(path, sizeof(path), name));
         if (exists && db->opt.error_if_exists && !read_only)

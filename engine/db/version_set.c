@@ -63,6 +63,7 @@ void vset_options_default(vset_options_t *o)
     o->target_file_size_base = 64ull << 20;
     o->max_manifest_file_size = DEFAULT_MAX_MANIFEST_SIZE;
     o->read_only = 0;
+    o->db_mu = NULL;
 }
 
 static void sanitize_options(vset_options_t *o)
