@@ -4,7 +4,6 @@
  * thread holds none of them, and FS_ASSERT_ILOCKED on an unlocked inode or a second lock of
  * a held stripe abort (checked in a forked child) instead of passing or deadlocking.
  */
-#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -13,38 +12,29 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "../../fs/inode_table.c"
+#include "testutil.h"
 
 #ifdef LSM_TESTING
 
-/* Runs fn(t, ino) in a child; returns the signal that ended it, 0 when it exited 0. */
-static int run_child(void (*fn)(fs_itab_t *, uint64_t), fs_itab_t *t, uint64_t ino)
-{
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int fd = open("/dev/null", O_WRONLY);
-        if (fd >= 0)
-            dup2(fd, 2); /* the expected assertion message is noise here */
-        fn(t, ino);
-        _exit(0);
-    }
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    if (WIFSIGNALED(status))
-        return WTERMSIG(status);
-    assert_int_equal(WEXITSTATUS(status), 0);
-    return 0;
-}
+typedef struct {
+    fs_itab_t *t;
+    uint64_t ino;
+} target_t;
 
-static void assert_locked_fn(fs_itab_t *t, uint64_t ino) { FS_ASSERT_ILOCKED(t, ino); }
-static void lock_again_fn(fs_itab_t *t, uint64_t ino) { fs_ilock(t, ino); }
+static void assert_locked_fn(void *arg)
+{
+    target_t *x = arg;
+    FS_ASSERT_ILOCKED(x->t, x->ino);
+}
+static void lock_again_fn(void *arg)
+{
+    target_t *x = arg;
+    fs_ilock(x->t, x->ino);
+}
 
 /* Two inode numbers on different stripes. */
 static void two_stripes(uint64_t *a, uint64_t *b)
@@ -62,13 +52,14 @@ static void test_held_between_lock_and_unlock(void **state)
     assert_non_null(t);
     uint64_t a, b;
     two_stripes(&a, &b);
+    target_t ta = {t, a};
     assert_false(fs_ilock_held(t, a));
-    assert_int_equal(run_child(assert_locked_fn, t, a), SIGABRT);
+    assert_int_equal(tu_run_child(assert_locked_fn, &ta), SIGABRT);
     fs_ilock(t, a);
     assert_true(fs_ilock_held(t, a));
     assert_false(fs_ilock_held(t, b));
-    assert_int_equal(run_child(assert_locked_fn, t, a), 0);
-    assert_int_equal(run_child(lock_again_fn, t, a), SIGABRT);
+    assert_int_equal(tu_run_child(assert_locked_fn, &ta), 0);
+    assert_int_equal(tu_run_child(lock_again_fn, &ta), SIGABRT);
     fs_iunlock(t, a);
     assert_false(fs_ilock_held(t, a));
 

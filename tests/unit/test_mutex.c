@@ -7,7 +7,6 @@
  * must not abort (the assertions compile to nothing).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -18,35 +17,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "db/db_impl.h"
 #include "util/mutex.h"
-
-/* Runs fn(arg) in a child; returns the signal that ended it, 0 when it exited 0. */
-static int run_child(void (*fn)(void *), void *arg)
-{
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int fd = open("/dev/null", O_WRONLY);
-        if (fd >= 0)
-            dup2(fd, 2); /* the expected assertion message is noise here */
-        fn(arg);
-        _exit(0);
-    }
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    if (WIFSIGNALED(status))
-        return WTERMSIG(status);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
-    return 0;
-}
 
 #ifdef LSM_TESTING
 #define EXPECT_ABORT(sig) assert_int_equal((sig), SIGABRT)
@@ -74,13 +51,13 @@ static void test_held_only_between_lock_and_unlock(void **state)
     mutex_t m;
     mutex_init(&m);
     ASSERT_NOT_HELD(&m);
-    EXPECT_ABORT(run_child(assert_held_fn, &m));
+    EXPECT_ABORT(tu_run_child(assert_held_fn, &m));
     mutex_lock(&m);
     ASSERT_HELD(&m);
-    assert_int_equal(run_child(assert_held_fn, &m), 0); /* the child's main thread is the owner's copy */
+    assert_int_equal(tu_run_child(assert_held_fn, &m), 0); /* the child's main thread is the owner's copy */
     mutex_unlock(&m);
     ASSERT_NOT_HELD(&m);
-    EXPECT_ABORT(run_child(assert_held_fn, &m));
+    EXPECT_ABORT(tu_run_child(assert_held_fn, &m));
     mutex_destroy(&m);
 }
 
@@ -89,10 +66,10 @@ static void test_lock_twice_and_false_invariant_abort(void **state)
     (void)state;
     mutex_t m;
     mutex_init(&m);
-    EXPECT_ABORT(run_child(lock_twice_fn, &m));
+    EXPECT_ABORT(tu_run_child(lock_twice_fn, &m));
     int one = 1, two = 2;
-    EXPECT_ABORT(run_child(false_invariant_fn, &one));
-    assert_int_equal(run_child(false_invariant_fn, &two), 0);
+    EXPECT_ABORT(tu_run_child(false_invariant_fn, &one));
+    assert_int_equal(tu_run_child(false_invariant_fn, &two), 0);
     mutex_destroy(&m);
 }
 
@@ -167,7 +144,7 @@ static void test_engine_checks_db_mutex(void **state)
     lsm_t *db = lsm_open(o, dir, &err);
     assert_null(err);
     assert_non_null(db);
-    EXPECT_ABORT(run_child(schedule_unlocked_fn, db));
+    EXPECT_ABORT(tu_run_child(schedule_unlocked_fn, db));
     /* with it, in this process (a child could inherit db->mu locked by a background
      * thread of ours): an assertion failure would end the test here */
     mutex_lock(&db->mu);
@@ -175,9 +152,7 @@ static void test_engine_checks_db_mutex(void **state)
     mutex_unlock(&db->mu);
     lsm_close(db);
     lsm_options_destroy(o);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    tu_remove_tree(dir);
 }
 
 int main(void)
