@@ -159,6 +159,7 @@ static void dec(uint64_t *blocks, uint64_t n) { *blocks = *blocks > n ? *blocks 
 int fs_data_write(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t size,
                   uint64_t *blocks, uint64_t off, const char *buf, size_t len)
 {
+    FS_ASSERT_ILOCKED(fs->itab, ino);
     uint32_t bs = fs->bsize;
     if (len == 0)
         return 0;
@@ -245,6 +246,7 @@ void fs_data_drop_all(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t size
 int fs_data_truncate(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t old_size,
                      uint64_t *blocks, uint64_t new_size)
 {
+    FS_ASSERT_ILOCKED(fs->itab, ino);
     uint32_t bs = fs->bsize;
     if (new_size >= old_size)
         return 0;
@@ -267,6 +269,7 @@ int fs_data_truncate(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t old_s
 int fs_data_punch(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t size,
                   uint64_t *blocks, uint64_t off, uint64_t len)
 {
+    FS_ASSERT_ILOCKED(fs->itab, ino);
     uint32_t bs = fs->bsize;
     if (off >= size || len == 0)
         return 0;

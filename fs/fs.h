@@ -81,14 +81,14 @@ typedef struct fs {
     struct fs_uring *uring;     /* the io_uring transport, or NULL (uring.h) */
 } fs_t;
 
-/* ---- lifecycle (fs.c) ---- */
+/* ---- lifecycle (lifecycle.c) ---- */
 /* Opens the store, checks its superblock, reclaims orphans; on failure prints a message
  * naming the store and returns NULL. */
 fs_t *fs_open(fs_opts_t *opts);
 /* Flushes, syncs and closes the store. */
 void fs_close(fs_t *fs);
 
-/* ---- store helpers (store.c) ---- */
+/* ---- store helpers (store.c; fs_batch_reclaim: reclaim.c; stat and replies: reply.c) ---- */
 static inline fs_t *fs_of(fuse_req_t req) { return (fs_t *)fuse_req_userdata(req); }
 /* Frees an engine error message and returns the matching -errno (logs it). */
 int fs_err(fs_t *fs, char *err, const char *what);
@@ -119,6 +119,7 @@ fs_time_t fs_now(void);
 void fs_stat_fill(fs_t *fs, uint64_t ino, const fs_inode_t *in, struct stat *st);
 /* Replies an entry for ino (counting one kernel lookup). */
 void fs_reply_entry(fuse_req_t req, uint64_t ino, const fs_inode_t *in);
+/* Replies 0 (success, no data) or -errno, the fs/ convention; test builds assert the sign. */
 void fs_reply_err(fuse_req_t req, int negerr);
 /* -ENAMETOOLONG / -EINVAL for a bad name. */
 int fs_check_name(const char *name);
@@ -150,7 +151,8 @@ void fs_op_readlink(fuse_req_t req, fuse_ino_t ino);
 int fs_make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
                  dev_t rdev, const char *link, uint64_t *ino_out, fs_inode_t *in_out,
                  int open_it);
-/* Called with no locks held when nlink may have dropped to 0 and the last handle closed. */
+/* reclaim.c: called with no locks held when nlink may have dropped to 0 and the last handle
+ * closed. */
 void fs_reclaim_if_unused(fs_t *fs, uint64_t ino);
 
 void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);

@@ -10,6 +10,7 @@
 #include "inode_table.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #define FS_ITAB_SHARDS 64
@@ -33,6 +34,11 @@ typedef struct {
 struct fs_itab {
     shard_t shards[FS_ITAB_SHARDS];
     pthread_mutex_t locks[FS_ILOCK_STRIPES];
+#ifdef LSM_TESTING
+    /* Test builds: the tag of the thread holding each stripe, NULL when free (written by
+     * the holder only; relaxed atomics, see stripe_lock). */
+    _Atomic(const void *) holder[FS_ILOCK_STRIPES];
+#endif
 };
 
 static uint64_t mix(uint64_t x)
@@ -268,8 +274,41 @@ size_t fs_itab_size(fs_itab_t *t)
 
 static unsigned stripe_of(uint64_t ino) { return (unsigned)(mix(ino ^ 0x9e3779b97f4a7c15ULL) % FS_ILOCK_STRIPES); }
 
-void fs_ilock(fs_itab_t *t, uint64_t ino) { pthread_mutex_lock(&t->locks[stripe_of(ino)]); }
-void fs_iunlock(fs_itab_t *t, uint64_t ino) { pthread_mutex_unlock(&t->locks[stripe_of(ino)]); }
+#ifdef LSM_TESTING
+/* A per-thread address: what holder[] records. */
+static const void *thread_tag(void)
+{
+    static _Thread_local char tag;
+    return &tag;
+}
+static int stripe_held(fs_itab_t *t, unsigned s)
+{
+    return atomic_load_explicit(&t->holder[s], memory_order_relaxed) == thread_tag();
+}
+int fs_ilock_held(fs_itab_t *t, uint64_t ino) { return stripe_held(t, stripe_of(ino)); }
+#define SET_HOLDER(t, s, who) atomic_store_explicit(&(t)->holder[s], (who), memory_order_relaxed)
+#else
+#define SET_HOLDER(t, s, who) ((void)0)
+#endif
+
+/* Stripe s, which this thread must not hold already (that would deadlock; test builds
+ * abort instead). */
+static void stripe_lock(fs_itab_t *t, unsigned s)
+{
+    FS_ASSERT(!stripe_held(t, s));
+    pthread_mutex_lock(&t->locks[s]);
+    SET_HOLDER(t, s, thread_tag());
+}
+
+static void stripe_unlock(fs_itab_t *t, unsigned s)
+{
+    FS_ASSERT(stripe_held(t, s));
+    SET_HOLDER(t, s, NULL);
+    pthread_mutex_unlock(&t->locks[s]);
+}
+
+void fs_ilock(fs_itab_t *t, uint64_t ino) { stripe_lock(t, stripe_of(ino)); }
+void fs_iunlock(fs_itab_t *t, uint64_t ino) { stripe_unlock(t, stripe_of(ino)); }
 
 void fs_ilock_set(fs_itab_t *t, const uint64_t *inos, int n, fs_lockset_t *ls)
 {
@@ -292,12 +331,12 @@ void fs_ilock_set(fs_itab_t *t, const uint64_t *inos, int n, fs_lockset_t *ls)
         ls->n++;
     }
     for (int i = 0; i < ls->n; i++)
-        pthread_mutex_lock(&t->locks[ls->stripe[i]]);
+        stripe_lock(t, ls->stripe[i]);
 }
 
 void fs_iunlock_set(fs_itab_t *t, fs_lockset_t *ls)
 {
     for (int i = ls->n - 1; i >= 0; i--)
-        pthread_mutex_unlock(&t->locks[ls->stripe[i]]);
+        stripe_unlock(t, ls->stripe[i]);
     ls->n = 0;
 }

@@ -55,4 +55,22 @@ void fs_iunlock(fs_itab_t *t, uint64_t ino);
 void fs_ilock_set(fs_itab_t *t, const uint64_t *inos, int n, fs_lockset_t *ls);
 void fs_iunlock_set(fs_itab_t *t, fs_lockset_t *ls);
 
+/* Lock assertions, active in test builds (LSM_TESTING) only and empty in release builds,
+ * so their arguments must have no side effects: FS_ASSERT_ILOCKED(t, ino) where a comment
+ * says the caller holds ino's lock, FS_ASSERT_NOT_ILOCKED where it must not (a second
+ * fs_ilock of the same stripe by one thread deadlocks). A stripe is shared by many inodes:
+ * the check is that this thread holds the lock that guards ino. FS_ASSERT(cond) is the
+ * same for any invariant of the daemon. */
+#ifdef LSM_TESTING
+#include <assert.h>
+int fs_ilock_held(fs_itab_t *t, uint64_t ino);
+#define FS_ASSERT(cond) assert(cond)
+#define FS_ASSERT_ILOCKED(t, ino) assert(fs_ilock_held((t), (ino)))
+#define FS_ASSERT_NOT_ILOCKED(t, ino) assert(!fs_ilock_held((t), (ino)))
+#else
+#define FS_ASSERT(cond) ((void)0)
+#define FS_ASSERT_ILOCKED(t, ino) ((void)0)
+#define FS_ASSERT_NOT_ILOCKED(t, ino) ((void)0)
+#endif
+
 #endif

@@ -336,27 +336,14 @@ void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
     remove_entry(req, parent, name, 1);
 }
 
-void fs_reclaim_if_unused(fs_t *fs, uint64_t ino)
-{
-    fs_inode_t in;
-    if (fs->opts->ro)
-        return;
-    fs_ilock(fs->itab, ino);
-    if (fs_inode_load(fs, ino, &in) == 0 && in.nlink == 0 && !fs_itab_busy(fs->itab, ino)) {
-        lsm_writebatch_t *b = lsm_writebatch_create();
-        fs_batch_reclaim(fs, b, ino, &in);
-        if (fs_commit_ex(fs, b, 1) == 0)
-            atomic_fetch_add(&fs->stats.orphans_reclaimed, 1);
-    }
-    fs_iunlock(fs->itab, ino);
-}
-
 /* ---- rename ---- */
 
 static int rename_locked(fs_t *fs, uint64_t parent, const char *name, uint64_t newparent,
                          const char *newname, unsigned flags, uint64_t sino, unsigned stype,
                          uint64_t tino, unsigned ttype)
 {
+    FS_ASSERT_ILOCKED(fs->itab, parent);
+    FS_ASSERT_ILOCKED(fs->itab, newparent);
     fs_inode_t pin, npin_store, sin, tin;
     fs_inode_t *npin = parent == newparent ? &pin : &npin_store;
     int r;

@@ -149,6 +149,7 @@ void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static int write_locked(fuse_req_t req, fs_t *fs, uint64_t ino, fs_inode_t *in,
                         const char *buf, size_t size, uint64_t off, int cached, int kill)
 {
+    FS_ASSERT_ILOCKED(fs->itab, ino);
     if (!S_ISREG(in->mode))
         return -EINVAL;
     if (off > FS_MAX_FILE_SIZE || size > FS_MAX_FILE_SIZE - off)

@@ -1,13 +1,13 @@
 /*
  * store.c - the daemon's row-level access to the store: load and stage inodes and dentries,
- * commit a batch, allocate inode numbers, and the small helpers (times, stat, replies)
- * every operation module uses.
+ * commit a batch, allocate inode numbers, and the small helpers (times, names, new inodes)
+ * every operation module uses. Below it is only fs.h's vocabulary and the store's API:
+ * file data is data.c, deleting an inode's rows reclaim.c, replies to the kernel reply.c.
  *
  * Rows are built only through schema.h. Batches are created by the caller and always
  * consumed by fs_commit(), which applies them with one lsm_write (synced under -o sync).
  */
 #include "fs.h"
-#include "data.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -100,64 +100,6 @@ void fs_batch_dentry_del(lsm_writebatch_t *b, uint64_t parent, const char *name)
     char key[FS_KEY_MAX];
     size_t klen = fs_key_dentry(key, parent, name, strlen(name));
     lsm_writebatch_delete(b, key, klen);
-}
-
-/* Deletes rows [lo, hi) of one kind: point deletes when a scan finds at most
- * RECLAIM_POINT_MAX of them (the common case: none or a few), one range deletion otherwise.
- * Range tombstones cost every later read a lookup until compaction drops them; point
- * deletions of a handful of keys cost nothing of the kind. */
-#define RECLAIM_POINT_MAX 16
-static void batch_drop_rows(fs_t *fs, lsm_writebatch_t *b, const char *lo, size_t nlo,
-                            const char *hi, size_t nhi)
-{
-    lsm_readoptions_t *ro = lsm_readoptions_create();
-    lsm_readoptions_set_iterate_upper_bound(ro, hi, nhi);
-    lsm_iterator_t *it = lsm_create_iterator(fs->db, ro);
-    char *keys[RECLAIM_POINT_MAX];
-    size_t lens[RECLAIM_POINT_MAX];
-    int n = 0, many = 0;
-    for (lsm_iter_seek(it, lo, nlo); lsm_iter_valid(it); lsm_iter_next(it)) {
-        size_t klen;
-        const char *k = lsm_iter_key(it, &klen);
-        if (n == RECLAIM_POINT_MAX || !(keys[n] = malloc(klen ? klen : 1))) {
-            many = 1;
-            break;
-        }
-        memcpy(keys[n], k, klen);
-        lens[n++] = klen;
-    }
-    char *err = NULL;
-    lsm_iter_get_error(it, &err);
-    lsm_iter_destroy(it);
-    lsm_readoptions_destroy(ro);
-    if (err || many) {
-        lsm_free(err);
-        lsm_writebatch_delete_range(b, lo, nlo, hi, nhi);
-    } else {
-        for (int i = 0; i < n; i++)
-            lsm_writebatch_delete(b, keys[i], lens[i]);
-    }
-    for (int i = 0; i < n; i++)
-        free(keys[i]);
-}
-
-void fs_batch_reclaim(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, const fs_inode_t *in)
-{
-    char k1[FS_KEY_MAX], k2[FS_KEY_MAX];
-    size_t n1, n2;
-    /* Data: nothing to do for a file with no stored block (st_blocks is exact), the
-     * blocks one by one for a small file, one range deletion for a large one. */
-    if (!in || in->blocks > 0)
-        fs_data_drop_all(fs, b, ino, in ? in->size : UINT64_MAX);
-    n1 = fs_key_range_start(k1, FS_ROW_XATTR, ino);
-    n2 = fs_key_range_end(k2, FS_ROW_XATTR, ino);
-    batch_drop_rows(fs, b, k1, n1, k2, n2);
-    n1 = fs_key_symlink(k1, ino);
-    lsm_writebatch_delete(b, k1, n1);
-    n1 = fs_key_orphan(k1, ino);
-    lsm_writebatch_delete(b, k1, n1);
-    n1 = fs_key_inode(k1, ino);
-    lsm_writebatch_delete(b, k1, n1);
 }
 
 int fs_commit(fs_t *fs, lsm_writebatch_t *b)
@@ -291,46 +233,6 @@ void fs_touch_atime(fs_t *fs, uint64_t ino)
     fs_iunlock(fs->itab, ino);
     if (done && fs->se)
         fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);  /* attributes only */
-}
-
-void fs_stat_fill(fs_t *fs, uint64_t ino, const fs_inode_t *in, struct stat *st)
-{
-    memset(st, 0, sizeof(*st));
-    st->st_ino = ino;
-    st->st_mode = in->mode;
-    st->st_nlink = in->nlink;
-    st->st_uid = in->uid;
-    st->st_gid = in->gid;
-    st->st_rdev = in->rdev;
-    st->st_size = (off_t)in->size;
-    st->st_blksize = fs ? fs->bsize : FS_BLOCK_SIZE_DEFAULT;
-    st->st_blocks = (blkcnt_t)(in->blocks * ((fs ? fs->bsize : FS_BLOCK_SIZE_DEFAULT) / 512));
-    st->st_atim.tv_sec = in->atime.sec;
-    st->st_atim.tv_nsec = in->atime.nsec;
-    st->st_mtim.tv_sec = in->mtime.sec;
-    st->st_mtim.tv_nsec = in->mtime.nsec;
-    st->st_ctim.tv_sec = in->ctime.sec;
-    st->st_ctim.tv_nsec = in->ctime.nsec;
-}
-
-void fs_reply_entry(fuse_req_t req, uint64_t ino, const fs_inode_t *in)
-{
-    fs_t *fs = fs_of(req);
-    struct fuse_entry_param e;
-    memset(&e, 0, sizeof(e));
-    e.ino = ino;
-    e.generation = in->generation;
-    e.attr_timeout = fs->opts->attr_timeout;
-    e.entry_timeout = fs->opts->entry_timeout;
-    fs_stat_fill(fs, ino, in, &e.attr);
-    fs_itab_ref(fs->itab, ino, 1);
-    if (fuse_reply_entry(req, &e) != 0 && fs_itab_forget(fs->itab, ino, 1))
-        fs_reclaim_if_unused(fs, ino);  /* the kernel never got it (interrupted) */
-}
-
-void fs_reply_err(fuse_req_t req, int negerr)
-{
-    fuse_reply_err(req, negerr < 0 ? -negerr : negerr);
 }
 
 int fs_check_name(const char *name)

@@ -124,6 +124,7 @@ static int add_boundary_inputs(const version_t *v, int level, file_list_t *in)
 
 double vset_level_score(version_set_t *vs, int level)
 {
+    VSET_ASSERT_LOCKED(vs);
     int nl = vset_num_levels(vs);
     if (level < 0 || level >= nl - 1)
         return 0;
@@ -278,6 +279,7 @@ static int ranked_levels(version_set_t *vs, int *levels, double *scores)
 
 int vset_needs_compaction(version_set_t *vs)
 {
+    VSET_ASSERT_LOCKED(vs);
     int levels[VE_MAX_LEVELS];
     double scores[VE_MAX_LEVELS];
     int k = ranked_levels(vs, levels, scores);
@@ -296,6 +298,7 @@ int vset_needs_compaction(version_set_t *vs)
 
 compaction_t *vset_pick_compaction(version_set_t *vs)
 {
+    VSET_ASSERT_LOCKED(vs);
     int levels[VE_MAX_LEVELS];
     double scores[VE_MAX_LEVELS];
     int k = ranked_levels(vs, levels, scores);
@@ -324,6 +327,7 @@ compaction_t *vset_pick_compaction(version_set_t *vs)
 status_t vset_compact_range(version_set_t *vs, int level, const slice_t *begin,
                             const slice_t *end, compaction_t **out)
 {
+    VSET_ASSERT_LOCKED(vs);
     *out = NULL;
     int nl = vset_num_levels(vs);
     if (level < 0 || level >= nl)
@@ -375,6 +379,7 @@ double vset_deletion_share(const file_meta_t *f)
 
 compaction_t *vset_pick_deletion_compaction(version_set_t *vs, uint64_t oldest_snapshot)
 {
+    VSET_ASSERT_LOCKED(vs);
     version_t *v = vset_current(vs);
     file_meta_t *best = NULL;
     int best_level = -1;

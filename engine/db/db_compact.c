@@ -232,14 +232,15 @@ static status_t merge_inputs(cjob_t *j)
 
 status_t db_run_compaction(lsm_t *db, compaction_t *c)
 {
+    ASSERT_NOT_HELD(&db->mu);
     uint64_t t0 = clock_now_us();
     if (c->trivial_move) {
         compaction_set_trivial_move_edit(c);
-        pthread_mutex_lock(&db->mu);
+        mutex_lock(&db->mu);
         status_t st = vset_log_and_apply(db->vset, &c->edit, &db->mu);
         if (!st) /* readers (and GC) move on to the new version */
             st = db_install_sv(db);
-        pthread_mutex_unlock(&db->mu);
+        mutex_unlock(&db->mu);
         if (!st)
             atomic_fetch_add(&db->stats.trivial_moves, 1);
         return st;
@@ -250,14 +251,14 @@ status_t db_run_compaction(lsm_t *db, compaction_t *c)
     j.c = c;
     arena_init(&j.arena, 64 << 10);
     buf_init(&j.lo);
-    pthread_mutex_lock(&db->mu);
+    mutex_lock(&db->mu);
     j.oldest_snapshot = db_oldest_snapshot(db);
-    pthread_mutex_unlock(&db->mu);
+    mutex_unlock(&db->mu);
 
     status_t st = merge_inputs(&j);
     if (j.out_open)
         db_out_abandon(db, &j.out);
-    pthread_mutex_lock(&db->mu);
+    mutex_lock(&db->mu);
     if (!st) {
         for (int i = 0; i < j.n_outs; i++)
             version_edit_add_file(&c->edit, c->output_level, j.outs[i]);
@@ -269,7 +270,7 @@ status_t db_run_compaction(lsm_t *db, compaction_t *c)
         db_pending_remove(db, j.outs[i]->number);
         file_meta_unref(j.outs[i]);
     }
-    pthread_mutex_unlock(&db->mu);
+    mutex_unlock(&db->mu);
     if (st) {
         /* Outputs not referenced by any version are removed by the next GC pass. */
     } else {
@@ -289,7 +290,7 @@ status_t db_run_compaction(lsm_t *db, compaction_t *c)
 void *db_compact_thread(void *arg)
 {
     lsm_t *db = arg;
-    pthread_mutex_lock(&db->mu);
+    mutex_lock(&db->mu);
     while (!db->shutting_down) {
         compaction_t *c = NULL;
         if (!db->opt.disable_auto_compactions && !db->manual_compaction && !db->bg_error) {
@@ -299,13 +300,13 @@ void *db_compact_thread(void *arg)
                 c = vset_pick_deletion_compaction(db->vset, db_oldest_snapshot(db));
         }
         if (!c) {
-            pthread_cond_wait(&db->bg_cv, &db->mu);
+            mutex_wait(&db->mu, &db->bg_cv);
             continue;
         }
         db->compaction_running = 1;
-        pthread_mutex_unlock(&db->mu);
+        mutex_unlock(&db->mu);
         status_t st = db_run_compaction(db, c);
-        pthread_mutex_lock(&db->mu);
+        mutex_lock(&db->mu);
         compaction_free(c);
         db->compaction_running = 0;
         if (st && st_code(st) == ST_BUSY && db->shutting_down) {
@@ -320,7 +321,7 @@ void *db_compact_thread(void *arg)
         db_reserve_ensure_unlocked(db);
         pthread_cond_broadcast(&db->bg_cv);
     }
-    pthread_mutex_unlock(&db->mu);
+    mutex_unlock(&db->mu);
     return NULL;
 }
 
@@ -329,27 +330,27 @@ void *db_compact_thread(void *arg)
 static status_t compact_level_range(lsm_t *db, int level, const slice_t *b, const slice_t *e)
 {
     status_t st = NULL;
-    pthread_mutex_lock(&db->mu);
+    mutex_lock(&db->mu);
     for (;;) {
         compaction_t *c = NULL;
         st = vset_compact_range(db->vset, level, b, e, &c);
         if (st && st_code(st) == ST_BUSY && !db->shutting_down) {
             st_free(st);
             st = NULL;
-            pthread_cond_wait(&db->bg_cv, &db->mu); /* an automatic compaction holds inputs */
+            mutex_wait(&db->mu, &db->bg_cv); /* an automatic compaction holds inputs */
             continue;
         }
         if (st || !c)
             break;
-        pthread_mutex_unlock(&db->mu);
+        mutex_unlock(&db->mu);
         st = db_run_compaction(db, c);
-        pthread_mutex_lock(&db->mu);
+        mutex_lock(&db->mu);
         compaction_free(c);
         if (!st)
             db_delete_obsolete_files(db);
         break;
     }
-    pthread_mutex_unlock(&db->mu);
+    mutex_unlock(&db->mu);
     return st;
 }
 
@@ -369,14 +370,14 @@ void lsm_compact_range(lsm_t *db, const char *start, size_t slen, const char *li
     }
     slice_t b = slice_make(start, slen), e = slice_make(limit, llen);
     const slice_t *bp = start ? &b : NULL, *ep = limit ? &e : NULL;
-    pthread_mutex_lock(&db->mu);
+    mutex_lock(&db->mu);
     db->manual_compaction++;
     /* Let a running automatic compaction finish (no new one starts while the flag is
      * up), so the shape of the tree cannot change under the loop below. */
     while (db->compaction_running && !db->shutting_down)
-        pthread_cond_wait(&db->bg_cv, &db->mu);
+        mutex_wait(&db->mu, &db->bg_cv);
     int levels = vset_num_levels(db->vset);
-    pthread_mutex_unlock(&db->mu);
+    mutex_unlock(&db->mu);
     /* Like LevelDB: push the range down to the deepest level that holds part of it. */
     version_t *v = vset_current(db->vset);
     int deepest = 0;
@@ -394,9 +395,9 @@ void lsm_compact_range(lsm_t *db, const char *start, size_t slen, const char *li
         if (here)
             st = compact_level_range(db, level, bp, ep);
     }
-    pthread_mutex_lock(&db->mu);
+    mutex_lock(&db->mu);
     db->manual_compaction--;
     pthread_cond_broadcast(&db->bg_cv);
-    pthread_mutex_unlock(&db->mu);
+    mutex_unlock(&db->mu);
     st_to_errptr(st, errptr);
 }

@@ -42,6 +42,7 @@ static void pending_add(lsm_t *db, uint64_t number)
 
 void db_pending_remove(lsm_t *db, uint64_t number)
 {
+    ASSERT_HELD(&db->mu);
     for (int i = 0; i < db->n_pending; i++) {
         if (db->pending[i] == number) {
             db->pending[i] = db->pending[--db->n_pending];
@@ -53,10 +54,10 @@ void db_pending_remove(lsm_t *db, uint64_t number)
 status_t db_out_open(lsm_t *db, out_table_t *o)
 {
     memset(o, 0, sizeof(*o));
-    pthread_mutex_lock(&db->mu);
+    mutex_lock(&db->mu);
     o->number = vset_new_file_number(db->vset);
     pending_add(db, o->number);
-    pthread_mutex_unlock(&db->mu);
+    mutex_unlock(&db->mu);
     fn_table(o->path, sizeof(o->path), db->dir, o->number);
     status_t st = wfile_open(db->env, o->path, 0, &o->file);
     if (st)
@@ -153,9 +154,9 @@ void db_meta_list_free(lsm_t *db, db_meta_list_t *l, int forget_pending)
 {
     for (int i = 0; i < l->n; i++) {
         if (forget_pending) {
-            pthread_mutex_lock(&db->mu);
+            mutex_lock(&db->mu);
             db_pending_remove(db, l->v[i]->number);
-            pthread_mutex_unlock(&db->mu);
+            mutex_unlock(&db->mu);
         }
         file_meta_unref(l->v[i]);
     }
@@ -193,6 +194,7 @@ static status_t finish_l0(lsm_t *db, memtable_t *mem, out_table_t *o, slice_t lo
 
 status_t db_write_level0_tables(lsm_t *db, memtable_t *mem, db_meta_list_t *out)
 {
+    ASSERT_NOT_HELD(&db->mu);
     memset(out, 0, sizeof(*out));
     if (memtable_num_entries(mem) == 0 && memtable_num_range_dels(mem) == 0)
         return NULL;
@@ -269,13 +271,14 @@ status_t db_write_level0_tables(lsm_t *db, memtable_t *mem, db_meta_list_t *out)
 /* Flushes db->imm[0]. Called with mu held; drops it while writing. */
 static status_t flush_oldest(lsm_t *db)
 {
+    ASSERT_HELD(&db->mu);
     imm_entry_t e = db->imm[0];
     memtable_ref(e.mem);
-    pthread_mutex_unlock(&db->mu);
+    mutex_unlock(&db->mu);
     db_meta_list_t metas;
     status_t st = db_write_level0_tables(db, e.mem, &metas);
     memtable_unref(e.mem);
-    pthread_mutex_lock(&db->mu);
+    mutex_lock(&db->mu);
     if (st)
         return st;
     version_edit_t edit;
@@ -307,6 +310,7 @@ static status_t flush_oldest(lsm_t *db)
 
 void db_soft_error_backoff(lsm_t *db, const char *what, status_t st)
 {
+    ASSERT_HELD(&db->mu);
     db_log_bg_failure(db, what, st);
     st_free(db->soft_error);
     db->soft_error = st;
@@ -315,13 +319,13 @@ void db_soft_error_backoff(lsm_t *db, const char *what, status_t st)
     clock_gettime(CLOCK_REALTIME, &ts);
     ts.tv_sec += 1;
     if (!db->shutting_down)
-        pthread_cond_timedwait(&db->bg_cv, &db->mu, &ts);
+        mutex_timedwait(&db->mu, &db->bg_cv, &ts);
 }
 
 void *db_flush_thread(void *arg)
 {
     lsm_t *db = arg;
-    pthread_mutex_lock(&db->mu);
+    mutex_lock(&db->mu);
     while (!db->shutting_down) {
         if (db->n_imm > 0 && !db->bg_error) {
             db->flush_running = 1;
@@ -339,14 +343,15 @@ void *db_flush_thread(void *arg)
             pthread_cond_broadcast(&db->bg_cv);
             continue;
         }
-        pthread_cond_wait(&db->bg_cv, &db->mu);
+        mutex_wait(&db->mu, &db->bg_cv);
     }
-    pthread_mutex_unlock(&db->mu);
+    mutex_unlock(&db->mu);
     return NULL;
 }
 
 void db_maybe_schedule(lsm_t *db)
 {
+    ASSERT_HELD(&db->mu);
     if (db->n_imm > 0 || vset_needs_compaction(db->vset))
         pthread_cond_broadcast(&db->bg_cv);
 }
@@ -443,6 +448,7 @@ static int gc_visit(void *arg, const char *name)
 
 void db_delete_obsolete_files(lsm_t *db)
 {
+    ASSERT_HELD(&db->mu);
     if (db->read_only || db->bg_error || db->deletions_disabled)
         return; /* after a sticky error the on-disk state is unknown: keep everything;
                  * while a checkpoint copies, the files it listed must stay */
@@ -463,7 +469,7 @@ void db_delete_obsolete_files(lsm_t *db)
         g.min_log = db->mem_log_number;
     g.manifest = vset_manifest_file_number(db->vset);
     g.include_temp = !db->threads_started;
-    pthread_mutex_unlock(&db->mu);
+    mutex_unlock(&db->mu);
 
     st_free(file_list_dir(db->dir, gc_visit, &g));
     for (int i = 0; i < g.doomed_tables.n; i++)
@@ -477,5 +483,5 @@ void db_delete_obsolete_files(lsm_t *db)
     free(g.doomed);
     free(g.live.v);
     free(g.doomed_tables.v);
-    pthread_mutex_lock(&db->mu);
+    mutex_lock(&db->mu);
 }

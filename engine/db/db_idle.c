@@ -30,12 +30,12 @@ void *db_idle_thread(void *arg)
     lsm_t *db = arg;
     uint64_t last_written = atomic_load(&db->visible_seq);
     int64_t quiet_since = mono_seconds();
-    pthread_mutex_lock(&db->mu);
+    mutex_lock(&db->mu);
     while (!db->shutting_down) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += 1;
-        pthread_cond_timedwait(&db->bg_cv, &db->mu, &ts);
+        mutex_timedwait(&db->mu, &db->bg_cv, &ts);
         if (db->shutting_down)
             break;
         uint64_t w = atomic_load(&db->visible_seq);
@@ -52,13 +52,13 @@ void *db_idle_thread(void *arg)
         if (empty || db->n_imm > 0 || db->bg_error || db->soft_error)
             continue;
         quiet_since = now;
-        pthread_mutex_unlock(&db->mu);
+        mutex_unlock(&db->mu);
         lsm_flushoptions_t fo = {0};
         char *err = NULL;
         lsm_flush(db, &fo, &err);
         free(err); /* a failed flush is the flush thread's to report and retry */
-        pthread_mutex_lock(&db->mu);
+        mutex_lock(&db->mu);
     }
-    pthread_mutex_unlock(&db->mu);
+    mutex_unlock(&db->mu);
     return NULL;
 }

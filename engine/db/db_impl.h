@@ -35,6 +35,7 @@
 #include "table/table.h"
 #include "util/buf.h"
 #include "util/file.h"
+#include "util/mutex.h"
 #include "util/status.h"
 #include "write/wal.h"
 #include "write/write_batch.h"
@@ -82,7 +83,7 @@ struct lsm_t {
     int lock_fd;
     int read_only;
 
-    pthread_mutex_t mu;
+    mutex_t mu;
     pthread_cond_t bg_cv; /* signalled on any background state change */
 
     _Atomic(memtable_t *) mem;
@@ -163,11 +164,12 @@ int db_is_no_space(status_t st);
 /* db_reserve_ensure called with mu held: drops it around the file operations. */
 static inline void db_reserve_ensure_unlocked(lsm_t *db)
 {
+    ASSERT_HELD(&db->mu);
     if (db->opt.reserve_bytes == 0 || atomic_load(&db->reserve_held) == db->opt.reserve_bytes)
         return;
-    pthread_mutex_unlock(&db->mu);
+    mutex_unlock(&db->mu);
     db_reserve_ensure(db);
-    pthread_mutex_lock(&db->mu);
+    mutex_lock(&db->mu);
 }
 
 /* ---- superversion.c ---- */

@@ -52,6 +52,7 @@ static int differs_beyond_digits(const char *a, const char *b)
 
 void db_log_bg_failure(lsm_t *db, const char *what, status_t st)
 {
+    ASSERT_HELD(&db->mu);
     uint64_t now = clock_now_us();
     const char *old = db->soft_error ? st_msg(db->soft_error) : NULL;
     if (!old || differs_beyond_digits(old, st_msg(st))) {
@@ -73,6 +74,7 @@ void db_log_bg_failure(lsm_t *db, const char *what, status_t st)
 
 void db_log_bg_recovered(lsm_t *db)
 {
+    ASSERT_HELD(&db->mu);
     if (!db->soft_error)
         return;
     uint64_t secs = (clock_now_us() - db->bg_fail_since_us) / 1000000u;

@@ -263,7 +263,7 @@ static void db_free(lsm_t *db)
     st_free(db->soft_error);
     st_free(db->bg_error);
     wt_destroy(&db->wt);
-    pthread_mutex_destroy(&db->mu);
+    mutex_destroy(&db->mu);
     pthread_mutex_destroy(&db->reserve_mu);
     pthread_cond_destroy(&db->bg_cv);
     free(db->dir);
@@ -296,7 +296,7 @@ static status_t open_impl(const lsm_options_t *options, const char *name, int re
     db->env = db->opt.env ? db->opt.env : &db->default_env;
     db->read_only = read_only;
     db->lock_fd = -1;
-    pthread_mutex_init(&db->mu, NULL);
+    mutex_init(&db->mu);
     pthread_mutex_init(&db->reserve_mu, NULL);
     pthread_cond_init(&db->bg_cv, NULL);
     db->snapshots.next = db->snapshots.prev = &db->snapshots;
@@ -320,6 +320,7 @@ static status_t open_impl(const lsm_options_t *options, const char *name, int re
 
     vset_options_t vo;
     vset_opts_from(&db->opt, read_only, &vo);
+    vo.db_mu = &db->mu;
     if (!st) {
         int exists = file_exists(fn_current(path, sizeof(path), name));
         if (exists && db->opt.error_if_exists && !read_only)
@@ -347,7 +348,7 @@ static status_t open_impl(const lsm_options_t *options, const char *name, int re
         db_reserve_adopt(db);
         st = recover_wals(db, read_only ? NULL : &edit, &kept_log);
         if (!st && !read_only) {
-            pthread_mutex_lock(&db->mu);
+            mutex_lock(&db->mu);
             st = db_new_wal(db);
             if (!st) {
                 db->mem_log_number = kept_log ? kept_log : db->wal_number;
@@ -357,9 +358,9 @@ static status_t open_impl(const lsm_options_t *options, const char *name, int re
                 if (db_is_no_space(st)) {
                     /* No room even for the new MANIFEST: the store could not be opened
                      * to delete anything. This is what the reserve is for. */
-                    pthread_mutex_unlock(&db->mu);
+                    mutex_unlock(&db->mu);
                     uint64_t freed = db_reserve_release(db, "writing the MANIFEST at open");
-                    pthread_mutex_lock(&db->mu);
+                    mutex_lock(&db->mu);
                     if (freed) {
                         st_free(st);
                         st = vset_log_and_apply(db->vset, &edit, &db->mu);
@@ -367,7 +368,7 @@ static status_t open_impl(const lsm_options_t *options, const char *name, int re
                 }
                 db->n_pending = 0; /* the replayed tables are in the version now */
             }
-            pthread_mutex_unlock(&db->mu);
+            mutex_unlock(&db->mu);
         }
         version_edit_free(&edit);
     }
@@ -376,7 +377,7 @@ static status_t open_impl(const lsm_options_t *options, const char *name, int re
         wt_init(&db->wt, db->opt.allow_concurrent_memtable_write, db->opt.enable_pipelined_write,
                 last);
         atomic_store(&db->visible_seq, last);
-        pthread_mutex_lock(&db->mu);
+        mutex_lock(&db->mu);
         st = db_install_sv(db);
         if (!st && !read_only) {
             db_delete_obsolete_files(db);
@@ -389,9 +390,9 @@ static status_t open_impl(const lsm_options_t *options, const char *name, int re
                 } else {
                     db->shutting_down = 1;
                     pthread_cond_broadcast(&db->bg_cv);
-                    pthread_mutex_unlock(&db->mu);
+                    mutex_unlock(&db->mu);
                     pthread_join(db->flush_thread, NULL);
-                    pthread_mutex_lock(&db->mu);
+                    mutex_lock(&db->mu);
                     st = st_io(EAGAIN, "%s: background thread", name);
                 }
             } else {
@@ -400,7 +401,7 @@ static status_t open_impl(const lsm_options_t *options, const char *name, int re
             if (!st)
                 db_maybe_schedule(db);
         }
-        pthread_mutex_unlock(&db->mu);
+        mutex_unlock(&db->mu);
         if (!st)
             db_reserve_ensure(db);
     }
@@ -438,10 +439,10 @@ void lsm_close(lsm_t *db)
 {
     if (!db)
         return;
-    pthread_mutex_lock(&db->mu);
+    mutex_lock(&db->mu);
     db->shutting_down = 1;
     pthread_cond_broadcast(&db->bg_cv);
-    pthread_mutex_unlock(&db->mu);
+    mutex_unlock(&db->mu);
     if (db->threads_started) {
         pthread_join(db->flush_thread, NULL);
         pthread_join(db->compact_thread, NULL);

@@ -267,13 +267,13 @@ const lsm_snapshot_t *lsm_create_snapshot(lsm_t *db)
     lsm_snapshot_t *s = malloc(sizeof(*s));
     if (!s)
         return NULL;
-    pthread_mutex_lock(&db->mu);
+    mutex_lock(&db->mu);
     s->seq = atomic_load(&db->visible_seq);
     s->next = &db->snapshots;
     s->prev = db->snapshots.prev;
     s->prev->next = s;
     db->snapshots.prev = s;
-    pthread_mutex_unlock(&db->mu);
+    mutex_unlock(&db->mu);
     return s;
 }
 
@@ -282,10 +282,10 @@ void lsm_release_snapshot(lsm_t *db, const lsm_snapshot_t *snap)
     if (!snap)
         return;
     lsm_snapshot_t *s = (lsm_snapshot_t *)snap;
-    pthread_mutex_lock(&db->mu);
+    mutex_lock(&db->mu);
     s->prev->next = s->next;
     s->next->prev = s->prev;
-    pthread_mutex_unlock(&db->mu);
+    mutex_unlock(&db->mu);
     free(s);
 }
 
@@ -295,6 +295,7 @@ uint64_t lsm_get_latest_sequence_number(lsm_t *db) { return atomic_load(&db->vis
 
 uint64_t db_oldest_snapshot(lsm_t *db)
 {
+    ASSERT_HELD(&db->mu);
     uint64_t oldest = atomic_load(&db->visible_seq);
     if (db->snapshots.next != &db->snapshots)
         oldest = db->snapshots.next->seq;

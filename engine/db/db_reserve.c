@@ -47,6 +47,7 @@ void db_reserve_adopt(lsm_t *db)
 
 void db_reserve_ensure(lsm_t *db)
 {
+    ASSERT_NOT_HELD(&db->mu);
     uint64_t want = db->opt.reserve_bytes;
     if (db->read_only || want == 0 || atomic_load(&db->reserve_held) == want)
         return;
@@ -66,6 +67,7 @@ void db_reserve_ensure(lsm_t *db)
 
 uint64_t db_reserve_release(lsm_t *db, const char *why)
 {
+    ASSERT_NOT_HELD(&db->mu);
     if (db->read_only || atomic_load(&db->reserve_held) == 0)
         return 0;
     pthread_mutex_lock(&db->reserve_mu);
@@ -85,9 +87,9 @@ uint64_t db_reserve_release(lsm_t *db, const char *why)
     }
     pthread_mutex_unlock(&db->reserve_mu);
     if (held) {
-        pthread_mutex_lock(&db->mu);
+        mutex_lock(&db->mu);
         pthread_cond_broadcast(&db->bg_cv);
-        pthread_mutex_unlock(&db->mu);
+        mutex_unlock(&db->mu);
     }
     return held;
 }

@@ -50,12 +50,12 @@ static status_t log_snapshot_edit(lsm_t *db, const char *name, uint64_t seq, int
     version_edit_t e;
     version_edit_init(&e);
     version_edit_snapshot(&e, name, strlen(name), seq, deleted);
-    pthread_mutex_lock(&db->mu);
+    mutex_lock(&db->mu);
     if (!deleted && seq > vset_last_sequence(db->vset))
         version_edit_set_last_sequence(&e, seq);
     status_t s = e.oom ? st_error(ST_IO_ERROR, "%s: out of memory", db->dir)
                        : vset_log_and_apply(db->vset, &e, &db->mu);
-    pthread_mutex_unlock(&db->mu);
+    mutex_unlock(&db->mu);
     version_edit_free(&e);
     return s;
 }
@@ -91,9 +91,9 @@ void lsm_delete_persistent_snapshot(lsm_t *db, const char *name, char **errptr)
     if (!s)
         s = log_snapshot_edit(db, name, 0, 1);
     if (!s) { /* the versions it held go at the next compactions; let the picker look */
-        pthread_mutex_lock(&db->mu);
+        mutex_lock(&db->mu);
         pthread_cond_broadcast(&db->bg_cv);
-        pthread_mutex_unlock(&db->mu);
+        mutex_unlock(&db->mu);
     }
     st_to_errptr(s, errptr);
 }
@@ -105,9 +105,9 @@ const lsm_snapshot_t *lsm_get_persistent_snapshot(lsm_t *db, const char *name)
     lsm_snapshot_t *s = malloc(sizeof(*s));
     if (!s)
         return NULL;
-    pthread_mutex_lock(&db->mu);
+    mutex_lock(&db->mu);
     if (vset_find_snapshot(db->vset, name, &s->seq) != 0) {
-        pthread_mutex_unlock(&db->mu);
+        mutex_unlock(&db->mu);
         free(s);
         return NULL;
     }
@@ -118,7 +118,7 @@ const lsm_snapshot_t *lsm_get_persistent_snapshot(lsm_t *db, const char *name)
     s->prev = at->prev;
     s->prev->next = s;
     at->prev = s;
-    pthread_mutex_unlock(&db->mu);
+    mutex_unlock(&db->mu);
     return s;
 }
 
@@ -127,9 +127,9 @@ size_t lsm_list_persistent_snapshots(lsm_t *db, char ***names, uint64_t **seqs)
     *names = NULL;
     *seqs = NULL;
     ve_snapshot_t *l;
-    pthread_mutex_lock(&db->mu);
+    mutex_lock(&db->mu);
     int n = vset_list_snapshots(db->vset, &l);
-    pthread_mutex_unlock(&db->mu);
+    mutex_unlock(&db->mu);
     if (n <= 0)
         return 0;
     char **nv = calloc((size_t)n, sizeof(char *));
@@ -249,14 +249,14 @@ void lsm_checkpoint_create(lsm_t *db, const char *dir, uint64_t *seq_out, char *
     buf_init(&rec);
     version_t *v = NULL;
     wal_list_t wals = {0};
-    pthread_mutex_lock(&db->mu);
+    mutex_lock(&db->mu);
     db->deletions_disabled++;
     uint64_t mnum = vset_new_file_number(db->vset);
     s = vset_snapshot_record(db->vset, &rec, &v);
     wals.lo = vset_log_number(db->vset);
     wals.hi = db->wal_number;
     uint64_t seq = atomic_load(&db->visible_seq);
-    pthread_mutex_unlock(&db->mu);
+    mutex_unlock(&db->mu);
 
     if (!s)
         s = file_list_dir(db->dir, collect_wal, &wals);
@@ -294,9 +294,9 @@ void lsm_checkpoint_create(lsm_t *db, const char *dir, uint64_t *seq_out, char *
     buf_free(&rec);
     free(wals.v);
 
-    pthread_mutex_lock(&db->mu);
+    mutex_lock(&db->mu);
     db->deletions_disabled--;
-    pthread_mutex_unlock(&db->mu);
+    mutex_unlock(&db->mu);
     if (!s && seq_out)
         *seq_out = seq;
     st_to_errptr(s, errptr);

@@ -86,12 +86,12 @@ static void stats_text(lsm_t *db, buf_t *b)
     buf_printf(b, "bloom.checked: %llu\n", (unsigned long long)ld(&db->tstats.bloom_checked));
     buf_printf(b, "bloom.useful: %llu\n", (unsigned long long)ld(&db->tstats.bloom_useful));
     buf_printf(b, "tables.open: %zu\n", table_cache_open_tables(db->tcache));
-    pthread_mutex_lock(&db->mu);
+    mutex_lock(&db->mu);
     if (db->bg_error)
         buf_printf(b, "error: %s\n", st_msg(db->bg_error));
     if (db->soft_error)
         buf_printf(b, "background-error: %s\n", st_msg(db->soft_error));
-    pthread_mutex_unlock(&db->mu);
+    mutex_unlock(&db->mu);
     db_sv_release(db, sv);
 }
 
@@ -127,9 +127,9 @@ int lsm_property_int(lsm_t *db, const char *name, uint64_t *out)
         return 0;
     }
     if (strcmp(name, "lsm.num-immutable-mem-table") == 0) {
-        pthread_mutex_lock(&db->mu);
+        mutex_lock(&db->mu);
         *out = (uint64_t)db->n_imm;
-        pthread_mutex_unlock(&db->mu);
+        mutex_unlock(&db->mu);
         return 0;
     }
     if (strcmp(name, "lsm.reserve-bytes") == 0) {
@@ -138,9 +138,9 @@ int lsm_property_int(lsm_t *db, const char *name, uint64_t *out)
     }
     if (strcmp(name, "lsm.num-persistent-snapshots") == 0) {
         ve_snapshot_t *l;
-        pthread_mutex_lock(&db->mu);
+        mutex_lock(&db->mu);
         int n = vset_list_snapshots(db->vset, &l);
-        pthread_mutex_unlock(&db->mu);
+        mutex_unlock(&db->mu);
         free(l);
         *out = n < 0 ? 0 : (uint64_t)n;
         return 0;

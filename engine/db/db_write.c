@@ -57,6 +57,7 @@
 
 void db_set_bg_error(lsm_t *db, status_t st)
 {
+    ASSERT_HELD(&db->mu);
     if (!st)
         return;
     if (db->bg_error) {
@@ -82,6 +83,7 @@ static status_t bg_error_copy(lsm_t *db)
 
 status_t db_new_wal(lsm_t *db)
 {
+    ASSERT_HELD(&db->mu);
     uint64_t number = vset_new_file_number(db->vset);
     char path[4096];
     fn_log(path, sizeof(path), db->dir, number);
@@ -125,6 +127,7 @@ status_t db_new_wal(lsm_t *db)
 
 status_t db_switch_memtable(lsm_t *db)
 {
+    ASSERT_HELD(&db->mu);
     if (db->n_imm >= DB_MAX_IMM)
         return st_error(ST_BUSY, "%s: too many immutable memtables", db->dir);
     memtable_t *fresh = memtable_new_sized(db->opt.write_buffer_size);
@@ -167,6 +170,7 @@ status_t db_switch_memtable(lsm_t *db)
 
 static void stall_for_background(lsm_t *db)
 {
+    ASSERT_HELD(&db->mu);
     uint64_t t0 = clock_now_us();
     atomic_fetch_add(&db->stats.stops, 1);
     db_maybe_schedule(db);
@@ -175,7 +179,7 @@ static void stall_for_background(lsm_t *db)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     ts.tv_sec += STALL_REPORT_S;
-    if (pthread_cond_timedwait(&db->bg_cv, &db->mu, &ts) == ETIMEDOUT)
+    if (mutex_timedwait(&db->mu, &db->bg_cv, &ts) == ETIMEDOUT)
         db_log(db, LSM_LOG_WARN, "writes have waited %d s for background work (flush %s, "
                "compaction %s, %d immutable memtable(s), %d L0 table(s))", STALL_REPORT_S,
                db->flush_running ? "running" : "idle",
@@ -188,9 +192,10 @@ static void stall_for_background(lsm_t *db)
  * active one (mu held; dropped while waiting for them). */
 static status_t switch_after_memtable_writers(lsm_t *db)
 {
-    pthread_mutex_unlock(&db->mu);
+    ASSERT_HELD(&db->mu);
+    mutex_unlock(&db->mu);
     wt_wait_for_memtable_writers(&db->wt);
-    pthread_mutex_lock(&db->mu);
+    mutex_lock(&db->mu);
     return db_switch_memtable(db);
 }
 
@@ -200,7 +205,7 @@ static status_t cb_preprocess(void *arg, wt_group_t *g)
     lsm_t *db = arg;
     status_t st = NULL;
     int slowed = 0;
-    pthread_mutex_lock(&db->mu);
+    mutex_lock(&db->mu);
     for (;;) {
         if (db->bg_error) {
             st = bg_error_copy(db);
@@ -239,11 +244,11 @@ static status_t cb_preprocess(void *arg, wt_group_t *g)
             /* Let the compaction thread gain on the writers: 1 ms once per group. */
             slowed = 1;
             atomic_fetch_add(&db->stats.slowdowns, 1);
-            pthread_mutex_unlock(&db->mu);
+            mutex_unlock(&db->mu);
             struct timespec ts = {0, 1000000};
             nanosleep(&ts, NULL);
             atomic_fetch_add(&db->stats.stall_us, 1000);
-            pthread_mutex_lock(&db->mu);
+            mutex_lock(&db->mu);
             continue;
         }
         if (usage < db->opt.write_buffer_size)
@@ -256,7 +261,7 @@ static status_t cb_preprocess(void *arg, wt_group_t *g)
         if (st)
             break;
     }
-    pthread_mutex_unlock(&db->mu);
+    mutex_unlock(&db->mu);
     return st;
 }
 
@@ -282,9 +287,9 @@ static status_t cb_wal_write(void *arg, wt_group_t *g)
          * unknown: sticky error. */
         status_t undo = log_writer_truncate(w, start);
         if (undo) {
-            pthread_mutex_lock(&db->mu);
+            mutex_lock(&db->mu);
             db_set_bg_error(db, undo);
-            pthread_mutex_unlock(&db->mu);
+            mutex_unlock(&db->mu);
         }
         return st;
     }
@@ -295,9 +300,9 @@ static status_t cb_wal_write(void *arg, wt_group_t *g)
         if (st) {
             /* After a failed fdatasync the kernel may have dropped the dirty pages: nothing
              * written since the last good sync can be trusted. Sticky. */
-            pthread_mutex_lock(&db->mu);
+            mutex_lock(&db->mu);
             db_set_bg_error(db, st_copy(st));
-            pthread_mutex_unlock(&db->mu);
+            mutex_unlock(&db->mu);
             return st;
         }
         db->wal_dirty = 0;
@@ -333,9 +338,9 @@ static status_t cb_insert(void *arg, wt_writer_t *w, int concurrent)
     if (st) {
         /* The batch is in the WAL but not (wholly) in the memtable: reads would be wrong
          * until a reopen replays it. Refuse further writes. */
-        pthread_mutex_lock(&db->mu);
+        mutex_lock(&db->mu);
         db_set_bg_error(db, st_copy(st));
-        pthread_mutex_unlock(&db->mu);
+        mutex_unlock(&db->mu);
         return st;
     }
     atomic_fetch_add_explicit(&db->stats.user_bytes_written, wb_byte_size(w->batch),
@@ -346,6 +351,8 @@ static status_t cb_insert(void *arg, wt_writer_t *w, int concurrent)
 static void cb_publish(void *arg, uint64_t last)
 {
     lsm_t *db = arg;
+    /* groups publish in sequence order: what readers see never goes back */
+    LSM_ASSERT(last >= atomic_load_explicit(&db->visible_seq, memory_order_relaxed));
     atomic_store_explicit(&db->visible_seq, last, memory_order_release);
 }
 

@@ -15,13 +15,13 @@ void lsm_flush(lsm_t *db, const lsm_flushoptions_t *fo, char **errptr)
 {
     if (db->read_only)
         return;
-    pthread_mutex_lock(&db->mu);
+    mutex_lock(&db->mu);
     memtable_t *mem = atomic_load(&db->mem);
     int empty = memtable_num_entries(mem) == 0 && memtable_num_range_dels(mem) == 0;
     uint64_t target = db->flushes_done + db->n_imm + (empty ? 0 : 1);
     if (!empty)
         db->force_switch = 1;
-    pthread_mutex_unlock(&db->mu);
+    mutex_unlock(&db->mu);
     status_t st = NULL;
     if (!empty) {
         /* An empty write through the write thread: its leader's preprocess switches
@@ -34,14 +34,14 @@ void lsm_flush(lsm_t *db, const lsm_flushoptions_t *fo, char **errptr)
         wb_destroy(&wb);
     }
     if (!st && (!fo || fo->wait)) {
-        pthread_mutex_lock(&db->mu);
+        mutex_lock(&db->mu);
         while (db->flushes_done < target && !db->bg_error && !db->soft_error && !db->shutting_down)
-            pthread_cond_wait(&db->bg_cv, &db->mu);
+            mutex_wait(&db->mu, &db->bg_cv);
         if (db->flushes_done < target)
             st = db->bg_error ? st_copy(db->bg_error)
                  : db->soft_error ? st_copy(db->soft_error)
                                   : st_error(ST_BUSY, "%s: store is closing", db->dir);
-        pthread_mutex_unlock(&db->mu);
+        mutex_unlock(&db->mu);
     }
     st_to_errptr(st, errptr);
 }

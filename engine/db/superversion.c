@@ -14,10 +14,10 @@
 
 superversion_t *db_sv_acquire(lsm_t *db)
 {
-    pthread_mutex_lock(&db->mu);
+    mutex_lock(&db->mu);
     superversion_t *sv = db->sv;
     atomic_fetch_add_explicit(&sv->refs, 1, memory_order_relaxed);
-    pthread_mutex_unlock(&db->mu);
+    mutex_unlock(&db->mu);
     return sv;
 }
 
@@ -34,12 +34,16 @@ static void sv_free(superversion_t *sv)
 void db_sv_release(lsm_t *db, superversion_t *sv)
 {
     (void)db;
-    if (atomic_fetch_sub_explicit(&sv->refs, 1, memory_order_acq_rel) == 1)
+    int before = atomic_fetch_sub_explicit(&sv->refs, 1, memory_order_acq_rel);
+    LSM_ASSERT(before > 0);
+    if (before == 1)
         sv_free(sv);
 }
 
 status_t db_install_sv(lsm_t *db)
 {
+    ASSERT_HELD(&db->mu);
+    LSM_ASSERT(db->n_imm >= 0 && db->n_imm <= DB_MAX_IMM);
     superversion_t *sv = calloc(1, sizeof(*sv));
     if (!sv)
         return st_io(ENOMEM, "%s: superversion", db->dir);

@@ -63,6 +63,7 @@ void vset_options_default(vset_options_t *o)
     o->target_file_size_base = 64ull << 20;
     o->max_manifest_file_size = DEFAULT_MAX_MANIFEST_SIZE;
     o->read_only = 0;
+    o->db_mu = NULL;
 }
 
 static void sanitize_options(vset_options_t *o)
@@ -920,12 +921,13 @@ status_t vset_recover(env_t *env, const char *dir, const vset_options_t *opt,
     return NULL;
 }
 
-status_t vset_log_and_apply(version_set_t *vs, version_edit_t *edit, pthread_mutex_t *mu)
+status_t vset_log_and_apply(version_set_t *vs, version_edit_t *edit, mutex_t *mu)
 {
+    ASSERT_HELD(mu);
     if (vs->opt.read_only)
         return st_error(ST_NOT_SUPPORTED, "%s: opened read-only", vs->dir);
     while (vs->writing)
-        pthread_cond_wait(&vs->cv, mu);
+        mutex_wait(mu, &vs->cv);
     vs->writing = 1;
 
     version_edit_t saved = *edit; /* the has_ flags and values, restored on failure */
@@ -976,7 +978,7 @@ status_t vset_log_and_apply(version_set_t *vs, version_edit_t *edit, pthread_mut
             s = st_error(ST_IO_ERROR, "%s: out of memory encoding a version edit", vs->dir);
         log_writer_t *old = vs->manifest, *nw = NULL;
         if (!s) {
-            pthread_mutex_unlock(mu);
+            mutex_unlock(mu);
             if (roll) {
                 if (old) {
                     st_free(log_writer_close(old));
@@ -992,7 +994,7 @@ status_t vset_log_and_apply(version_set_t *vs, version_edit_t *edit, pthread_mut
                     old = NULL;
                 }
             }
-            pthread_mutex_lock(mu);
+            mutex_lock(mu);
             vs->manifest = roll ? nw : old;
         }
     }

@@ -51,6 +51,7 @@
 #include "db/version_edit.h"
 #include "util/buf.h"
 #include "util/file.h"
+#include "util/mutex.h"
 #include "util/slice.h"
 #include "util/status.h"
 
@@ -64,6 +65,8 @@ typedef struct vset_options {
     uint64_t target_file_size_base;          /* compaction output size (64 MiB) */
     uint64_t max_manifest_file_size;         /* roll over beyond this (4 MiB; 0 = default) */
     int read_only;                           /* recover only; never write (fsck -n) */
+    mutex_t *db_mu;  /* the DB mutex of "Locking" above: test builds assert it is held
+                      * where needed (VSET_ASSERT_LOCKED); NULL = not checked */
 } vset_options_t;
 
 /* Fills o with the defaults above. */
@@ -135,7 +138,7 @@ void vset_close(version_set_t *vs);
  * next_file_number may have advanced), the edit is left as given, and the next call will
  * start a new MANIFEST. A failed call may still have made the edit durable: the caller
  * must not delete the files the edit added. */
-status_t vset_log_and_apply(version_set_t *vs, version_edit_t *edit, pthread_mutex_t *mu);
+status_t vset_log_and_apply(version_set_t *vs, version_edit_t *edit, mutex_t *mu);
 
 uint64_t vset_new_file_number(version_set_t *vs);
 /* Makes sure future file numbers are > number (e.g. WAL numbers found on disk). */
@@ -148,6 +151,9 @@ uint64_t vset_log_number(version_set_t *vs);
 uint64_t vset_manifest_file_number(version_set_t *vs);
 int vset_num_levels(version_set_t *vs);
 const vset_options_t *vset_options(version_set_t *vs);
+/* Test builds: aborts unless this thread holds the set's DB mutex (when it has one). */
+#define VSET_ASSERT_LOCKED(vs) \
+    LSM_ASSERT(vset_options(vs)->db_mu == NULL || mutex_held(vset_options(vs)->db_mu))
 const char *vset_dir(version_set_t *vs);
 env_t *vset_env(version_set_t *vs);
 

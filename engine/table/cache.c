@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "util/hash.h"
+#include "util/mutex.h"
 
 typedef struct link {
     struct link *next, *prev;
@@ -44,7 +45,7 @@ typedef struct {
 } slot_t;
 
 typedef struct {
-    _Alignas(64) pthread_mutex_t mu;
+    _Alignas(64) mutex_t mu;
     size_t capacity;
     size_t usage;
     size_t pinned;
@@ -161,6 +162,7 @@ static cache_handle_t *tremove(shard_t *s, slice_t key, uint32_t hash)
 /* ---- reference counting (shard lock held) ---- */
 static void ref(shard_t *s, cache_handle_t *e)
 {
+    ASSERT_HELD(&s->mu);
     if (e->refs == 1 && e->in_cache) {
         list_remove(e);
         list_append(&s->in_use, e);
@@ -172,6 +174,7 @@ static void ref(shard_t *s, cache_handle_t *e)
 /* Returns 1 when e must be deleted (refs reached 0). */
 static int unref(shard_t *s, cache_handle_t *e)
 {
+    ASSERT_HELD(&s->mu);
     e->refs--;
     if (e->refs == 0)
         return 1;
@@ -186,6 +189,7 @@ static int unref(shard_t *s, cache_handle_t *e)
 /* Takes e (already out of the table) out of the cache; returns 1 when it must be deleted. */
 static int finish_erase(shard_t *s, cache_handle_t *e)
 {
+    ASSERT_HELD(&s->mu);
     list_remove(e);
     if (e->refs >= 2)
         s->pinned -= e->charge;
@@ -218,6 +222,7 @@ static void delete_list(cache_handle_t *e)
 /* Evicts idle entries, oldest first, while the shard is over budget (lock held). */
 static void evict_over_budget(shard_t *s, cache_handle_t **dead)
 {
+    ASSERT_HELD(&s->mu);
     while (s->usage > s->capacity && s->lru.next != &s->lru) {
         cache_handle_t *v = of_link(s->lru.next);
         tremove(s, ekey(v), v->hash);
@@ -257,7 +262,7 @@ cache_t *cache_new_sharded(size_t capacity, int shard_bits)
     for (int i = 0; i < c->nshards; i++) {
         shard_t *s = &c->shards[i];
         memset(s, 0, sizeof(*s));
-        pthread_mutex_init(&s->mu, NULL);
+        mutex_init(&s->mu);
         s->capacity = per;
         s->lru.next = s->lru.prev = &s->lru;
         s->in_use.next = s->in_use.prev = &s->in_use;
@@ -298,7 +303,7 @@ void cache_destroy(cache_t *c)
         }
         delete_list(dead);
         free(s->table);
-        pthread_mutex_destroy(&s->mu);
+        mutex_destroy(&s->mu);
     }
     free(c->shards);
     free(c);
@@ -326,7 +331,7 @@ cache_handle_t *cache_insert(cache_t *c, slice_t key, void *value, size_t charge
         memcpy(e->key, key.data, key.size);
     shard_t *s = shard_of(c, e->hash);
     cache_handle_t *dead = NULL;
-    pthread_mutex_lock(&s->mu);
+    mutex_lock(&s->mu);
     if (s->capacity > 0 && troom(s) == 0) {
         e->refs++;
         e->in_cache = 1;
@@ -340,7 +345,7 @@ cache_handle_t *cache_insert(cache_t *c, slice_t key, void *value, size_t charge
         }
         evict_over_budget(s, &dead);
     }
-    pthread_mutex_unlock(&s->mu);
+    mutex_unlock(&s->mu);
     delete_list(dead);
     return e;
 }
@@ -349,7 +354,7 @@ cache_handle_t *cache_lookup(cache_t *c, slice_t key)
 {
     uint32_t hash = khash(key);
     shard_t *s = shard_of(c, hash);
-    pthread_mutex_lock(&s->mu);
+    mutex_lock(&s->mu);
     cache_handle_t *e = s->table[tprobe(s, key, hash)].e;
     if (e) {
         ref(s, e);
@@ -357,7 +362,7 @@ cache_handle_t *cache_lookup(cache_t *c, slice_t key)
     } else {
         atomic_fetch_add_explicit(&s->misses, 1, memory_order_relaxed);
     }
-    pthread_mutex_unlock(&s->mu);
+    mutex_unlock(&s->mu);
     return e;
 }
 
@@ -367,13 +372,13 @@ void cache_release(cache_t *c, cache_handle_t *h)
         return;
     shard_t *s = shard_of(c, h->hash);
     cache_handle_t *dead = NULL;
-    pthread_mutex_lock(&s->mu);
+    mutex_lock(&s->mu);
     if (unref(s, h)) {
         h->next_free = NULL;
         dead = h;
     }
     evict_over_budget(s, &dead);
-    pthread_mutex_unlock(&s->mu);
+    mutex_unlock(&s->mu);
     delete_list(dead);
 }
 
@@ -383,10 +388,10 @@ void cache_erase(cache_t *c, slice_t key)
 {
     uint32_t hash = khash(key);
     shard_t *s = shard_of(c, hash);
-    pthread_mutex_lock(&s->mu);
+    mutex_lock(&s->mu);
     cache_handle_t *e = tremove(s, key, hash);
     int dead = e ? finish_erase(s, e) : 0;
-    pthread_mutex_unlock(&s->mu);
+    mutex_unlock(&s->mu);
     if (dead) {
         e->next_free = NULL;
         delete_list(e);
@@ -398,7 +403,7 @@ void cache_prune(cache_t *c)
     for (int i = 0; i < c->nshards; i++) {
         shard_t *s = &c->shards[i];
         cache_handle_t *dead = NULL;
-        pthread_mutex_lock(&s->mu);
+        mutex_lock(&s->mu);
         while (s->lru.next != &s->lru) {
             cache_handle_t *v = of_link(s->lru.next);
             tremove(s, ekey(v), v->hash);
@@ -407,7 +412,7 @@ void cache_prune(cache_t *c)
                 dead = v;
             }
         }
-        pthread_mutex_unlock(&s->mu);
+        mutex_unlock(&s->mu);
         delete_list(dead);
     }
 }
@@ -419,9 +424,9 @@ static size_t sum_field(cache_t *c, size_t off)
     size_t total = 0;
     for (int i = 0; i < c->nshards; i++) {
         shard_t *s = &c->shards[i];
-        pthread_mutex_lock(&s->mu);
+        mutex_lock(&s->mu);
         total += *(size_t *)((char *)s + off);
-        pthread_mutex_unlock(&s->mu);
+        mutex_unlock(&s->mu);
     }
     return total;
 }

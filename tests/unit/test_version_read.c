@@ -32,7 +32,7 @@
 typedef struct {
     char dir[64];
     env_t env;
-    pthread_mutex_t mu;
+    mutex_t mu;
     version_set_t *vs;
     table_cache_t *tc;
 } fixture_t;
@@ -45,7 +45,7 @@ static int setup(void **state)
     strcpy(f->dir, "/tmp/test_vread.XXXXXX");
     if (!mkdtemp(f->dir))
         return -1;
-    pthread_mutex_init(&f->mu, NULL);
+    mutex_init(&f->mu);
     vset_options_t o;
     vset_options_default(&o);
     o.num_levels = 4;
@@ -74,7 +74,7 @@ static int teardown(void **state)
     vset_close(f->vs);
     st_free(file_list_dir(f->dir, rm_entry, f->dir));
     rmdir(f->dir);
-    pthread_mutex_destroy(&f->mu);
+    mutex_destroy(&f->mu);
     free(f);
     return 0;
 }
@@ -135,9 +135,9 @@ static void build_table(fixture_t *f, version_edit_t *e, int level, uint64_t num
 
 static void apply(fixture_t *f, version_edit_t *e)
 {
-    pthread_mutex_lock(&f->mu);
+    mutex_lock(&f->mu);
     OK(vset_log_and_apply(f->vs, e, &f->mu));
-    pthread_mutex_unlock(&f->mu);
+    mutex_unlock(&f->mu);
     version_edit_free(e);
 }
 

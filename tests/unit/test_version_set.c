@@ -37,7 +37,7 @@ typedef struct {
     char dir[64];
     env_t env;
     vset_options_t opt;
-    pthread_mutex_t mu;
+    mutex_t mu;
     /* fault injection */
     file_op_t fail_op;
     int fail_errno;
@@ -69,7 +69,7 @@ static int setup(void **state)
     f->opt.max_bytes_for_level_base = 1000;
     f->opt.max_bytes_for_level_multiplier = 10;
     f->opt.target_file_size_base = 100;
-    pthread_mutex_init(&f->mu, NULL);
+    mutex_init(&f->mu);
     *state = f;
     return 0;
 }
@@ -87,7 +87,7 @@ static int teardown(void **state)
     fixture_t *f = *state;
     st_free(file_list_dir(f->dir, rm_entry, f->dir));
     rmdir(f->dir);
-    pthread_mutex_destroy(&f->mu);
+    mutex_destroy(&f->mu);
     free(f);
     return 0;
 }
@@ -126,9 +126,9 @@ static void add_file(fixture_t *f, version_edit_t *e, int level, uint64_t number
 
 static status_t apply(fixture_t *f, version_set_t *vs, version_edit_t *e)
 {
-    pthread_mutex_lock(&f->mu);
+    mutex_lock(&f->mu);
     status_t s = vset_log_and_apply(vs, e, &f->mu);
-    pthread_mutex_unlock(&f->mu);
+    mutex_unlock(&f->mu);
     return s;
 }
 
@@ -1010,17 +1010,17 @@ static void test_concurrent_log_and_apply(void **state)
 
 static compaction_t *pick(fixture_t *f, version_set_t *vs)
 {
-    pthread_mutex_lock(&f->mu);
+    mutex_lock(&f->mu);
     compaction_t *c = vset_pick_compaction(vs);
-    pthread_mutex_unlock(&f->mu);
+    mutex_unlock(&f->mu);
     return c;
 }
 
 static void cfree(fixture_t *f, compaction_t *c)
 {
-    pthread_mutex_lock(&f->mu);
+    mutex_lock(&f->mu);
     compaction_free(c);
-    pthread_mutex_unlock(&f->mu);
+    mutex_unlock(&f->mu);
 }
 
 static void assert_inputs(compaction_t *c, const char *in0, const char *in1)
@@ -1245,9 +1245,9 @@ static void test_boundary_inputs(void **state)
 
     /* compact_range ending inside the shared key still takes 11. */
     slice_t lo = slice_str("b"), hi = slice_str("c");
-    pthread_mutex_lock(&f->mu);
+    mutex_lock(&f->mu);
     OK(vset_compact_range(vs, 1, &lo, &hi, &c));
-    pthread_mutex_unlock(&f->mu);
+    mutex_unlock(&f->mu);
     assert_inputs(c, "10,11", "");
     cfree(f, c);
     vset_close(vs);
@@ -1321,9 +1321,9 @@ static void test_compact_range(void **state)
     apply_add(f, vs, 3, 30, "a", "z", 10, 1);
     compaction_t *c;
     slice_t lo = slice_str("e"), hi = slice_str("h");
-    pthread_mutex_lock(&f->mu);
+    mutex_lock(&f->mu);
     OK(vset_compact_range(vs, 1, &lo, &hi, &c));
-    pthread_mutex_unlock(&f->mu);
+    mutex_unlock(&f->mu);
     assert_non_null(c);
     assert_true(c->manual);
     assert_int_equal(c->output_level, 2);
@@ -1331,24 +1331,24 @@ static void test_compact_range(void **state)
     assert_int_equal(c->edit.n_deleted_files, 3);
     /* Overlapping request while those are busy. */
     compaction_t *c2;
-    pthread_mutex_lock(&f->mu);
+    mutex_lock(&f->mu);
     status_t s = vset_compact_range(vs, 1, &lo, NULL, &c2);
     assert_int_equal(st_code(s), ST_BUSY);
     assert_null(c2);
     st_free(s);
-    pthread_mutex_unlock(&f->mu);
+    mutex_unlock(&f->mu);
     cfree(f, c);
 
     /* Open range: everything at the level. */
-    pthread_mutex_lock(&f->mu);
+    mutex_lock(&f->mu);
     OK(vset_compact_range(vs, 1, NULL, NULL, &c));
-    pthread_mutex_unlock(&f->mu);
+    mutex_unlock(&f->mu);
     assert_inputs(c, "10,11,12", "20");
     cfree(f, c);
     /* Nothing in range. */
     lo = slice_str("j");
     hi = slice_str("k");
-    pthread_mutex_lock(&f->mu);
+    mutex_lock(&f->mu);
     OK(vset_compact_range(vs, 1, &lo, &hi, &c));
     assert_null(c);
     OK(vset_compact_range(vs, 0, NULL, NULL, &c));
@@ -1364,7 +1364,7 @@ static void test_compact_range(void **state)
     s = vset_compact_range(vs, 4, NULL, NULL, &c);
     assert_int_equal(st_code(s), ST_INVALID_ARGUMENT);
     st_free(s);
-    pthread_mutex_unlock(&f->mu);
+    mutex_unlock(&f->mu);
     vset_close(vs);
 }
 
@@ -1388,7 +1388,7 @@ static void test_pick_deletion_compaction(void **state)
     vset_close(vs);
     OK(vset_recover(&f->env, f->dir, &f->opt, &vs)); /* the counts come back (tag 10) */
 
-    pthread_mutex_lock(&f->mu);
+    mutex_lock(&f->mu);
     assert_null(vset_pick_deletion_compaction(vs, 5)); /* nothing old enough */
     compaction_t *c = vset_pick_deletion_compaction(vs, 50);
     assert_non_null(c);
@@ -1405,7 +1405,7 @@ static void test_pick_deletion_compaction(void **state)
     assert_int_equal(c->level, 2);
     assert_inputs(c, "12", "");
     compaction_free(c);
-    pthread_mutex_unlock(&f->mu);
+    mutex_unlock(&f->mu);
     vset_close(vs);
 }
 

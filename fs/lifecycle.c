@@ -1,5 +1,5 @@
 /*
- * fs.c - opening and closing an lsmfs store for the daemon.
+ * lifecycle.c - opening and closing an lsmfs store for the daemon.
  *
  * fs_open: opens the store (read-only open under -o ro), reads and checks the superblock
  * and the root inode, starts inode numbering at the persisted high-water mark (numbers
