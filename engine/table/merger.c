@@ -11,7 +11,12 @@
  *
  * Children are picked by a linear scan when there are few of them, and through a binary
  * heap of the valid children's indices (min-heap forwards, max-heap backwards) when there
- * are more than MERGER_LINEAR_MAX. A child that turns invalid is checked for an error; the
+ * are more than MERGER_LINEAR_MAX. The linear mode also keeps the runner-up (`second`: the
+ * child that would come out first if the current one were gone). Only the current child
+ * moves between picks, so the runner-up stays the runner-up; when the current child steps
+ * and still comes before it - the common case in a scan, where runs of keys come from one
+ * child - the pick costs one comparison instead of n - 1. Equal keys (which distinct
+ * sequences rule out, but stay safe) are ordered by child index, as the scan did. A child that turns invalid is checked for an error; the
  * first error is copied into the merger, which stays invalid until destroyed.
  */
 #include "table/merger.h"
@@ -30,6 +35,7 @@ typedef struct {
     iter_t **kids;
     int n;
     int cur;        /* index of the child holding the current entry; -1 when invalid */
+    int second;     /* linear mode: the runner-up among valid children; -1 if none */
     int dir;
     int use_heap;
     int *heap;      /* valid children, heap-ordered by their keys */
@@ -44,6 +50,32 @@ static inline int m_order(merger_t *m, int a, int b)
 {
     int c = ikey_compare(iter_key(m->kids[a]), iter_key(m->kids[b]));
     return m->dir == DIR_FWD ? c : -c;
+}
+
+/* 1 when child a comes out before child b (ties by index). */
+static inline int m_before(merger_t *m, int a, int b)
+{
+    int c = m_order(m, a, b);
+    return c < 0 || (c == 0 && a < b);
+}
+
+/* Linear mode: sets cur and second to the first and second of the valid children, leaving
+ * out child `skip` (-1: none). */
+static void m_scan_linear(merger_t *m, int skip)
+{
+    int cur = -1, second = -1;
+    for (int i = 0; i < m->n; i++) {
+        if (i == skip || !iter_valid(m->kids[i]))
+            continue;
+        if (cur < 0 || m_before(m, i, cur)) {
+            second = cur;
+            cur = i;
+        } else if (second < 0 || m_before(m, i, second)) {
+            second = i;
+        }
+    }
+    m->cur = cur;
+    m->second = second;
 }
 
 /* Notes child i's error, if it has one; returns 1 if it did. */
@@ -107,12 +139,7 @@ static void m_pick_all(merger_t *m)
             m->cur = m->heap[0];
         return;
     }
-    for (int i = 0; i < m->n; i++) {
-        if (!iter_valid(m->kids[i]))
-            continue;
-        if (m->cur < 0 || m_order(m, i, m->cur) < 0)
-            m->cur = i;
-    }
+    m_scan_linear(m, -1);
 }
 
 /* After only the current child moved (same direction). */
@@ -136,13 +163,26 @@ static void m_pick_after_step(merger_t *m)
         m->cur = m->hn > 0 ? m->heap[0] : -1;
         return;
     }
-    m->cur = -1;
-    for (int i = 0; i < m->n; i++) {
-        if (!iter_valid(m->kids[i]))
-            continue;
-        if (m->cur < 0 || m_order(m, i, m->cur) < 0)
-            m->cur = i;
+    /* Every child but the moved one is where it was, so second is still the first of them. */
+    int second = m->second;
+    if (ok && (second < 0 || m_before(m, moved, second)))
+        return; /* still first; still the same runner-up */
+    if (!ok) {
+        /* the moved child is gone: the runner-up comes out next; find the new runner-up */
+        m_scan_linear(m, moved);
+        return;
     }
+    /* the runner-up overtook the moved child: it is current, and the new runner-up is the
+     * first of the others, the moved child included */
+    m->cur = second;
+    int best = -1;
+    for (int i = 0; i < m->n; i++) {
+        if (i == second || !iter_valid(m->kids[i]))
+            continue;
+        if (best < 0 || m_before(m, i, best))
+            best = i;
+    }
+    m->second = best;
 }
 
 /* ---- iter ops ------------------------------------------------------------------------------ */
@@ -288,6 +328,7 @@ iter_t *merging_iter_new(iter_t **children, int n)
     m->kids = kids;
     m->n = n;
     m->cur = -1;
+    m->second = -1;
     m->dir = DIR_FWD;
     m->use_heap = use_heap;
     m->heap = heap;
