@@ -30,12 +30,21 @@
 
 enum { DIR_FWD, DIR_REV };
 
+/* A child's validity and current key, read once after each move of the child: the picks
+ * compare keys many times, and each iter_key/iter_valid is an indirect call through the
+ * child's layers. A child's key stays valid until that child moves again. */
+typedef struct {
+    slice_t key;
+    int valid;
+} kid_state_t;
+
 typedef struct {
     iter_t base;
     iter_t **kids;
     int n;
     int cur;        /* index of the child holding the current entry; -1 when invalid */
     int second;     /* linear mode: the runner-up among valid children; -1 if none */
+    kid_state_t *ks; /* per child: validity and key as of its last move */
     int dir;
     int use_heap;
     int *heap;      /* valid children, heap-ordered by their keys */
@@ -48,7 +57,7 @@ static inline merger_t *mg(iter_t *it) { return (merger_t *)it; }
 /* Orders children a, b for the current direction: < 0 when a should come out first. */
 static inline int m_order(merger_t *m, int a, int b)
 {
-    int c = ikey_compare(iter_key(m->kids[a]), iter_key(m->kids[b]));
+    int c = ikey_compare(m->ks[a].key, m->ks[b].key);
     return m->dir == DIR_FWD ? c : -c;
 }
 
@@ -65,7 +74,7 @@ static void m_scan_linear(merger_t *m, int skip)
 {
     int cur = -1, second = -1;
     for (int i = 0; i < m->n; i++) {
-        if (i == skip || !iter_valid(m->kids[i]))
+        if (i == skip || !m->ks[i].valid)
             continue;
         if (cur < 0 || m_before(m, i, cur)) {
             second = cur;
@@ -76,6 +85,15 @@ static void m_scan_linear(merger_t *m, int skip)
     }
     m->cur = cur;
     m->second = second;
+}
+
+/* Refreshes child i's state after it moved. */
+static inline void m_load(merger_t *m, int i)
+{
+    iter_t *k = m->kids[i];
+    m->ks[i].valid = iter_valid(k);
+    if (m->ks[i].valid)
+        m->ks[i].key = iter_key(k);
 }
 
 /* Notes child i's error, if it has one; returns 1 if it did. */
@@ -116,7 +134,7 @@ static void h_build(merger_t *m)
 {
     m->hn = 0;
     for (int i = 0; i < m->n; i++)
-        if (iter_valid(m->kids[i]))
+        if (m->ks[i].valid)
             m->heap[m->hn++] = i;
     for (int i = m->hn / 2 - 1; i >= 0; i--)
         h_down(m, i);
@@ -128,9 +146,11 @@ static void h_build(merger_t *m)
 static void m_pick_all(merger_t *m)
 {
     m->cur = -1;
-    for (int i = 0; i < m->n; i++)
-        if (!iter_valid(m->kids[i]))
+    for (int i = 0; i < m->n; i++) {
+        m_load(m, i);
+        if (!m->ks[i].valid)
             m_check(m, i);
+    }
     if (m->err)
         return;
     if (m->use_heap) {
@@ -146,7 +166,8 @@ static void m_pick_all(merger_t *m)
 static void m_pick_after_step(merger_t *m)
 {
     int moved = m->cur;
-    int ok = iter_valid(m->kids[moved]);
+    m_load(m, moved);
+    int ok = m->ks[moved].valid;
     if (!ok && m_check(m, moved)) {
         m->cur = -1;
         return;
@@ -177,7 +198,7 @@ static void m_pick_after_step(merger_t *m)
     m->cur = second;
     int best = -1;
     for (int i = 0; i < m->n; i++) {
-        if (i == second || !iter_valid(m->kids[i]))
+        if (i == second || !m->ks[i].valid)
             continue;
         if (best < 0 || m_before(m, i, best))
             best = i;
@@ -285,7 +306,7 @@ static void m_prev(iter_t *it)
     m_pick_after_step(m);
 }
 
-static slice_t m_key(iter_t *it) { return iter_key(mg(it)->kids[mg(it)->cur]); }
+static slice_t m_key(iter_t *it) { return mg(it)->ks[mg(it)->cur].key; }
 static slice_t m_value(iter_t *it) { return iter_value(mg(it)->kids[mg(it)->cur]); }
 static status_t m_status(iter_t *it) { return mg(it)->err; }
 
@@ -297,6 +318,7 @@ static void m_destroy(iter_t *it)
     st_free(m->err);
     free(m->kids);
     free(m->heap);
+    free(m->ks);
     free(m);
 }
 
@@ -315,10 +337,12 @@ iter_t *merging_iter_new(iter_t **children, int n)
     iter_t **kids = malloc(sizeof(*kids) * (size_t)n);
     int use_heap = n > MERGER_LINEAR_MAX;
     int *heap = use_heap ? malloc(sizeof(*heap) * (size_t)n) : NULL;
-    if (!m || !kids || (use_heap && !heap)) {
+    kid_state_t *ks = calloc((size_t)n, sizeof(*ks));
+    if (!m || !kids || (use_heap && !heap) || !ks) {
         free(m);
         free(kids);
         free(heap);
+        free(ks);
         for (int i = 0; i < n; i++)
             iter_destroy(children[i]);
         return NULL;
@@ -332,5 +356,6 @@ iter_t *merging_iter_new(iter_t **children, int n)
     m->dir = DIR_FWD;
     m->use_heap = use_heap;
     m->heap = heap;
+    m->ks = ks;
     return &m->base;
 }
