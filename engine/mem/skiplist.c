@@ -90,6 +90,17 @@ char *skiplist_alloc_key(skiplist_t *sl, size_t n, sl_node_t **node)
     return (char *)(x + 1);
 }
 
+/* A descent at node x compares x's next node at this level, which may stall on a cache
+ * miss; if that sends it down a level, the node after x one level lower is compared next.
+ * Start loading that node's key now so the two misses overlap (x's links are in cache).
+ * Called with level > 0. */
+static inline void prefetch_down(sl_node_t *x, int level, sl_node_t *next)
+{
+    sl_node_t *down = atomic_load_explicit(nx(x, level - 1), memory_order_relaxed);
+    if (down && down != next)
+        __builtin_prefetch(node_key(down));
+}
+
 /* From `before` (known < key, or head) at `level`, find prev < key <= next. `known_ge` is a
  * node already known to be >= key (the splice's next one level up), so reaching it needs
  * no comparison: a descent then costs one key comparison less per level. */
@@ -99,6 +110,8 @@ static void find_splice_for_level(skiplist_t *sl, const char *key, sl_node_t *be
 {
     for (;;) {
         sl_node_t *next = next_acq(before, level);
+        if (level > 0)
+            prefetch_down(before, level, next);
         if (next == NULL || next == known_ge || sl->cmp(sl->cmp_arg, node_key(next), key) >= 0) {
             *out_prev = before;
             *out_next = next;
@@ -149,14 +162,8 @@ static sl_node_t *find_ge(skiplist_t *sl, const char *key)
     sl_node_t *last_bigger = NULL;
     for (;;) {
         sl_node_t *next = next_acq(x, level);
-        /* The compare below stalls on a cache miss for next's key. If it sends us down a
-         * level, the node after x one level lower is compared next: start loading its key
-         * now so that the two misses overlap (x's links are already in cache). */
-        if (level > 0) {
-            sl_node_t *down = atomic_load_explicit(nx(x, level - 1), memory_order_relaxed);
-            if (down && down != next)
-                __builtin_prefetch(node_key(down));
-        }
+        if (level > 0)
+            prefetch_down(x, level, next);
         int c = (next == NULL || next == last_bigger) ? 1 : sl->cmp(sl->cmp_arg, node_key(next), key);
         if (c < 0) {
             x = next;

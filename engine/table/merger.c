@@ -11,7 +11,12 @@
  *
  * Children are picked by a linear scan when there are few of them, and through a binary
  * heap of the valid children's indices (min-heap forwards, max-heap backwards) when there
- * are more than MERGER_LINEAR_MAX. A child that turns invalid is checked for an error; the
+ * are more than MERGER_LINEAR_MAX. The linear mode also keeps the runner-up (`second`: the
+ * child that would come out first if the current one were gone). Only the current child
+ * moves between picks, so the runner-up stays the runner-up; when the current child steps
+ * and still comes before it - the common case in a scan, where runs of keys come from one
+ * child - the pick costs one comparison instead of n - 1. Equal keys (which distinct
+ * sequences rule out, but stay safe) are ordered by child index, as the scan did. A child that turns invalid is checked for an error; the
  * first error is copied into the merger, which stays invalid until destroyed.
  */
 #include "table/merger.h"
@@ -25,11 +30,21 @@
 
 enum { DIR_FWD, DIR_REV };
 
+/* A child's validity and current key, read once after each move of the child: the picks
+ * compare keys many times, and each iter_key/iter_valid is an indirect call through the
+ * child's layers. A child's key stays valid until that child moves again. */
+typedef struct {
+    slice_t key;
+    int valid;
+} kid_state_t;
+
 typedef struct {
     iter_t base;
     iter_t **kids;
     int n;
     int cur;        /* index of the child holding the current entry; -1 when invalid */
+    int second;     /* linear mode: the runner-up among valid children; -1 if none */
+    kid_state_t *ks; /* per child: validity and key as of its last move */
     int dir;
     int use_heap;
     int *heap;      /* valid children, heap-ordered by their keys */
@@ -42,8 +57,43 @@ static inline merger_t *mg(iter_t *it) { return (merger_t *)it; }
 /* Orders children a, b for the current direction: < 0 when a should come out first. */
 static inline int m_order(merger_t *m, int a, int b)
 {
-    int c = ikey_compare(iter_key(m->kids[a]), iter_key(m->kids[b]));
+    int c = ikey_compare(m->ks[a].key, m->ks[b].key);
     return m->dir == DIR_FWD ? c : -c;
+}
+
+/* 1 when child a comes out before child b (ties by index). */
+static inline int m_before(merger_t *m, int a, int b)
+{
+    int c = m_order(m, a, b);
+    return c < 0 || (c == 0 && a < b);
+}
+
+/* Linear mode: sets cur and second to the first and second of the valid children, leaving
+ * out child `skip` (-1: none). */
+static void m_scan_linear(merger_t *m, int skip)
+{
+    int cur = -1, second = -1;
+    for (int i = 0; i < m->n; i++) {
+        if (i == skip || !m->ks[i].valid)
+            continue;
+        if (cur < 0 || m_before(m, i, cur)) {
+            second = cur;
+            cur = i;
+        } else if (second < 0 || m_before(m, i, second)) {
+            second = i;
+        }
+    }
+    m->cur = cur;
+    m->second = second;
+}
+
+/* Refreshes child i's state after it moved. */
+static inline void m_load(merger_t *m, int i)
+{
+    iter_t *k = m->kids[i];
+    m->ks[i].valid = iter_valid(k);
+    if (m->ks[i].valid)
+        m->ks[i].key = iter_key(k);
 }
 
 /* Notes child i's error, if it has one; returns 1 if it did. */
@@ -84,7 +134,7 @@ static void h_build(merger_t *m)
 {
     m->hn = 0;
     for (int i = 0; i < m->n; i++)
-        if (iter_valid(m->kids[i]))
+        if (m->ks[i].valid)
             m->heap[m->hn++] = i;
     for (int i = m->hn / 2 - 1; i >= 0; i--)
         h_down(m, i);
@@ -96,9 +146,11 @@ static void h_build(merger_t *m)
 static void m_pick_all(merger_t *m)
 {
     m->cur = -1;
-    for (int i = 0; i < m->n; i++)
-        if (!iter_valid(m->kids[i]))
+    for (int i = 0; i < m->n; i++) {
+        m_load(m, i);
+        if (!m->ks[i].valid)
             m_check(m, i);
+    }
     if (m->err)
         return;
     if (m->use_heap) {
@@ -107,19 +159,15 @@ static void m_pick_all(merger_t *m)
             m->cur = m->heap[0];
         return;
     }
-    for (int i = 0; i < m->n; i++) {
-        if (!iter_valid(m->kids[i]))
-            continue;
-        if (m->cur < 0 || m_order(m, i, m->cur) < 0)
-            m->cur = i;
-    }
+    m_scan_linear(m, -1);
 }
 
 /* After only the current child moved (same direction). */
 static void m_pick_after_step(merger_t *m)
 {
     int moved = m->cur;
-    int ok = iter_valid(m->kids[moved]);
+    m_load(m, moved);
+    int ok = m->ks[moved].valid;
     if (!ok && m_check(m, moved)) {
         m->cur = -1;
         return;
@@ -136,13 +184,26 @@ static void m_pick_after_step(merger_t *m)
         m->cur = m->hn > 0 ? m->heap[0] : -1;
         return;
     }
-    m->cur = -1;
-    for (int i = 0; i < m->n; i++) {
-        if (!iter_valid(m->kids[i]))
-            continue;
-        if (m->cur < 0 || m_order(m, i, m->cur) < 0)
-            m->cur = i;
+    /* Every child but the moved one is where it was, so second is still the first of them. */
+    int second = m->second;
+    if (ok && (second < 0 || m_before(m, moved, second)))
+        return; /* still first; still the same runner-up */
+    if (!ok) {
+        /* the moved child is gone: the runner-up comes out next; find the new runner-up */
+        m_scan_linear(m, moved);
+        return;
     }
+    /* the runner-up overtook the moved child: it is current, and the new runner-up is the
+     * first of the others, the moved child included */
+    m->cur = second;
+    int best = -1;
+    for (int i = 0; i < m->n; i++) {
+        if (i == second || !m->ks[i].valid)
+            continue;
+        if (best < 0 || m_before(m, i, best))
+            best = i;
+    }
+    m->second = best;
 }
 
 /* ---- iter ops ------------------------------------------------------------------------------ */
@@ -245,7 +306,7 @@ static void m_prev(iter_t *it)
     m_pick_after_step(m);
 }
 
-static slice_t m_key(iter_t *it) { return iter_key(mg(it)->kids[mg(it)->cur]); }
+static slice_t m_key(iter_t *it) { return mg(it)->ks[mg(it)->cur].key; }
 static slice_t m_value(iter_t *it) { return iter_value(mg(it)->kids[mg(it)->cur]); }
 static status_t m_status(iter_t *it) { return mg(it)->err; }
 
@@ -257,6 +318,7 @@ static void m_destroy(iter_t *it)
     st_free(m->err);
     free(m->kids);
     free(m->heap);
+    free(m->ks);
     free(m);
 }
 
@@ -275,10 +337,12 @@ iter_t *merging_iter_new(iter_t **children, int n)
     iter_t **kids = malloc(sizeof(*kids) * (size_t)n);
     int use_heap = n > MERGER_LINEAR_MAX;
     int *heap = use_heap ? malloc(sizeof(*heap) * (size_t)n) : NULL;
-    if (!m || !kids || (use_heap && !heap)) {
+    kid_state_t *ks = calloc((size_t)n, sizeof(*ks));
+    if (!m || !kids || (use_heap && !heap) || !ks) {
         free(m);
         free(kids);
         free(heap);
+        free(ks);
         for (int i = 0; i < n; i++)
             iter_destroy(children[i]);
         return NULL;
@@ -288,8 +352,10 @@ iter_t *merging_iter_new(iter_t **children, int n)
     m->kids = kids;
     m->n = n;
     m->cur = -1;
+    m->second = -1;
     m->dir = DIR_FWD;
     m->use_heap = use_heap;
     m->heap = heap;
+    m->ks = ks;
     return &m->base;
 }

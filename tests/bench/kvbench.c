@@ -858,6 +858,7 @@ typedef struct {
     pthread_t tid;
     /* results */
     uint64_t ops, bytes, found;
+    uint64_t cpu_ns;                         /* CPU time of this thread's operations */
     uint64_t bad_value, missing, unexpected; /* verification failures */
     char *err;                               /* first backend error */
     char bad_note[160];                      /* first verification failure */
@@ -957,9 +958,9 @@ static void kvb_scan(kvb_thread_t *th, uint64_t n, int dir, uint64_t expect)
     }
 }
 
-static void *kvb_thread_main(void *arg)
+/* One thread's share of the benchmark, after the start barrier. */
+static void kvb_thread_ops(kvb_thread_t *th)
 {
-    kvb_thread_t *th = arg;
     kvb_run_t *r = th->run;
     const kvb_backend_t *be = r->be;
     uint64_t lo = r->num * (uint64_t)th->id / (uint64_t)r->nthreads;
@@ -969,7 +970,6 @@ static void *kvb_thread_main(void *arg)
     char key[KVB_KEY_LEN], val[KVB_VALUE_LEN];
     uint64_t k;
 
-    pthread_barrier_wait(&r->start);
     switch (r->bench) {
     case KVB_FILLSEQ:
     case KVB_FILLRANDOM:
@@ -1092,6 +1092,25 @@ static void *kvb_thread_main(void *arg)
             be->iter_error(th->it, &th->err);
         break;
     }
+}
+
+static uint64_t kvb_thread_cpu_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Thread body: waits for the start, runs its share and notes the CPU time it used (the
+ * calling thread's own work; background flushes and compactions are not in it). */
+static void *kvb_thread_main(void *arg)
+{
+    kvb_thread_t *th = arg;
+    pthread_barrier_wait(&th->run->start);
+    uint64_t c0 = kvb_thread_cpu_ns();
+    kvb_thread_ops(th);
+    th->cpu_ns = kvb_thread_cpu_ns() - c0;
     return NULL;
 }
 
@@ -1099,6 +1118,7 @@ static void *kvb_thread_main(void *arg)
 typedef struct {
     int ok, ran;
     double ops_s, mb_s, w_per_sync, wamp; /* negative = not available */
+    double cpu_ns_op;                     /* foreground CPU ns per operation */
     uint64_t ops, found, bad_value, missing, unexpected;
     char note[200];
 } kvb_result_t;
@@ -1164,7 +1184,9 @@ static int kvb_run_bench(const kvb_config_t *cfg, const kvb_backend_t *be, void 
         double secs = (double)(clock_now_ns() - t0) / 1e9;
         res->ran = 1;
         res->ok = 1;
+        uint64_t cpu = 0;
         for (int i = 0; i < nthreads; i++) {
+            cpu += th[i].cpu_ns;
             res->ops += th[i].ops;
             res->found += th[i].found;
             res->bad_value += th[i].bad_value;
@@ -1181,6 +1203,7 @@ static int kvb_run_bench(const kvb_config_t *cfg, const kvb_backend_t *be, void 
         if (secs <= 0)
             secs = 1e-9;
         res->ops_s = (double)res->ops / secs;
+        res->cpu_ns_op = res->ops ? (double)cpu / (double)res->ops : 0;
         res->mb_s = (double)bytes / 1048576.0 / secs;
         be->stats(h, 0, &s1);
         if (kvb_bench_writes(bench) && s1.syncs >= 0 && s0.syncs >= 0 && s1.writes >= 0 &&
@@ -1348,9 +1371,10 @@ static void kvb_sequence(kvb_driver_t *d, int bk, int ti, int rep)
             loaded = 1;
         if (!res->ok || res->bad_value || res->missing || res->unexpected)
             d->failed = 1;
-        fprintf(stderr, "kvbench: %-7s %-12s threads %-2d rep %d/%d: %10.0f ops/s %7.1f MB/s%s%s\n",
+        fprintf(stderr,
+                "kvbench: %-7s %-12s threads %-2d rep %d/%d: %10.0f ops/s %7.1f MB/s %8.0f cpu ns/op%s%s\n",
                 be->name, kvb_bench_names[bench], nthreads, rep + 1, cfg->reps, res->ops_s,
-                res->mb_s, res->note[0] ? "  " : "", res->note);
+                res->mb_s, res->cpu_ns_op, res->note[0] ? "  " : "", res->note);
     }
     if (h)
         be->close(h);

@@ -1,6 +1,7 @@
 /*
  * test_merger.c - the merging iterator against a sorted reference: 0, 1, 2, 3, 5 and 20
- * children (linear scan and heap), vector-backed and memtable children, forward and
+ * children (linear scan and heap), keys placed at random or in runs per child (the linear
+ * merger's runner-up shortcut), vector-backed and memtable children, forward and
  * backward walks, seeks, seek_for_prev, random direction switches, and child errors
  * (at a seek, in the middle of a walk, during a direction switch) surfacing in status().
  *
@@ -292,20 +293,34 @@ static void random_walk(iter_t *it, const ent_t *ref, int n, rnd_t *r, long step
 
 /* Splits ref into nkids sorted vector children (copies of the entry structs, sharing the
  * bytes); returns the children arrays through *parts (one allocation per child). */
-static void run_vector_case(int nkids, int nent, int nkeys, long steps)
+/* max_run > 0: runs of 1..max_run consecutive keys (in key order) go to one child, as in
+ * a scan over levels where one table holds a stretch of keys; the merger's current child
+ * then keeps winning for a while and is overtaken at the end of each run. */
+static void run_vector_case_runs(int nkids, int nent, int nkeys, long steps, int max_run)
 {
     rnd_t r;
-    rnd_seed(&r, g_seed + (uint64_t)nkids * 1000003u + (uint64_t)nent);
+    rnd_seed(&r, g_seed + (uint64_t)nkids * 1000003u + (uint64_t)nent + (uint64_t)max_run);
     ent_t *ref = make_entries(&r, nent, nkeys);
     ent_t **parts = calloc((size_t)nkids + 1, sizeof(*parts));
     int *cnt = calloc((size_t)nkids + 1, sizeof(int));
     for (int k = 0; k < nkids; k++)
         parts[k] = malloc(sizeof(ent_t) * ((size_t)nent + 1));
+    if (max_run > 0)
+        qsort(ref, (size_t)nent, sizeof(ent_t), ent_cmp);
+    int k = 0, left = 0;
     for (int i = 0; i < nent && nkids > 0; i++) {
-        /* Skewed placement: some children get most entries, some few or none. */
-        int k = (int)rnd_uniform(&r, (uint64_t)nkids);
-        if (rnd_one_in(&r, 2))
-            k = k / 2;
+        if (max_run > 0) {
+            if (left == 0) {
+                k = (int)rnd_uniform(&r, (uint64_t)nkids);
+                left = 1 + (int)rnd_uniform(&r, (uint64_t)max_run);
+            }
+            left--;
+        } else {
+            /* Skewed placement: some children get most entries, some few or none. */
+            k = (int)rnd_uniform(&r, (uint64_t)nkids);
+            if (rnd_one_in(&r, 2))
+                k = k / 2;
+        }
         parts[k][cnt[k]++] = ref[i];
     }
     qsort(ref, (size_t)nent, sizeof(ent_t), ent_cmp);
@@ -325,6 +340,11 @@ static void run_vector_case(int nkids, int nent, int nkeys, long steps)
     free(parts);
     free(cnt);
     free_entries(ref, nent);
+}
+
+static void run_vector_case(int nkids, int nent, int nkeys, long steps)
+{
+    run_vector_case_runs(nkids, nent, nkeys, steps, 0);
 }
 
 static void test_zero_children(void **state)
@@ -348,6 +368,17 @@ static void test_three_children(void **state) { (void)state; run_vector_case(3, 
 static void test_five_children(void **state) { (void)state; run_vector_case(5, 2000, 200, 20000); }
 static void test_twenty_children(void **state) { (void)state; run_vector_case(20, 5000, 300, 30000); }
 /* Few user keys, many versions each: direction switches land inside runs of one key. */
+/* Runs of keys per child: the linear merger's runner-up shortcut (2-4 children) and the
+ * heap (5), forwards, backwards and across direction switches. */
+static void test_runs_per_child(void **state)
+{
+    (void)state;
+    for (int nkids = 2; nkids <= 5; nkids++) {
+        run_vector_case_runs(nkids, 1500, 300, 8000, 1);
+        run_vector_case_runs(nkids, 1500, 300, 8000, 40);
+    }
+}
+
 static void test_many_versions(void **state)
 {
     (void)state;
@@ -546,6 +577,7 @@ int main(void)
         cmocka_unit_test(test_three_children),
         cmocka_unit_test(test_five_children),
         cmocka_unit_test(test_twenty_children),
+        cmocka_unit_test(test_runs_per_child),
         cmocka_unit_test(test_many_versions),
         cmocka_unit_test(test_empty_children),
         cmocka_unit_test(test_memtable_children),
