@@ -1013,6 +1013,32 @@ static void c_rename(struct t *t)
     EQ(ST(P(t, "xb")).st_nlink, 3);
     ERR(renameat2(AT_FDCWD, P(t, "n2"), AT_FDCWD, P(t, "absent"), RENAME_EXCHANGE), ENOENT);
     ERR(renameat2(AT_FDCWD, P(t, "n2"), AT_FDCWD, P(t, "n3"), RENAME_EXCHANGE | RENAME_NOREPLACE), EINVAL);
+    /* RENAME_WHITEOUT (needs CAP_MKNOD): the source name becomes a whiteout, a character
+     * device 0/0 with mode 0, in the same step; a replaced target goes as in rename */
+    if (geteuid() == 0) {
+        OK(write_file(P(t, "wo1"), "W1", 2, 0644));
+        OK(write_file(P(t, "wo2"), "W2", 2, 0644));
+        a = ST(P(t, "wo1"));
+        OK(renameat2(AT_FDCWD, P(t, "wo1"), AT_FDCWD, P(t, "wo2"), RENAME_WHITEOUT));
+        EQ(ST(P(t, "wo2")).st_ino, a.st_ino);
+        CHECK(file_has(P(t, "wo2"), "W1"));
+        b = ST(P(t, "wo1"));
+        CHECK(S_ISCHR(b.st_mode));
+        EQ(b.st_rdev, 0);
+        EQ(b.st_mode & 07777, 0);
+        EQ(b.st_nlink, 1);
+        CHECK(b.st_ino != a.st_ino);
+        OK(mkdir(P(t, "wod"), 0755));
+        OK(renameat2(AT_FDCWD, P(t, "wod"), AT_FDCWD, P(t, "xa/wod"), RENAME_WHITEOUT));
+        CHECK(S_ISDIR(ST(P(t, "xa/wod")).st_mode));
+        CHECK(S_ISCHR(ST(P(t, "wod")).st_mode));
+        EQ(ST(P(t, "xa")).st_nlink, 3);
+        ERR(renameat2(AT_FDCWD, P(t, "wo2"), AT_FDCWD, P(t, "n3"), RENAME_WHITEOUT | RENAME_EXCHANGE), EINVAL);
+        ERR(renameat2(AT_FDCWD, P(t, "wo2"), AT_FDCWD, P(t, "n3"), RENAME_WHITEOUT | RENAME_NOREPLACE), EEXIST);
+        OK(unlink(P(t, "wo1")));
+        OK(unlink(P(t, "wod")));
+        OK(rmdir(P(t, "xa/wod")));
+    }
     /* EXDEV to another filesystem */
     if (t->outside) {
         struct stat o;
