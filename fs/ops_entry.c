@@ -9,6 +9,7 @@
  * last forget or release reclaims it). Directory link counts are 2 + number of subdirectories.
  */
 #include "fs.h"
+#include "iflags.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -90,6 +91,8 @@ int fs_make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mod
         r = -ENOENT;  /* removed directory */
         goto out;
     }
+    if ((r = fs_iflags_may_add_to(&pin)) != 0)
+        goto out;
     r = fs_dentry_load(fs, parent, name, &old, &type);
     if (r == 0)
         r = -EEXIST;
@@ -215,6 +218,8 @@ void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char
     r = -ENOENT;
     if (in.nlink == 0 || pin.nlink == 0)
         goto out;
+    if ((r = fs_iflags_may_change_entry(&in)) != 0 || (r = fs_iflags_may_add_to(&pin)) != 0)
+        goto out;
     r = -EMLINK;
     if (in.nlink >= FS_LINK_MAX)
         goto out;
@@ -294,6 +299,8 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, in
     if (r)
         return fs_reply_err(req, r);
     if ((r = fs_inode_load(fs, parent, &pin)) || (r = fs_inode_load(fs, ino, &in)))
+        goto out;
+    if ((r = fs_iflags_may_remove_from(&pin)) || (r = fs_iflags_may_change_entry(&in)))
         goto out;
     if (dir && !S_ISDIR(in.mode)) {
         r = -ENOTDIR;
@@ -397,6 +404,13 @@ static int rename_locked(fuse_req_t req, fs_t *fs, uint64_t parent, const char *
         return -ENOTDIR;
     if (npin->nlink == 0)
         return -ENOENT;
+    /* chattr flags: the source leaves its directory, enters the new one, and a target is
+     * removed (EXCHANGE: both ways) */
+    if ((r = fs_iflags_may_remove_from(&pin)) || (r = fs_iflags_may_add_to(npin)) ||
+        (r = fs_iflags_may_change_entry(&sin)) ||
+        (tino && ((r = fs_iflags_may_remove_from(npin)) || (r = fs_iflags_may_change_entry(&tin)))) ||
+        ((flags & RENAME_EXCHANGE) && (r = fs_iflags_may_add_to(&pin))))
+        return r;
     int sdir = S_ISDIR(sin.mode), tdir = tino && S_ISDIR(tin.mode);
     if (tino && !(flags & RENAME_EXCHANGE)) {
         if (sdir && !tdir)

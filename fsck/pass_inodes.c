@@ -5,7 +5,8 @@
  * whose key or value does not decode (fs_inode_decode checks the type bits, flags,
  * nanoseconds and the directory parent field) is cleared: nothing in it can be trusted,
  * and whatever pointed at it is cleaned up by passes 4 and 6. A decodable inode is
- * repaired in place: a device number on a non-device is zeroed. Times are never changed:
+ * repaired in place: a device number on a non-device is zeroed, flag bits other than the
+ * chattr flags lsmfs knows (immutable, append-only) are reported and cleared. Times are never changed:
  * every value the format can hold is legal, however far in the future. A missing or non-directory root is replaced by an empty root
  * directory (its former children reach lost+found in pass 4).
  *
@@ -34,6 +35,15 @@ static int repair_fields(fsck_t *f, uint64_t ino, fs_inode_t *in)
     /* Times are not checked here: any second count the format holds (int64) is a legal
      * time, in the past or the future, and fs_inode_decode already refused nanoseconds
      * >= 1e9. A clock far ahead is no damage; fsck never changes a valid file's times. */
+    /* chattr flags this version knows (FS_INODE_FL_KNOWN) are legal on any inode; other
+     * bits mean nothing to this daemon (a newer lsmfs, or damage): reported, cleared. */
+    if ((in->flags & ~FS_INODE_FL_KNOWN) &&
+        fsck_problem(f, 0, Q_CLEAR, "Inode %llu (%s) has unknown flags 0x%x (known: 0x%x).",
+                     (unsigned long long)ino, fsck_type_name(in->mode),
+                     in->flags & ~FS_INODE_FL_KNOWN, FS_INODE_FL_KNOWN)) {
+        in->flags &= FS_INODE_FL_KNOWN;
+        changed = 1;
+    }
     if (in->rdev != 0 && !S_ISCHR(in->mode) && !S_ISBLK(in->mode) &&
         fsck_problem(f, FSCK_PREEN_OK, Q_FIX, "Inode %llu (%s) has a device number 0x%llx.",
                      (unsigned long long)ino, fsck_type_name(in->mode),
