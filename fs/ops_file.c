@@ -240,7 +240,8 @@ void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t 
     if (off < 0 || len <= 0)
         return fs_reply_err(req, -EINVAL);
     int punch = mode == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE);
-    if (mode != 0 && mode != FALLOC_FL_KEEP_SIZE && !punch)
+    int zero = (mode & ~FALLOC_FL_KEEP_SIZE) == FALLOC_FL_ZERO_RANGE;
+    if (mode != 0 && mode != FALLOC_FL_KEEP_SIZE && !punch && !zero)
         return fs_reply_err(req, -EOPNOTSUPP);
     if ((uint64_t)off > FS_MAX_FILE_SIZE || (uint64_t)len > FS_MAX_FILE_SIZE - (uint64_t)off)
         return fs_reply_err(req, -EFBIG);
@@ -257,11 +258,15 @@ void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t 
     uint64_t end = (uint64_t)off + (uint64_t)len;
     lsm_writebatch_t *b = lsm_writebatch_create();
     fs_time_t now = fs_now();
-    if (punch) {
+    if (punch || zero) {
+        /* ZERO_RANGE is a punch (zeros read back from a hole, as blocks are only stored
+         * on demand) that may also grow the file */
         if ((r = fs_data_punch(fs, b, ino, in.size, &in.blocks, (uint64_t)off, (uint64_t)len)) != 0) {
             lsm_writebatch_destroy(b);
             goto out;
         }
+        if (zero && !(mode & FALLOC_FL_KEEP_SIZE) && end > in.size)
+            in.size = end;
         in.mtime = in.ctime = now;
     } else if (mode == 0 && end > in.size) {
         /* Space is not reserved (blocks are written on demand); the size grows. */
@@ -272,7 +277,7 @@ void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t 
         goto out;
     }
     fs_batch_inode(b, ino, &in);
-    r = fs_commit_ex(fs, b, (mode & FALLOC_FL_PUNCH_HOLE) != 0);
+    r = fs_commit_ex(fs, b, punch || zero);
 out:
     fs_iunlock(fs->itab, ino);
     fs_reply_err(req, r);

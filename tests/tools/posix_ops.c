@@ -1450,6 +1450,33 @@ static void c_fallocate(struct t *t)
         EQ(pread(fd, r, SZ, 0), SZ);
         CHECK(is_zero(r + 4096, 8192));
         CHECK(memcmp(r + 23000, w + 23000, SZ - 23000) == 0);
+        /* ZERO_RANGE: zeros inside (unaligned, KEEP_SIZE or not), the rest intact; past the
+         * end it grows the file unless KEEP_SIZE */
+        EQ(pwrite(fd, w, SZ, 0), SZ);
+        OK(fallocate(fd, FALLOC_FL_ZERO_RANGE, 1000, 5000));
+        OK(fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 8192, 4096));
+        OK(fstat(fd, &st));
+        EQ(st.st_size, 2 * SZ);
+        EQ(pread(fd, r, SZ, 0), SZ);
+        CHECK(memcmp(r, w, 1000) == 0);
+        CHECK(is_zero(r + 1000, 5000));
+        CHECK(memcmp(r + 6000, w + 6000, 8192 - 6000) == 0);
+        CHECK(is_zero(r + 8192, 4096));
+        CHECK(memcmp(r + 12288, w + 12288, SZ - 12288) == 0);
+        EQ(pwrite(fd, w, SZ, SZ), SZ);
+        OK(fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 2 * SZ - 100, 1000));
+        OK(fstat(fd, &st));
+        EQ(st.st_size, 2 * SZ);
+        OK(fallocate(fd, FALLOC_FL_ZERO_RANGE, 2 * SZ - 100, 1000));
+        OK(fstat(fd, &st));
+        EQ(st.st_size, 2 * SZ + 900);
+        OK(fsync(fd));
+        posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+        EQ(pread(fd, r, SZ + 900, SZ), SZ + 900);
+        CHECK(memcmp(r, w, SZ - 100) == 0);
+        CHECK(is_zero(r + SZ - 100, 1000));
+        EQ(pread(fd, r, 5000, 1000), 5000);
+        CHECK(is_zero(r, 5000));
     }
     ERR(fallocate(fd, 0, 0, 0), EINVAL);
     ERR(fallocate(fd, 0, -1, 10), EINVAL);
