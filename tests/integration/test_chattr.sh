@@ -119,7 +119,7 @@ if [ "$LSMFS_TARGET" = lsmfs ]; then  # ext4 has nodump
     [[ "$out" == *"not supported"* ]] || fail "chattr +d: expected 'not supported', got '$out'"
     no_flags other "after refused chattr +d"
 fi
-# ---- flags survive a remount and fsck ----
+# ---- flags survive a remount; fsck finds them legal (and the superblock feature bit set) ----
 cd /
 fs_unmount || fail "unmount was not clean"
 [ "$LSMFS_TARGET" = lsmfs ] && { out=$("$O/fsck.lsmfs" -f -n "$STORE" 2>&1) || fail "fsck.lsmfs -f -n with chattr flags: $out"; }
