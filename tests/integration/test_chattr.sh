@@ -59,6 +59,27 @@ eperm "fallocate immutable" fallocate -l 1M fi
 assert_eq frozen "$(cat fi)" "immutable file still reads"
 assert_eq 1 "$(getfattr --only-values -n user.k fi 2>/dev/null)" "immutable file's xattr"
 [ -e fi2 ] || [ -e fi3 ] && fail "a name was made for an immutable file"
+# an fd opened before chattr +i: write, ftruncate and fallocate through it are refused too
+printf 'early' > fe
+out=$(python3 - "$MNT/fe" <<'PY'
+import errno, os, subprocess, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+subprocess.run(["chattr", "+i", sys.argv[1]], check=True)
+for name, op in (("write", lambda: os.pwrite(fd, b"x", 0)),
+                 ("ftruncate", lambda: os.ftruncate(fd, 1)),
+                 ("fallocate", lambda: os.posix_fallocate(fd, 0, 4096))):
+    try:
+        op()
+        print(name, "ok")
+    except OSError as x:
+        print(name, errno.errorcode[x.errno])
+PY
+)
+assert_eq "write EPERM
+ftruncate EPERM
+fallocate EPERM" "$out" "operations through an fd opened before chattr +i"
+assert_eq early "$(cat fe)" "file behind that fd"
+ok "chattr -i fe" chattr -i fe
 # ---- append-only file ----
 printf 'log1\n' > fa
 ok "chattr +a" chattr +a fa
