@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "data.h"
+#include "iflags.h"
 
 void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
@@ -79,7 +80,7 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
     fs_ilock(fs->itab, ino);
     lsm_writebatch_t *b = NULL;
     int r = fs_inode_load(fs, ino, &in);
-    if (r)
+    if (r || (r = fs_iflags_may_setattr(&in, to_set)) != 0)
         goto out;
     fs_time_t now = fs_now();
     int changed = 0, frees = 0;

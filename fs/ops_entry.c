@@ -1,6 +1,6 @@
 /*
  * ops_entry.c - the namespace: lookup, forget, mknod/mkdir/symlink/link, unlink, rmdir,
- * rename, readlink.
+ * rename (with RENAME_NOREPLACE, RENAME_EXCHANGE and RENAME_WHITEOUT), readlink.
  *
  * Each operation locks the inodes it changes (parents and children, stripe order), checks
  * under the locks, then commits one batch: e.g. create = new inode + dentry + parent
@@ -9,6 +9,7 @@
  * last forget or release reclaims it). Directory link counts are 2 + number of subdirectories.
  */
 #include "fs.h"
+#include "iflags.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -90,6 +91,8 @@ int fs_make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mod
         r = -ENOENT;  /* removed directory */
         goto out;
     }
+    if ((r = fs_iflags_may_add_to(&pin)) != 0)
+        goto out;
     r = fs_dentry_load(fs, parent, name, &old, &type);
     if (r == 0)
         r = -EEXIST;
@@ -215,6 +218,8 @@ void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char
     r = -ENOENT;
     if (in.nlink == 0 || pin.nlink == 0)
         goto out;
+    if ((r = fs_iflags_may_change_entry(&in)) != 0 || (r = fs_iflags_may_add_to(&pin)) != 0)
+        goto out;
     r = -EMLINK;
     if (in.nlink >= FS_LINK_MAX)
         goto out;
@@ -295,6 +300,8 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, in
         return fs_reply_err(req, r);
     if ((r = fs_inode_load(fs, parent, &pin)) || (r = fs_inode_load(fs, ino, &in)))
         goto out;
+    if ((r = fs_iflags_may_remove_from(&pin)) || (r = fs_iflags_may_change_entry(&in)))
+        goto out;
     if (dir && !S_ISDIR(in.mode)) {
         r = -ENOTDIR;
         goto out;
@@ -338,7 +345,26 @@ void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 /* ---- rename ---- */
 
-static int rename_locked(fs_t *fs, uint64_t parent, const char *name, uint64_t newparent,
+/* Stages a whiteout (what overlayfs leaves in its upper layer for a deleted name: a
+ * character device 0/0, mode 0) as a new inode under parent/name, owned as mknod would own
+ * it. The caller holds parent's lock; the batch also carries the rename. */
+static int stage_whiteout(fuse_req_t req, lsm_writebatch_t *b, const fs_inode_t *pin,
+                          uint64_t parent, const char *name)
+{
+    fs_t *fs = fs_of(req);
+    uint64_t wino;
+    fs_inode_t win;
+    int r = fs_alloc_ino(fs, &wino);
+    if (r)
+        return r;
+    fs_inode_new(req, pin, S_IFCHR, &win);
+    win.rdev = 0;
+    fs_batch_inode(b, wino, &win);
+    fs_batch_dentry(b, parent, name, wino, S_IFCHR >> 12);
+    return 0;
+}
+
+static int rename_locked(fuse_req_t req, fs_t *fs, uint64_t parent, const char *name, uint64_t newparent,
                          const char *newname, unsigned flags, uint64_t sino, unsigned stype,
                          uint64_t tino, unsigned ttype)
 {
@@ -365,6 +391,13 @@ static int rename_locked(fs_t *fs, uint64_t parent, const char *name, uint64_t n
         return -ENOTDIR;
     if (npin->nlink == 0)
         return -ENOENT;
+    /* chattr flags: the source leaves its directory, enters the new one, and a target is
+     * removed (EXCHANGE: both ways) */
+    if ((r = fs_iflags_may_remove_from(&pin)) || (r = fs_iflags_may_add_to(npin)) ||
+        (r = fs_iflags_may_change_entry(&sin)) ||
+        (tino && ((r = fs_iflags_may_remove_from(npin)) || (r = fs_iflags_may_change_entry(&tin)))) ||
+        ((flags & RENAME_EXCHANGE) && (r = fs_iflags_may_add_to(&pin))))
+        return r;
     int sdir = S_ISDIR(sin.mode), tdir = tino && S_ISDIR(tin.mode);
     if (tino && !(flags & RENAME_EXCHANGE)) {
         if (sdir && !tdir)
@@ -394,7 +427,14 @@ static int rename_locked(fs_t *fs, uint64_t parent, const char *name, uint64_t n
         tin.ctime = now;
         fs_batch_inode(b, tino, &tin);
     } else {
-        fs_batch_dentry_del(b, parent, name);
+        if (flags & RENAME_WHITEOUT) {
+            if ((r = stage_whiteout(req, b, &pin, parent, name)) != 0) {
+                lsm_writebatch_destroy(b);
+                return r;
+            }
+        } else {
+            fs_batch_dentry_del(b, parent, name);
+        }
         fs_batch_dentry(b, newparent, newname, sino, stype);
         if (sdir && parent != newparent) {
             if (!tino && npin->nlink >= FS_LINK_MAX) {
@@ -431,9 +471,9 @@ void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_
 {
     fs_t *fs = fs_of(req);
     int r;
-    if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE))
+    if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT))
         return fs_reply_err(req, -EINVAL);
-    if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE))
+    if ((flags & RENAME_EXCHANGE) && (flags & (RENAME_NOREPLACE | RENAME_WHITEOUT)))
         return fs_reply_err(req, -EINVAL);
     if (strlen(name) > FS_NAME_MAX)
         return fs_reply_err(req, -ENAMETOOLONG);
@@ -459,7 +499,7 @@ void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_
         if (r2 == -ENOENT)
             t2 = 0;
         if (r == 0 && (r2 == 0 || r2 == -ENOENT) && s2 == sino && t2 == tino) {
-            r = rename_locked(fs, parent, name, newparent, newname, flags, sino, stype, tino,
+            r = rename_locked(req, fs, parent, name, newparent, newname, flags, sino, stype, tino,
                               ttype);
             fs_iunlock_set(fs->itab, &ls);
             break;

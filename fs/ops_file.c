@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "data.h"
+#include "iflags.h"
 
 /* Drops set-user-ID/set-group-ID after a write or O_TRUNC by a caller without CAP_FSETID:
  * `flagged` when the kernel said so (KILLPRIV_V2, devio.c), and always for a non-root caller
@@ -55,6 +56,8 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         r = -EISDIR;
         goto out;
     }
+    if ((r = fs_iflags_may_open(&in, fi->flags)) != 0)
+        goto out;
     if ((fi->flags & O_TRUNC) && S_ISREG(in.mode) && (fi->flags & O_ACCMODE) != O_RDONLY) {
         /* FUSE_CAP_ATOMIC_O_TRUNC: truncate here, in one batch */
         lsm_writebatch_t *b = lsm_writebatch_create();
@@ -154,9 +157,12 @@ static int write_locked(fuse_req_t req, fs_t *fs, uint64_t ino, fs_inode_t *in,
         return -EINVAL;
     if (off > FS_MAX_FILE_SIZE || size > FS_MAX_FILE_SIZE - off)
         return -EFBIG;
+    int r = fs_iflags_may_write(fs, ino, in, buf, size, off);
+    if (r)
+        return r;
     lsm_writebatch_t *b = lsm_writebatch_create();
     uint64_t old_blocks = in->blocks;
-    int r = fs_data_write(fs, b, ino, in->size, &in->blocks, off, buf, size);
+    r = fs_data_write(fs, b, ino, in->size, &in->blocks, off, buf, size);
     if (r) {
         lsm_writebatch_destroy(b);
         return r;
@@ -235,7 +241,8 @@ void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t 
     if (off < 0 || len <= 0)
         return fs_reply_err(req, -EINVAL);
     int punch = mode == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE);
-    if (mode != 0 && mode != FALLOC_FL_KEEP_SIZE && !punch)
+    int zero = (mode & ~FALLOC_FL_KEEP_SIZE) == FALLOC_FL_ZERO_RANGE;
+    if (mode != 0 && mode != FALLOC_FL_KEEP_SIZE && !punch && !zero)
         return fs_reply_err(req, -EOPNOTSUPP);
     if ((uint64_t)off > FS_MAX_FILE_SIZE || (uint64_t)len > FS_MAX_FILE_SIZE - (uint64_t)off)
         return fs_reply_err(req, -EFBIG);
@@ -247,14 +254,20 @@ void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t 
         r = S_ISDIR(in.mode) ? -EISDIR : -ENODEV;
         goto out;
     }
+    if ((r = fs_iflags_may_fallocate(&in, mode)) != 0)
+        goto out;
     uint64_t end = (uint64_t)off + (uint64_t)len;
     lsm_writebatch_t *b = lsm_writebatch_create();
     fs_time_t now = fs_now();
-    if (punch) {
+    if (punch || zero) {
+        /* ZERO_RANGE is a punch (zeros read back from a hole, as blocks are only stored
+         * on demand) that may also grow the file */
         if ((r = fs_data_punch(fs, b, ino, in.size, &in.blocks, (uint64_t)off, (uint64_t)len)) != 0) {
             lsm_writebatch_destroy(b);
             goto out;
         }
+        if (zero && !(mode & FALLOC_FL_KEEP_SIZE) && end > in.size)
+            in.size = end;
         in.mtime = in.ctime = now;
     } else if (mode == 0 && end > in.size) {
         /* Space is not reserved (blocks are written on demand); the size grows. */
@@ -265,7 +278,7 @@ void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t 
         goto out;
     }
     fs_batch_inode(b, ino, &in);
-    r = fs_commit_ex(fs, b, (mode & FALLOC_FL_PUNCH_HOLE) != 0);
+    r = fs_commit_ex(fs, b, punch || zero);
 out:
     fs_iunlock(fs->itab, ino);
     fs_reply_err(req, r);

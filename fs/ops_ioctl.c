@@ -3,7 +3,8 @@
  * statistics and manual compaction for lsmfsctl, through one ioctl on the mount root.
  *
  * Invariants:
- *   - Only the root directory answers; any other inode or command is ENOTTY, a malformed
+ *   - FS_IOC_GETFLAGS/SETFLAGS (chattr) go to iflags.c, on any inode.
+ *   - Only the root directory answers LSMFS_IOC_CTL; any other inode or command is ENOTTY, a malformed
  *     request EINVAL. The reply is always the whole struct (the kernel copies it back).
  *   - Changes (snapshot create/delete, checkpoint, compact) are allowed to root and to the
  *     user who runs the daemon (the mount's owner) only: EPERM otherwise. A checkpoint
@@ -24,6 +25,7 @@
 #include "ops_ioctl.h"
 #include "ctl_proto.h"
 #include "fs.h"
+#include "iflags.h"
 
 /* Appends printf output to the reply, truncating at its end. */
 static void say(struct lsmfs_ctl *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -160,6 +162,8 @@ void fs_op_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
     (void)arg;
     (void)fi;
     fs_t *fs = fs_of(req);
+    if (fs_iflags_is_ioctl(cmd))  /* chattr/lsattr, on any inode (iflags.c) */
+        return fs_iflags_ioctl(req, ino, cmd, in_buf, in_bufsz, out_bufsz);
     if (cmd != LSMFS_IOC_CTL || ino != FUSE_ROOT_ID || (flags & FUSE_IOCTL_COMPAT))
         return fs_reply_err(req, -ENOTTY);
     if (in_bufsz != sizeof(struct lsmfs_ctl) || out_bufsz != sizeof(struct lsmfs_ctl))

@@ -6,7 +6,8 @@
 
 #include "fs.h"
 
-/* The FUSE ioctl operation: answers LSMFS_IOC_CTL on the root directory, ENOTTY otherwise. */
+/* The FUSE ioctl operation: answers LSMFS_IOC_CTL on the root directory and the chattr
+ * flags ioctls on any inode (iflags.h), ENOTTY otherwise. */
 void fs_op_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
                  struct fuse_file_info *fi, unsigned flags, const void *in_buf,
                  size_t in_bufsz, size_t out_bufsz);

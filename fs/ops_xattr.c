@@ -8,6 +8,7 @@
  * it does not enforce would mislead.
  */
 #include "fs.h"
+#include "iflags.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -50,7 +51,7 @@ static int change_xattr(fuse_req_t req, uint64_t ino, const char *name, const ch
     if (!remove && size > FS_XATTR_SIZE_MAX)
         return -E2BIG;
     fs_ilock(fs->itab, ino);
-    if ((r = fs_inode_load(fs, ino, &in)) != 0)
+    if ((r = fs_inode_load(fs, ino, &in)) != 0 || (r = fs_iflags_may_change_entry(&in)) != 0)
         goto out;
     if ((r = xattr_get(fs, ino, name, &old, &olen)) < 0)
         goto out;

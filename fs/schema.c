@@ -325,8 +325,6 @@ int fs_inode_decode(const char *val, size_t len, fs_inode_t *ino)
     if (ino->atime.nsec >= 1000000000u || ino->mtime.nsec >= 1000000000u ||
         ino->ctime.nsec >= 1000000000u || ino->btime.nsec >= 1000000000u)
         return -EUCLEAN;
-    if (ino->flags != 0)
-        return -EUCLEAN;
     if (S_ISDIR(ino->mode) ? ino->parent == 0 : ino->parent != 0)
         return -EUCLEAN;
     return 0;

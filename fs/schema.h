@@ -66,7 +66,8 @@ enum {
 #define FS_PREFIX_LEN 9
 
 /* Superblock feature bits; a store with a bit this build does not know is refused. */
-#define FS_FEATURES_KNOWN 0ULL
+#define FS_FEATURE_IFLAGS 1ULL   /* an inode may carry chattr flags (set at the first one) */
+#define FS_FEATURES_KNOWN FS_FEATURE_IFLAGS
 
 /* Compression of the store's SSTs, as mkfs chose (values of lsm.h's enum). */
 enum { FS_COMPRESS_NONE = 0, FS_COMPRESS_ZLIB = 2 };
@@ -135,7 +136,7 @@ typedef struct {
     uint64_t size;
     fs_time_t atime, mtime, ctime, btime;
     uint64_t rdev;
-    uint32_t flags;         /* reserved, 0 */
+    uint32_t flags;         /* FS_INODE_FL_* (chattr); other bits: unknown, fsck reports */
     uint64_t generation;
     uint64_t parent;        /* directories: the parent directory; 0 for other types */
     uint64_t blocks;        /* number of stored B rows (st_blocks); <= size */
@@ -143,8 +144,15 @@ typedef struct {
 
 #define FS_INODE_SIZE (1 + 4 * 4 + 8 + 4 * 12 + 8 + 4 + 8 + 8 + 8)
 
+/* Inode flags, set by FS_IOC_SETFLAGS (chattr) and enforced by the daemon for everyone;
+ * the values are Linux's FS_*_FL, so FS_IOC_GETFLAGS hands them out unchanged. */
+#define FS_INODE_FL_IMMUTABLE 0x10u   /* FS_IMMUTABLE_FL, chattr +i */
+#define FS_INODE_FL_APPEND 0x20u      /* FS_APPEND_FL, chattr +a */
+#define FS_INODE_FL_KNOWN (FS_INODE_FL_IMMUTABLE | FS_INODE_FL_APPEND)
+
 size_t fs_inode_encode(const fs_inode_t *ino, char *out);   /* FS_INODE_SIZE bytes */
-/* 0, or -EUCLEAN if len, version, file type or a time's nanoseconds are wrong. */
+/* 0, or -EUCLEAN if len, version, file type or a time's nanoseconds are wrong. Unknown
+ * flag bits decode (fsck reports and clears them; the daemon ignores them). */
 int fs_inode_decode(const char *val, size_t len, fs_inode_t *ino);
 
 /* ---- dentry ------------------------------------------------------------------------------ */

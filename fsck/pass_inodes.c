@@ -5,7 +5,9 @@
  * whose key or value does not decode (fs_inode_decode checks the type bits, flags,
  * nanoseconds and the directory parent field) is cleared: nothing in it can be trusted,
  * and whatever pointed at it is cleaned up by passes 4 and 6. A decodable inode is
- * repaired in place: a device number on a non-device is zeroed. Times are never changed:
+ * repaired in place: a device number on a non-device is zeroed, flag bits other than the
+ * chattr flags lsmfs knows (immutable, append-only) are reported and cleared, and a
+ * flagged inode makes sure the superblock has FS_FEATURE_IFLAGS. Times are never changed:
  * every value the format can hold is legal, however far in the future. A missing or non-directory root is replaced by an empty root
  * directory (its former children reach lost+found in pass 4).
  *
@@ -34,6 +36,15 @@ static int repair_fields(fsck_t *f, uint64_t ino, fs_inode_t *in)
     /* Times are not checked here: any second count the format holds (int64) is a legal
      * time, in the past or the future, and fs_inode_decode already refused nanoseconds
      * >= 1e9. A clock far ahead is no damage; fsck never changes a valid file's times. */
+    /* chattr flags this version knows (FS_INODE_FL_KNOWN) are legal on any inode; other
+     * bits mean nothing to this daemon (a newer lsmfs, or damage): reported, cleared. */
+    if ((in->flags & ~FS_INODE_FL_KNOWN) &&
+        fsck_problem(f, 0, Q_CLEAR, "Inode %llu (%s) has unknown flags 0x%x (known: 0x%x).",
+                     (unsigned long long)ino, fsck_type_name(in->mode),
+                     in->flags & ~FS_INODE_FL_KNOWN, FS_INODE_FL_KNOWN)) {
+        in->flags &= FS_INODE_FL_KNOWN;
+        changed = 1;
+    }
     if (in->rdev != 0 && !S_ISCHR(in->mode) && !S_ISBLK(in->mode) &&
         fsck_problem(f, FSCK_PREEN_OK, Q_FIX, "Inode %llu (%s) has a device number 0x%llx.",
                      (unsigned long long)ino, fsck_type_name(in->mode),
@@ -44,8 +55,28 @@ static int repair_fields(fsck_t *f, uint64_t ino, fs_inode_t *in)
     return changed;
 }
 
+/* A flagged inode needs FS_FEATURE_IFLAGS in the superblock (an lsmfs that does not know
+ * flags must refuse the store, not call the inode corrupt); *asked: once per run. */
+static void need_flags_feature(fsck_t *f, uint64_t ino, const fs_inode_t *in, int *asked)
+{
+    if (!(in->flags & FS_INODE_FL_KNOWN) || (f->sb.features & FS_FEATURE_IFLAGS) ||
+        !f->have_sb || *asked)
+        return;
+    *asked = 1;
+    if (fsck_problem(f, FSCK_PREEN_OK, Q_FIX, "Inode %llu has chattr flags 0x%x, but the "
+                     "superblock lacks feature bit 0x%llx (flags in use).",
+                     (unsigned long long)ino, in->flags & FS_INODE_FL_KNOWN,
+                     (unsigned long long)FS_FEATURE_IFLAGS)) {
+        f->sb.features |= FS_FEATURE_IFLAGS;
+        lsm_writebatch_t *b = lsm_writebatch_create();
+        fsck_b_put_super(b, &f->sb);
+        fsck_commit(f, b);
+    }
+}
+
 static void scan_inodes(fsck_t *f)
 {
+    int feature_asked = 0;
     fsck_scan_t s;
     fsck_scan_type(f, &s, "inode rows", FS_ROW_INODE);
     for (; fsck_scan_valid(f, &s); fsck_scan_next(&s)) {
@@ -85,6 +116,7 @@ static void scan_inodes(fsck_t *f)
             fsck_b_put_inode(b, pk.ino, &in);
             fsck_commit(f, b);
         }
+        need_flags_feature(f, pk.ino, &in, &feature_asked);
         fsck_inode_t *r = itab_append(&f->itab, pk.ino);
         if (!r)
             fsck_fatal(f, FSCK_EXIT_ERROR, "out of memory for the inode table (%zu inodes)",

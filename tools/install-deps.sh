@@ -3,7 +3,7 @@
 # skipping the work when they are all present already. Needs root (or sudo) and apt-get.
 set -e
 PKGS="build-essential pkg-config libfuse3-dev fuse3 liburing-dev libcmocka-dev zlib1g-dev \
-      librocksdb-dev libleveldb-dev clang libclang-rt-14-dev sqlite3 attr psmisc fio"
+      librocksdb-dev libleveldb-dev clang libclang-rt-14-dev sqlite3 attr psmisc fio e2fsprogs"
 # Stores on Ceph RADOS (rados://POOL/NAME): librados to build the backend, and the Ceph
 # daemons for the test that starts a one-node cluster (tests/rados/cluster.sh). About two
 # minutes of apt-get on a fresh machine; RADOS=0 leaves them out (the RADOS test then skips).

@@ -504,6 +504,25 @@ static int damage_rows(lsm_t *db, const char *cls)
         lsm_writebatch_put(b, k, fs_key_inode(k, F3), "garbage", 7);
     } else if (strcmp(cls, "dirlink") == 0) {
         put_dentry(b, FS_ROOT_INO, "d2link", D2, S_IFDIR);
+    } else if (strcmp(cls, "chattr") == 0 || strcmp(cls, "nofeature") == 0) {
+        /* chattr: legal, the flags chattr sets and the superblock's feature bit;
+         * nofeature: the same flags without the bit */
+        if (strcmp(cls, "chattr") == 0) {
+            sb.features |= FS_FEATURE_IFLAGS;
+            lsm_writebatch_put(b, k, fs_key_super(k), v, fs_super_encode(&sb, v));
+        }
+        load_inode(db, F1, &in);
+        in.flags = FS_INODE_FL_IMMUTABLE;
+        put_inode(b, F1, &in);
+        load_inode(db, D1, &in);
+        in.flags = FS_INODE_FL_IMMUTABLE | FS_INODE_FL_APPEND;
+        put_inode(b, D1, &in);
+    } else if (strcmp(cls, "flags") == 0) {   /* a bit lsmfs does not know, beside a known one */
+        sb.features |= FS_FEATURE_IFLAGS;
+        lsm_writebatch_put(b, k, fs_key_super(k), v, fs_super_encode(&sb, v));
+        load_inode(db, F2, &in);
+        in.flags = 0x40000000u | FS_INODE_FL_APPEND;
+        put_inode(b, F2, &in);
     } else if (strcmp(cls, "nolf") == 0) {
         del_dentry(b, FS_ROOT_INO, "lost+found");
         lsm_writebatch_delete(b, k, fs_key_inode(k, FS_LOST_FOUND_INO));

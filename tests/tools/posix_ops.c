@@ -1013,6 +1013,32 @@ static void c_rename(struct t *t)
     EQ(ST(P(t, "xb")).st_nlink, 3);
     ERR(renameat2(AT_FDCWD, P(t, "n2"), AT_FDCWD, P(t, "absent"), RENAME_EXCHANGE), ENOENT);
     ERR(renameat2(AT_FDCWD, P(t, "n2"), AT_FDCWD, P(t, "n3"), RENAME_EXCHANGE | RENAME_NOREPLACE), EINVAL);
+    /* RENAME_WHITEOUT (needs CAP_MKNOD): the source name becomes a whiteout, a character
+     * device 0/0 with mode 0, in the same step; a replaced target goes as in rename */
+    if (geteuid() == 0) {
+        OK(write_file(P(t, "wo1"), "W1", 2, 0644));
+        OK(write_file(P(t, "wo2"), "W2", 2, 0644));
+        a = ST(P(t, "wo1"));
+        OK(renameat2(AT_FDCWD, P(t, "wo1"), AT_FDCWD, P(t, "wo2"), RENAME_WHITEOUT));
+        EQ(ST(P(t, "wo2")).st_ino, a.st_ino);
+        CHECK(file_has(P(t, "wo2"), "W1"));
+        b = ST(P(t, "wo1"));
+        CHECK(S_ISCHR(b.st_mode));
+        EQ(b.st_rdev, 0);
+        EQ(b.st_mode & 07777, 0);
+        EQ(b.st_nlink, 1);
+        CHECK(b.st_ino != a.st_ino);
+        OK(mkdir(P(t, "wod"), 0755));
+        OK(renameat2(AT_FDCWD, P(t, "wod"), AT_FDCWD, P(t, "xa/wod"), RENAME_WHITEOUT));
+        CHECK(S_ISDIR(ST(P(t, "xa/wod")).st_mode));
+        CHECK(S_ISCHR(ST(P(t, "wod")).st_mode));
+        EQ(ST(P(t, "xa")).st_nlink, 3);
+        ERR(renameat2(AT_FDCWD, P(t, "wo2"), AT_FDCWD, P(t, "n3"), RENAME_WHITEOUT | RENAME_EXCHANGE), EINVAL);
+        ERR(renameat2(AT_FDCWD, P(t, "wo2"), AT_FDCWD, P(t, "n3"), RENAME_WHITEOUT | RENAME_NOREPLACE), EEXIST);
+        OK(unlink(P(t, "wo1")));
+        OK(unlink(P(t, "wod")));
+        OK(rmdir(P(t, "xa/wod")));
+    }
     /* EXDEV to another filesystem */
     if (t->outside) {
         struct stat o;
@@ -1424,6 +1450,33 @@ static void c_fallocate(struct t *t)
         EQ(pread(fd, r, SZ, 0), SZ);
         CHECK(is_zero(r + 4096, 8192));
         CHECK(memcmp(r + 23000, w + 23000, SZ - 23000) == 0);
+        /* ZERO_RANGE: zeros inside (unaligned, KEEP_SIZE or not), the rest intact; past the
+         * end it grows the file unless KEEP_SIZE */
+        EQ(pwrite(fd, w, SZ, 0), SZ);
+        OK(fallocate(fd, FALLOC_FL_ZERO_RANGE, 1000, 5000));
+        OK(fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 8192, 4096));
+        OK(fstat(fd, &st));
+        EQ(st.st_size, 2 * SZ);
+        EQ(pread(fd, r, SZ, 0), SZ);
+        CHECK(memcmp(r, w, 1000) == 0);
+        CHECK(is_zero(r + 1000, 5000));
+        CHECK(memcmp(r + 6000, w + 6000, 8192 - 6000) == 0);
+        CHECK(is_zero(r + 8192, 4096));
+        CHECK(memcmp(r + 12288, w + 12288, SZ - 12288) == 0);
+        EQ(pwrite(fd, w, SZ, SZ), SZ);
+        OK(fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 2 * SZ - 100, 1000));
+        OK(fstat(fd, &st));
+        EQ(st.st_size, 2 * SZ);
+        OK(fallocate(fd, FALLOC_FL_ZERO_RANGE, 2 * SZ - 100, 1000));
+        OK(fstat(fd, &st));
+        EQ(st.st_size, 2 * SZ + 900);
+        OK(fsync(fd));
+        posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+        EQ(pread(fd, r, SZ + 900, SZ), SZ + 900);
+        CHECK(memcmp(r, w, SZ - 100) == 0);
+        CHECK(is_zero(r + SZ - 100, 1000));
+        EQ(pread(fd, r, 5000, 1000), 5000);
+        CHECK(is_zero(r, 5000));
     }
     ERR(fallocate(fd, 0, 0, 0), EINVAL);
     ERR(fallocate(fd, 0, -1, 10), EINVAL);
