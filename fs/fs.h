@@ -56,6 +56,7 @@ typedef struct {
     char *fsname;           /* NULL: the store path */
     char *fuse_opts;        /* options handed to libfuse as one -o string (malloc'd) */
     char *log_file;         /* -o log=FILE (log.c); NULL: stderr, or syslog once detached */
+    int noacl;              /* -o noacl: no POSIX ACLs (acl.h); default: ACLs on */
 } fs_opts_t;
 
 typedef struct {

@@ -11,6 +11,7 @@
  * sends the new mode itself.
  */
 #include "fs.h"
+#include "acl.h"
 
 #include <errno.h>
 #include <string.h>
@@ -101,6 +102,10 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
         changed = 1;
     }
     b = lsm_writebatch_create();
+    /* chmod keeps an access ACL in step (its owner, mask and other entries) */
+    if ((to_set & FUSE_SET_ATTR_MODE) && fs_acl_enabled(fs) &&
+        (r = fs_acl_chmod(fs, b, ino, in.mode)) != 0)
+        goto out;
     if (to_set & FUSE_SET_ATTR_SIZE) {
         if (S_ISDIR(in.mode)) {
             r = -EISDIR;

@@ -9,6 +9,7 @@
  * last forget or release reclaims it). Directory link counts are 2 + number of subdirectories.
  */
 #include "fs.h"
+#include "acl.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -114,6 +115,10 @@ int fs_make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mod
         pin.nlink++;
     }
     touch_dir(&pin, in.ctime);
+    if (fs_acl_enabled(fs) && (r = fs_acl_inherit(fs, b, parent, ino, &in, mode)) != 0) {
+        lsm_writebatch_destroy(b);
+        goto out;
+    }
     fs_batch_inode(b, ino, &in);
     fs_batch_inode(b, parent, &pin);
     fs_batch_dentry(b, parent, name, ino, (in.mode & S_IFMT) >> 12);
