@@ -9,6 +9,7 @@
  * Failures print one line naming the store and what is wrong with it.
  */
 #include "fs.h"
+#include "inode_count.h"
 #include "log.h"
 #include "reserve.h"
 
@@ -212,6 +213,8 @@ fs_t *fs_open(fs_opts_t *opts)
             fuse_log(FUSE_LOG_INFO, "lsmfs: %s: reclaimed %ld orphaned inode(s)\n",
                      opts->store, n);
     }
+    if (fs_inodes_count(fs) != 0)  /* after the orphans went: df -i counts what is left */
+        goto fail;
     return fs;
 fail:
     fs_close(fs);

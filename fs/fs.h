@@ -80,6 +80,7 @@ typedef struct fs {
     atomic_int remount_ro;      /* 1 after `mount -o remount,ro`: every commit gets EROFS */
     struct fs_ctl *ctl;         /* control channel (control.c), NULL when unavailable */
     struct fs_uring *uring;     /* the io_uring transport, or NULL (uring.h) */
+    atomic_int_fast64_t inodes_used; /* I rows in the store, for df -i (inode_count.h) */
 } fs_t;
 
 /* ---- lifecycle (fs.c) ---- */

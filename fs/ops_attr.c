@@ -12,6 +12,7 @@
  */
 #include "fs.h"
 #include "acl.h"
+#include "inode_count.h"
 
 #include <errno.h>
 #include <string.h>
@@ -221,12 +222,7 @@ void fs_op_statfs(fuse_req_t req, fuse_ino_t ino)
     st.f_bfree = free_bytes / fs->bsize;
     st.f_bavail = avail / fs->bsize;
     st.f_blocks = own + st.f_bfree;
-    pthread_mutex_lock(&fs->alloc_mu);
-    uint64_t used = fs->next_ino;
-    pthread_mutex_unlock(&fs->alloc_mu);
-    st.f_files = (uint64_t)1 << 32;
-    st.f_ffree = st.f_files > used ? st.f_files - used : 0;
-    st.f_favail = st.f_ffree;
+    fs_inodes_statfs(fs, avail, &st);  /* df -i: inodes in use + what the space holds */
     st.f_namemax = FS_NAME_MAX;
     st.f_fsid = 0;
     fuse_reply_statfs(req, &st);

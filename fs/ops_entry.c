@@ -10,6 +10,7 @@
  */
 #include "fs.h"
 #include "acl.h"
+#include "inode_count.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -129,6 +130,7 @@ int fs_make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mod
         lsm_writebatch_put(b, key, klen, val, vlen);
     }
     if ((r = fs_commit(fs, b)) == 0) {
+        fs_inodes_add(fs, 1);
         if (open_it)
             fs_itab_open(fs->itab, ino);
         *ino_out = ino;
@@ -246,8 +248,9 @@ out:
 
 /* Stages what happens to inode `ino` whose link count is now in->nlink: still linked →
  * new inode row; unlinked but known to the kernel or open → inode row + orphan row (the
- * last forget/release reclaims it); else every row goes. */
-static void stage_unlinked(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, const fs_inode_t *in)
+ * last forget/release reclaims it); else every row goes (returns 1: one inode fewer once
+ * the batch commits). */
+static int stage_unlinked(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, const fs_inode_t *in)
 {
     if (in->nlink > 0) {
         fs_batch_inode(b, ino, in);
@@ -259,7 +262,9 @@ static void stage_unlinked(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, const fs
         lsm_writebatch_put(b, key, klen, val, vlen);
     } else {
         fs_batch_reclaim(fs, b, ino, in);
+        return 1;
     }
+    return 0;
 }
 
 /* Looks up parent/name and locks {parent, child, extra...}, retrying until the entry is
@@ -324,8 +329,9 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, in
     in.ctime = now;
     touch_dir(&pin, now);
     fs_batch_inode(b, parent, &pin);
-    stage_unlinked(fs, b, ino, &in);
-    r = fs_commit_ex(fs, b, 1);
+    int gone = stage_unlinked(fs, b, ino, &in);
+    if ((r = fs_commit_ex(fs, b, 1)) == 0 && gone)
+        fs_inodes_add(fs, -1);
 out:
     fs_iunlock_set(fs->itab, &ls);
     fs_reply_err(req, r);
@@ -350,8 +356,10 @@ void fs_reclaim_if_unused(fs_t *fs, uint64_t ino)
     if (fs_inode_load(fs, ino, &in) == 0 && in.nlink == 0 && !fs_itab_busy(fs->itab, ino)) {
         lsm_writebatch_t *b = lsm_writebatch_create();
         fs_batch_reclaim(fs, b, ino, &in);
-        if (fs_commit_ex(fs, b, 1) == 0)
+        if (fs_commit_ex(fs, b, 1) == 0) {
             atomic_fetch_add(&fs->stats.orphans_reclaimed, 1);
+            fs_inodes_add(fs, -1);
+        }
     }
     fs_iunlock(fs->itab, ino);
 }
@@ -393,6 +401,7 @@ static int rename_locked(fs_t *fs, uint64_t parent, const char *name, uint64_t n
             return r > 0 ? -ENOTEMPTY : r;
     }
     fs_time_t now = fs_now();
+    int gone = 0;
     lsm_writebatch_t *b = lsm_writebatch_create();
     if (flags & RENAME_EXCHANGE) {
         fs_batch_dentry(b, parent, name, tino, ttype);
@@ -431,7 +440,7 @@ static int rename_locked(fs_t *fs, uint64_t parent, const char *name, uint64_t n
                 tin.nlink--;
             }
             tin.ctime = now;
-            stage_unlinked(fs, b, tino, &tin);
+            gone = stage_unlinked(fs, b, tino, &tin);
         }
     }
     sin.ctime = now;
@@ -441,7 +450,9 @@ static int rename_locked(fs_t *fs, uint64_t parent, const char *name, uint64_t n
     fs_batch_inode(b, parent, &pin);
     if (npin != &pin)
         fs_batch_inode(b, newparent, npin);
-    return fs_commit_ex(fs, b, 1); /* may drop the file it replaces */
+    if ((r = fs_commit_ex(fs, b, 1)) == 0 && gone) /* may drop the file it replaces */
+        fs_inodes_add(fs, -1);
+    return r;
 }
 
 void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
