@@ -111,6 +111,7 @@ if fresh; then
     "$DMG" "$STORE" verify || fail "orphan: data made by populate is not intact"
 fi
 damage_case xattr       "Inode 888888 is missing, but has 2 extended attribute" 1 0 1
+damage_case badacl      "POSIX ACL 'system.posix_acl_access' of inode 6 is malformed" 1 0 1
 damage_case hwm         "high-water mark is 3, but inode 8 is in use" 1 0 1
 damage_case badname     "Entry 'a/b' in directory 1 has an invalid name" 1 0 1
 damage_case super       "The superblock is missing"                1 0 1
