@@ -9,7 +9,8 @@
 #   - a default ACL on a directory is inherited by new files, fifos and subdirectories
 #     (cut by the mode asked for, the umask ignored), and by subdirectories as their own
 #     default; symlinks take none;
-#   - a default ACL on a file and a malformed ACL value are refused.
+#   - a default ACL on a file and a malformed ACL value are refused; only the owner may set
+#     an ACL, and an owner outside the file's group loses set-group-ID doing so.
 # Then, on lsmfs only: every ACL survives a remount, fsck.lsmfs finds the store clean, and
 # -o noacl turns ACLs off (setfacl: "Operation not supported").
 . "$(dirname "$0")/lib.sh"
@@ -76,12 +77,18 @@ steps() { # dir
     else echo "default on file no"; fi
     if setfattr -n system.posix_acl_access -v 0x03000000010006000000000004000400000000002000040000000000 "$d/w" 2>/dev/null
     then echo "malformed ok"; else echo "malformed no"; fi
-    show "$d" f w gf sd m b d d/file d/sub d/sub/deep d/fifo d/narrow
+    # as other users: only the owner (or root) may set an ACL; an owner outside the
+    # file's group loses set-group-ID by setting one
+    try "setfacl by non-owner" setfacl -m u:$NOBODY_UID:rwx "$d/w"
+    echo own > "$d/own"; chown $NOBODY_UID:0 "$d/own"; chmod 2775 "$d/own"
+    try "setfacl by owner" setfacl -m u:0:r "$d/own"
+    try "getfacl by other" getfacl -c "$d/f"
+    show "$d" f w gf sd m b d d/file d/sub d/sub/deep d/fifo d/narrow own
     (cd "$d" && stat -c '%n %A' d/link)
 }
 
 got=$(steps "$MNT" 2>&1); want=$(steps "$REF" 2>&1)
-[ -n "${ACL_SHOW:-}" ] && echo "$got"
+[ -n "${ACL_SHOW:-}" ] && echo "$got"   # ACL_SHOW=1: print the results
 assert_eq "$want" "$got" "ACL results, lsmfs vs local disk"
 if [ "$want" != "$got" ]; then diff <(echo "$want") <(echo "$got") | head -n 40; fi
 echo "$got" | grep -q '^f read ok' || fail "the named user could not read through the ACL"
