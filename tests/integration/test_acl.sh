@@ -11,8 +11,9 @@
 #     default; symlinks take none;
 #   - a default ACL on a file and a malformed ACL value are refused; only the owner may set
 #     an ACL, and an owner outside the file's group loses set-group-ID doing so.
-# Then, on lsmfs only: every ACL survives a remount, fsck.lsmfs finds the store clean, and
-# -o noacl turns ACLs off (setfacl: "Operation not supported").
+# Then, on lsmfs only: every ACL survives a remount and is in a checkpoint (lsmfsctl) that
+# mounts with them, fsck.lsmfs finds both stores clean, and -o noacl turns ACLs off
+# (setfacl: "Operation not supported").
 . "$(dirname "$0")/lib.sh"
 command -v setfacl >/dev/null && command -v getfacl >/dev/null ||
     skip "setfacl/getfacl missing: install the Debian package acl (make deps does)"
@@ -104,9 +105,19 @@ assert_fails as_user sh -c "echo x >> '$MNT/f'"
 log "$(echo "$after" | grep -c '^user:nobody') named-user entries survived the remount"
 
 if [ "$LSMFS_TARGET" = lsmfs ]; then
+    # a checkpoint (lsmfsctl) holds the ACLs too, and mounts with them
+    "$O/lsmfsctl" checkpoint "$MNT" "$TMPROOT/ck" >/dev/null || fail "lsmfsctl checkpoint"
     fs_unmount || fail "unmount"
     out=$("$O/fsck.lsmfs" -n "$STORE" 2>&1); rc=$?
     assert_eq 0 "$rc" "fsck -n exit status with ACLs stored ($out)"
+    out=$("$O/fsck.lsmfs" -n "$TMPROOT/ck" 2>&1); rc=$?
+    assert_eq 0 "$rc" "fsck -n of the checkpoint ($out)"
+    main_store=$STORE; STORE=$TMPROOT/ck
+    fs_mount || { fail "mounting the checkpoint"; fs_done; }
+    assert_eq "$after" "$(cd "$MNT" && getfacl -R -p . 2>&1)" "ACLs in the checkpoint"
+    assert_eq "secret" "$(as_user cat "$MNT/f" 2>&1)" "named user reads in the checkpoint"
+    fs_unmount || fail "unmount of the checkpoint"
+    STORE=$main_store
     # -o noacl: ACLs off
     FS_MOUNT_OPTS=noacl fs_mount || { fail "mount -o noacl"; fs_done; }
     out=$(setfacl -m u:$NOBODY_UID:r "$MNT/w" 2>&1) && fail "setfacl worked with -o noacl"
