@@ -300,6 +300,57 @@ int fs_data_punch(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t size,
     return 0;
 }
 
+int fs_data_count_absent(fs_t *fs, uint64_t ino, uint64_t from, uint64_t to, uint64_t *n)
+{
+    uint64_t stored = 0;
+    int rc = from < to ? count_blocks(fs, ino, from, to, &stored) : 0;
+    *n = from < to ? (to - from) - stored : 0;
+    return rc;
+}
+
+int fs_data_allocate(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t *blocks,
+                     uint64_t *from, uint64_t to, uint64_t max)
+{
+    char lo[FS_KEY_MAX], hi[FS_KEY_MAX], *err = NULL;
+    uint64_t idx = *from, staged = 0;
+    if (idx >= to)
+        return 0;
+    size_t nlo = fs_key_block(lo, ino, idx), nhi = fs_key_block(hi, ino, to);
+    lsm_readoptions_t *ro = lsm_readoptions_create();
+    lsm_readoptions_set_iterate_upper_bound(ro, hi, nhi);
+    lsm_iterator_t *it = lsm_create_iterator(fs->db, ro);
+    int rc = 0;
+    lsm_iter_seek(it, lo, nlo);
+    while (idx < to && staged < max) {
+        uint64_t next = to;  /* the next stored block, or the end */
+        if (lsm_iter_valid(it)) {
+            size_t klen;
+            const char *k = lsm_iter_key(it, &klen);
+            fs_key_t pk;
+            if (fs_key_parse(k, klen, &pk) != 0 || pk.type != FS_ROW_BLOCK || pk.ino != ino ||
+                pk.index < idx) {
+                rc = -EUCLEAN;
+                break;
+            }
+            next = pk.index;
+        }
+        for (; idx < next && staged < max; idx++, staged++)
+            block_put(b, ino, idx, "", 0);
+        if (idx == next && next < to) {
+            idx++;  /* stored already: its bytes stay */
+            lsm_iter_next(it);
+        }
+    }
+    lsm_iter_get_error(it, &err);
+    lsm_iter_destroy(it);
+    lsm_readoptions_destroy(ro);
+    if (err)
+        return fs_err_ino(fs, err, ino, "allocate data blocks");
+    *from = idx;
+    *blocks += staged;
+    return rc;
+}
+
 int fs_data_seek(fs_t *fs, uint64_t ino, uint64_t size, uint64_t off, int whence,
                  uint64_t *out)
 {

@@ -33,6 +33,15 @@ int fs_data_truncate(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t old_s
 /* Stages zeroing [off, off+len) as a hole (whole blocks dropped, edges zeroed). */
 int fs_data_punch(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t size,
                   uint64_t *blocks, uint64_t off, uint64_t len);
+/* fallocate: the number of blocks in [from, to) that are not stored yet (what allocating
+ * the range adds to *blocks). */
+int fs_data_count_absent(fs_t *fs, uint64_t ino, uint64_t from, uint64_t to, uint64_t *n);
+/* fallocate: stages an empty B row (an allocated block that reads as zeros; it holds no
+ * byte, so no byte lies past EOF even beyond the size) for each absent block in
+ * [*from, to), at most max of them; advances *from past what it covered and counts the
+ * new rows into *blocks. Later writes into such a block find it stored: st_blocks stays. */
+int fs_data_allocate(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t *blocks,
+                     uint64_t *from, uint64_t to, uint64_t max);
 /* SEEK_DATA / SEEK_HOLE from off; -ENXIO past the end. */
 int fs_data_seek(fs_t *fs, uint64_t ino, uint64_t size, uint64_t off, int whence,
                  uint64_t *out);

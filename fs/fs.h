@@ -56,6 +56,7 @@ typedef struct {
     char *fsname;           /* NULL: the store path */
     char *fuse_opts;        /* options handed to libfuse as one -o string (malloc'd) */
     char *log_file;         /* -o log=FILE (log.c); NULL: stderr, or syslog once detached */
+    int noacl;              /* -o noacl: no POSIX ACLs (acl.h); default: ACLs on */
 } fs_opts_t;
 
 typedef struct {
@@ -79,6 +80,7 @@ typedef struct fs {
     atomic_int remount_ro;      /* 1 after `mount -o remount,ro`: every commit gets EROFS */
     struct fs_ctl *ctl;         /* control channel (control.c), NULL when unavailable */
     struct fs_uring *uring;     /* the io_uring transport, or NULL (uring.h) */
+    atomic_int_fast64_t inodes_used; /* I rows in the store, for df -i (inode_count.h) */
 } fs_t;
 
 /* ---- lifecycle (lifecycle.c) ---- */

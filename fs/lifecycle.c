@@ -10,6 +10,7 @@
  */
 #include "fs.h"
 #include "mounts.h"
+#include "inode_count.h"
 #include "log.h"
 #include "reserve.h"
 
@@ -199,6 +200,8 @@ fs_t *fs_open(fs_opts_t *opts)
             fuse_log(FUSE_LOG_INFO, "lsmfs: %s: reclaimed %ld orphaned inode(s)\n",
                      opts->store, n);
     }
+    if (fs_inodes_count(fs) != 0)  /* after the orphans went: df -i counts what is left */
+        goto fail;
     return fs;
 fail:
     fs_close(fs);

@@ -48,6 +48,7 @@ static void usage(FILE *f)
 "                      it (default; needs /sys/module/fuse/parameters/enable_uring = Y,\n"
 "                      else /dev/fuse is used and one line says so)\n"
 "     nouring          always use read/write on /dev/fuse\n"
+"     acl, noacl       POSIX ACLs (setfacl/getfacl) on (default) or off\n"
 "     uring_threads=N  io_uring workers per CPU queue (default 4, 1-64)\n"
 "     fsname=NAME      name shown in /proc/mounts (default: the store path)\n"
 "     log=FILE         append the daemon's messages to FILE (absolute path) instead of\n"
@@ -72,11 +73,14 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
                     FUSE_CAP_EXPORT_SUPPORT; /* file handles: ops_export.c */
     if (fs->opts->writeback)
         want |= FUSE_CAP_WRITEBACK_CACHE;
+    if (!fs->opts->noacl)
+        want |= FUSE_CAP_POSIX_ACL;  /* the kernel enforces ACLs; acl.c keeps them */
     conn->want |= want & conn->capable;
     /* the kernel clears suid/sgid for us (it asks with a setattr) */
-    conn->want &= ~(unsigned)(FUSE_CAP_HANDLE_KILLPRIV | FUSE_CAP_POSIX_ACL |
-                              FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS |
-                              FUSE_CAP_AUTO_INVAL_DATA);
+    conn->want &= ~(unsigned)(FUSE_CAP_HANDLE_KILLPRIV | FUSE_CAP_POSIX_LOCKS |
+                              FUSE_CAP_FLOCK_LOCKS | FUSE_CAP_AUTO_INVAL_DATA);
+    if (fs->opts->noacl)
+        conn->want &= ~(unsigned)FUSE_CAP_POSIX_ACL;
     if (conn->max_write < (1u << 20))
         conn->max_write = 1u << 20;
     conn->max_readahead = 1u << 20;

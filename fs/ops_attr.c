@@ -11,6 +11,8 @@
  * sends the new mode itself.
  */
 #include "fs.h"
+#include "acl.h"
+#include "inode_count.h"
 
 #include <errno.h>
 #include <string.h>
@@ -102,6 +104,10 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
         changed = 1;
     }
     b = lsm_writebatch_create();
+    /* chmod keeps an access ACL in step (its owner, mask and other entries) */
+    if ((to_set & FUSE_SET_ATTR_MODE) && fs_acl_enabled(fs) &&
+        (r = fs_acl_chmod(fs, b, ino, in.mode)) != 0)
+        goto out;
     if (to_set & FUSE_SET_ATTR_SIZE) {
         if (S_ISDIR(in.mode)) {
             r = -EISDIR;
@@ -217,12 +223,7 @@ void fs_op_statfs(fuse_req_t req, fuse_ino_t ino)
     st.f_bfree = free_bytes / fs->bsize;
     st.f_bavail = avail / fs->bsize;
     st.f_blocks = own + st.f_bfree;
-    pthread_mutex_lock(&fs->alloc_mu);
-    uint64_t used = fs->next_ino;
-    pthread_mutex_unlock(&fs->alloc_mu);
-    st.f_files = (uint64_t)1 << 32;
-    st.f_ffree = st.f_files > used ? st.f_files - used : 0;
-    st.f_favail = st.f_ffree;
+    fs_inodes_statfs(fs, avail, &st);  /* df -i: inodes in use + what the space holds */
     st.f_namemax = FS_NAME_MAX;
     st.f_fsid = 0;
     fuse_reply_statfs(req, &st);

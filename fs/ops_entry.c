@@ -10,6 +10,8 @@
  */
 #include "fs.h"
 #include "iflags.h"
+#include "acl.h"
+#include "inode_count.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -117,6 +119,10 @@ int fs_make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mod
         pin.nlink++;
     }
     touch_dir(&pin, in.ctime);
+    if (fs_acl_enabled(fs) && (r = fs_acl_inherit(fs, b, parent, ino, &in, mode)) != 0) {
+        lsm_writebatch_destroy(b);
+        goto out;
+    }
     fs_batch_inode(b, ino, &in);
     fs_batch_inode(b, parent, &pin);
     fs_batch_dentry(b, parent, name, ino, (in.mode & S_IFMT) >> 12);
@@ -127,6 +133,7 @@ int fs_make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mod
         lsm_writebatch_put(b, key, klen, val, vlen);
     }
     if ((r = fs_commit(fs, b)) == 0) {
+        fs_inodes_add(fs, 1);
         if (open_it)
             fs_itab_open(fs->itab, ino);
         *ino_out = ino;
@@ -246,8 +253,9 @@ out:
 
 /* Stages what happens to inode `ino` whose link count is now in->nlink: still linked →
  * new inode row; unlinked but known to the kernel or open → inode row + orphan row (the
- * last forget/release reclaims it); else every row goes. */
-static void stage_unlinked(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, const fs_inode_t *in)
+ * last forget/release reclaims it); else every row goes (returns 1: one inode fewer once
+ * the batch commits). */
+static int stage_unlinked(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, const fs_inode_t *in)
 {
     if (in->nlink > 0) {
         fs_batch_inode(b, ino, in);
@@ -259,7 +267,9 @@ static void stage_unlinked(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, const fs
         lsm_writebatch_put(b, key, klen, val, vlen);
     } else {
         fs_batch_reclaim(fs, b, ino, in);
+        return 1;
     }
+    return 0;
 }
 
 /* Looks up parent/name and locks {parent, child, extra...}, retrying until the entry is
@@ -326,8 +336,9 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, in
     in.ctime = now;
     touch_dir(&pin, now);
     fs_batch_inode(b, parent, &pin);
-    stage_unlinked(fs, b, ino, &in);
-    r = fs_commit_ex(fs, b, 1);
+    int gone = stage_unlinked(fs, b, ino, &in);
+    if ((r = fs_commit_ex(fs, b, 1)) == 0 && gone)
+        fs_inodes_add(fs, -1);
 out:
     fs_iunlock_set(fs->itab, &ls);
     fs_reply_err(req, r);
@@ -408,6 +419,7 @@ static int rename_locked(fuse_req_t req, fs_t *fs, uint64_t parent, const char *
             return r > 0 ? -ENOTEMPTY : r;
     }
     fs_time_t now = fs_now();
+    int gone = 0;
     lsm_writebatch_t *b = lsm_writebatch_create();
     if (flags & RENAME_EXCHANGE) {
         fs_batch_dentry(b, parent, name, tino, ttype);
@@ -453,7 +465,7 @@ static int rename_locked(fuse_req_t req, fs_t *fs, uint64_t parent, const char *
                 tin.nlink--;
             }
             tin.ctime = now;
-            stage_unlinked(fs, b, tino, &tin);
+            gone = stage_unlinked(fs, b, tino, &tin);
         }
     }
     sin.ctime = now;
@@ -463,7 +475,9 @@ static int rename_locked(fuse_req_t req, fs_t *fs, uint64_t parent, const char *
     fs_batch_inode(b, parent, &pin);
     if (npin != &pin)
         fs_batch_inode(b, newparent, npin);
-    return fs_commit_ex(fs, b, 1); /* may drop the file it replaces */
+    if ((r = fs_commit_ex(fs, b, 1)) == 0 && gone) /* may drop the file it replaces */
+        fs_inodes_add(fs, -1);
+    return r;
 }
 
 void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,

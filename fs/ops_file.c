@@ -8,7 +8,9 @@
  * do not), following the relatime/strictatime/noatime policy. Each
  * write is one batch under the inode lock: the data blocks (data.h) plus the inode with
  * the new size and times. fsync makes the WAL durable with lsm_flush_wal(db, 1), which
- * the engine group-commits with other threads' syncs.
+ * the engine group-commits with other threads' syncs. fallocate (mode 0, KEEP_SIZE) checks
+ * the free space first (ENOSPC up front) and stores an empty row per absent block, so
+ * st_blocks counts the range at once and later writes into it add nothing.
  */
 #include "fs.h"
 
@@ -230,6 +232,63 @@ void fs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_
     fs_reply_err(req, err ? fs_err(fs, err, "fsync") : 0);
 }
 
+/* Empty B rows staged per batch by an allocating fallocate (about 0.5 MB of batch). */
+#define FALLOC_ROWS_PER_BATCH 16384
+
+/* -ENOSPC if `blocks` more blocks of data would not fit in the store's free space. */
+static int space_for(fs_t *fs, uint64_t blocks)
+{
+    uint64_t total, free_bytes, avail;
+    if (blocks == 0)
+        return 0;
+    if (lsm_location_space(fs->opts->store, &total, &free_bytes, &avail) != 0)
+        return -errno;
+    return blocks > avail / fs->bsize ? -ENOSPC : 0;
+}
+
+/* Mode 0 / KEEP_SIZE (lock held, inode in *in): checks that the blocks to allocate fit,
+ * then grows the size (mode 0) in the first batch and stages an empty row for every
+ * absent block of the range, in batches of FALLOC_ROWS_PER_BATCH, each with the inode and
+ * its block count (so a crash half-way leaves a consistent, partly allocated file). With
+ * KEEP_SIZE only blocks below the size are allocated (no row lies past EOF; data.h), but
+ * the space check counts the whole range (see docs/FILESYSTEM.md). */
+static int allocate_locked(fs_t *fs, uint64_t ino, fs_inode_t *in, uint64_t off, uint64_t end,
+                           int keep)
+{
+    uint64_t bs = fs->bsize, old_blocks = in->blocks;
+    uint64_t alloc_end = keep && end > in->size ? in->size : end;
+    uint64_t from = off / bs, to = alloc_end > off ? (alloc_end + bs - 1) / bs : from, need;
+    int r = fs_data_count_absent(fs, ino, from, to, &need);
+    /* blocks past EOF under KEEP_SIZE are not stored, but must fit as on ext4 */
+    uint64_t past = keep && end > in->size ? (end + bs - 1) / bs - (to > from ? to : from) : 0;
+    if (r || (r = space_for(fs, need + past)) != 0)
+        return r;
+    int grow = !keep && end > in->size;
+    if (!grow && need == 0)
+        return 0;
+    fs_time_t now = fs_now();
+    do {
+        lsm_writebatch_t *b = lsm_writebatch_create();
+        if ((r = fs_data_allocate(fs, b, ino, &in->blocks, &from, to,
+                                  FALLOC_ROWS_PER_BATCH)) != 0) {
+            lsm_writebatch_destroy(b);
+            break;
+        }
+        if (grow) {
+            in->size = end;
+            in->mtime = now;
+            grow = 0;
+        }
+        in->ctime = now;
+        fs_batch_inode(b, ino, in);
+        if ((r = fs_commit(fs, b)) != 0)
+            break;
+    } while (from < to);
+    if (in->blocks != old_blocks && fs->se)
+        fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
+    return r;
+}
+
 void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
                      struct fuse_file_info *fi)
 {
@@ -257,28 +316,22 @@ void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t 
     if ((r = fs_iflags_may_fallocate(&in, mode)) != 0)
         goto out;
     uint64_t end = (uint64_t)off + (uint64_t)len;
+    if (!punch && !zero) {
+        r = allocate_locked(fs, ino, &in, (uint64_t)off, end, mode == FALLOC_FL_KEEP_SIZE);
+        goto out;
+    }
     lsm_writebatch_t *b = lsm_writebatch_create();
-    fs_time_t now = fs_now();
-    if (punch || zero) {
-        /* ZERO_RANGE is a punch (zeros read back from a hole, as blocks are only stored
-         * on demand) that may also grow the file */
-        if ((r = fs_data_punch(fs, b, ino, in.size, &in.blocks, (uint64_t)off, (uint64_t)len)) != 0) {
-            lsm_writebatch_destroy(b);
-            goto out;
-        }
-        if (zero && !(mode & FALLOC_FL_KEEP_SIZE) && end > in.size)
-            in.size = end;
-        in.mtime = in.ctime = now;
-    } else if (mode == 0 && end > in.size) {
-        /* Space is not reserved (blocks are written on demand); the size grows. */
-        in.size = end;
-        in.mtime = in.ctime = now;
-    } else {
+    /* ZERO_RANGE is a punch (zeros read back from a hole, as blocks are only stored on
+     * demand) that may also grow the file */
+    if ((r = fs_data_punch(fs, b, ino, in.size, &in.blocks, (uint64_t)off, (uint64_t)len)) != 0) {
         lsm_writebatch_destroy(b);
         goto out;
     }
+    if (zero && !(mode & FALLOC_FL_KEEP_SIZE) && end > in.size)
+        in.size = end;
+    in.mtime = in.ctime = fs_now();
     fs_batch_inode(b, ino, &in);
-    r = fs_commit_ex(fs, b, punch || zero);
+    r = fs_commit_ex(fs, b, 1);
 out:
     fs_iunlock(fs->itab, ino);
     fs_reply_err(req, r);

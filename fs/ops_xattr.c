@@ -4,23 +4,26 @@
  * setxattr/removexattr are one batch each (the X row and the inode's new ctime) under the
  * inode lock, honouring XATTR_CREATE (EEXIST) and XATTR_REPLACE (ENODATA). get/list
  * support size probing (size 0 returns the needed size, a short buffer ERANGE).
- * POSIX ACL names are refused (EOPNOTSUPP): lsmfs does not enforce ACLs, and storing one
- * it does not enforce would mislead.
+ * POSIX ACLs (system.posix_acl_access/default) are X rows too; setting one goes through
+ * acl.c (checked, mode kept in step, same batch). With -o noacl their names are refused
+ * (EOPNOTSUPP): the kernel does not enforce ACLs then, and storing one would mislead.
  */
 #include "fs.h"
 #include "iflags.h"
+#include "acl.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
 
-static int name_ok(const char *name)
+static int name_ok(fs_t *fs, const char *name)
 {
     size_t n = strlen(name);
     if (n == 0 || n > FS_XATTR_NAME_MAX)
         return -ERANGE;
-    if (strncmp(name, "system.posix_acl_", 17) == 0)
+    if (strncmp(name, "system.posix_acl_", 17) == 0 &&
+        (!fs_acl_enabled(fs) || fs_acl_kind(name) == FS_ACL_NONE))
         return -EOPNOTSUPP;
     return 0;
 }
@@ -43,7 +46,7 @@ static int change_xattr(fuse_req_t req, uint64_t ino, const char *name, const ch
     fs_inode_t in;
     char *old = NULL;
     size_t olen;
-    int r = name_ok(name);
+    int r = name_ok(fs, name);
     if (r)
         return r;
     if (fs->opts->ro)
@@ -71,8 +74,14 @@ static int change_xattr(fuse_req_t req, uint64_t ino, const char *name, const ch
     char key[FS_KEY_MAX];
     size_t klen = fs_key_xattr(key, ino, name, strlen(name));
     lsm_writebatch_t *b = lsm_writebatch_create();
+    int acl = fs_acl_kind(name);
     if (remove) {
         lsm_writebatch_delete(b, key, klen);
+    } else if (acl != FS_ACL_NONE) {
+        if ((r = fs_acl_set(req, b, ino, &in, acl, value, size)) != 0) {
+            lsm_writebatch_destroy(b);
+            goto out;
+        }
     } else {
         char *val = malloc(size + 1);
         if (!val) {
@@ -109,7 +118,7 @@ void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t siz
     char *val;
     size_t vlen, n;
     const char *data;
-    int r = name_ok(name);
+    int r = name_ok(fs, name);
     if (r)
         return fs_reply_err(req, r);
     r = xattr_get(fs, ino, name, &val, &vlen);

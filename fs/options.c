@@ -159,6 +159,10 @@ static int one_opt(fs_opts_t *o, const char *opt)
         o->writeback = 0;
         return 0;
     }
+    if (!eq && (strcmp(opt, "acl") == 0 || strcmp(opt, "noacl") == 0)) {
+        o->noacl = opt[0] == 'n';  /* POSIX ACLs (acl.c) */
+        return 0;
+    }
     if (!eq && (strcmp(opt, "uring") == 0 || strcmp(opt, "nouring") == 0)) {
         o->uring = opt[0] == 'u';
         return 0;

@@ -10,6 +10,7 @@
  */
 #include "data.h"
 #include "fs.h"
+#include "inode_count.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -81,8 +82,10 @@ void fs_reclaim_if_unused(fs_t *fs, uint64_t ino)
     if (fs_inode_load(fs, ino, &in) == 0 && in.nlink == 0 && !fs_itab_busy(fs->itab, ino)) {
         lsm_writebatch_t *b = lsm_writebatch_create();
         fs_batch_reclaim(fs, b, ino, &in);
-        if (fs_commit_ex(fs, b, 1) == 0)
+        if (fs_commit_ex(fs, b, 1) == 0) {
             atomic_fetch_add(&fs->stats.orphans_reclaimed, 1);
+            fs_inodes_add(fs, -1);
+        }
     }
     fs_iunlock(fs->itab, ino);
 }

@@ -9,9 +9,11 @@
  * of a non-regular file, a target row of a non-symlink), go with one range deletion per
  * inode; blocks wholly past the end of a file go with one range deletion from the first
  * such block; a block holding bytes past the end (or more than a block) is cut. Rows whose
- * key or value does not decode are deleted one by one.
+ * key or value does not decode are deleted one by one, and so are POSIX ACL rows whose
+ * value is not a valid ACL (schema_acl.h).
  */
 #include "fsck.h"
+#include "schema_acl.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -226,6 +228,22 @@ static void check_blocks(fsck_t *f)
     fsck_scan_close(&s);
 }
 
+/* A POSIX ACL row (fs/schema_acl.h) must hold a valid, non-empty ACL: 1 if it does (or
+ * is no ACL), 0 if it should go. Deleting it is safe: the mode already carries the
+ * ACL's owner/mask/other bits, so the file falls back to them. */
+static int acl_ok(fsck_t *f, const fs_key_t *pk, const char *data, size_t n)
+{
+    char name[FS_XATTR_NAME_MAX + 1];
+    size_t count;
+    memcpy(name, pk->name, pk->namelen);
+    name[pk->namelen] = '\0';
+    if (fs_acl_kind(name) == FS_ACL_NONE || (fs_acl_check(data, n, &count) == 0 && count > 0))
+        return 1;
+    return !fsck_problem(f, FSCK_PREEN_OK, Q_DELETE, "POSIX ACL '%s' of inode %llu is "
+                         "malformed (%zu bytes); without it the file's mode applies.", name,
+                         (unsigned long long)pk->ino, n);
+}
+
 static void check_xattrs(fsck_t *f)
 {
     fsck_scan_t s;
@@ -256,6 +274,10 @@ static void check_xattrs(fsck_t *f)
                              fsck_escape(pk.name, pk.namelen, esc, sizeof(esc)),
                              (unsigned long long)pk.ino, vlen))
                 del_key(f, k, klen);
+            continue;
+        }
+        if (!acl_ok(f, &pk, data, n)) {
+            del_key(f, k, klen);
             continue;
         }
         f->counts.xattrs++;

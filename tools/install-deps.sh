@@ -4,6 +4,8 @@
 set -e
 PKGS="build-essential pkg-config libfuse3-dev fuse3 liburing-dev libcmocka-dev zlib1g-dev \
       librocksdb-dev libleveldb-dev clang libclang-rt-14-dev sqlite3 attr psmisc fio e2fsprogs"
+# setfacl/getfacl for the POSIX ACL test (tests/integration/test_acl.sh)
+PKGS="$PKGS acl"
 # Stores on Ceph RADOS (rados://POOL/NAME): librados to build the backend, and the Ceph
 # daemons for the test that starts a one-node cluster (tests/rados/cluster.sh). About two
 # minutes of apt-get on a fresh machine; RADOS=0 leaves them out (the RADOS test then skips).

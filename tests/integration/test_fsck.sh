@@ -121,6 +121,7 @@ if fresh; then
 fi
 damage_case flags       "Inode 6 (regular file) has unknown flags 0x40000000" 1 0 1
 damage_case nofeature   "Inode 3 has chattr flags 0x30, but the superblock lacks feature bit 0x1" 1 0 1
+damage_case badacl      "POSIX ACL 'system.posix_acl_access' of inode 6 is malformed" 1 0 1
 damage_case hwm         "high-water mark is 3, but inode 8 is in use" 1 0 1
 damage_case badname     "Entry 'a/b' in directory 1 has an invalid name" 1 0 1
 damage_case super       "The superblock is missing"                1 0 1

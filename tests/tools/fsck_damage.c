@@ -491,6 +491,13 @@ static int damage_rows(lsm_t *db, const char *cls)
     } else if (strcmp(cls, "xattr") == 0) {
         lsm_writebatch_put(b, k, fs_key_xattr(k, 888888, "user.a", 6), v, fs_xattr_encode("1", 1, v));
         lsm_writebatch_put(b, k, fs_key_xattr(k, 888888, "user.b", 6), v, fs_xattr_encode("2", 1, v));
+    } else if (strcmp(cls, "badacl") == 0) {
+        /* a POSIX ACL of version 3 on /f2 (the xattr decodes; the ACL inside does not) */
+        static const char acl[] = {3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 4, 0, 4, 0, 0, 0, 0, 0,
+                                   0x20, 0, 4, 0, 0, 0, 0, 0};
+        const char *name = "system.posix_acl_access";
+        lsm_writebatch_put(b, k, fs_key_xattr(k, F2, name, strlen(name)), v,
+                           fs_xattr_encode(acl, sizeof(acl), v));
     } else if (strcmp(cls, "hwm") == 0) {
         sb.inode_hwm = FS_FIRST_FREE_INO;
         lsm_writebatch_put(b, k, fs_key_super(k), v, fs_super_encode(&sb, v));
