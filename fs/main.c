@@ -68,7 +68,7 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 {
     fs_t *fs = userdata;
     unsigned want = FUSE_CAP_DONT_MASK | FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_READDIRPLUS |
-                    FUSE_CAP_READDIRPLUS_AUTO | FUSE_CAP_ASYNC_READ |
+                    FUSE_CAP_ASYNC_READ |
                     FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_CACHE_SYMLINKS |
                     FUSE_CAP_EXPORT_SUPPORT; /* file handles: ops_export.c */
     if (fs->opts->writeback)
@@ -76,9 +76,11 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
     if (!fs->opts->noacl)
         want |= FUSE_CAP_POSIX_ACL;  /* the kernel enforces ACLs; acl.c keeps them */
     conn->want |= want & conn->capable;
-    /* the kernel clears suid/sgid for us (it asks with a setattr) */
+    /* the kernel clears suid/sgid for us (it asks with a setattr); READDIRPLUS always, not
+     * AUTO: entries listed without attributes cost a LOOKUP each later (docs/FILESYSTEM.md) */
     conn->want &= ~(unsigned)(FUSE_CAP_HANDLE_KILLPRIV | FUSE_CAP_POSIX_LOCKS |
-                              FUSE_CAP_FLOCK_LOCKS | FUSE_CAP_AUTO_INVAL_DATA);
+                              FUSE_CAP_FLOCK_LOCKS | FUSE_CAP_AUTO_INVAL_DATA |
+                              FUSE_CAP_READDIRPLUS_AUTO);
     if (fs->opts->noacl)
         conn->want &= ~(unsigned)FUSE_CAP_POSIX_ACL;
     if (conn->max_write < (1u << 20))

@@ -177,9 +177,13 @@ static int write_locked(fuse_req_t req, fs_t *fs, uint64_t ino, fs_inode_t *in,
     }
     fs_batch_inode(b, ino, in);
     r = fs_commit(fs, b);
-    /* The kernel caches attributes for attr_timeout and cannot know st_blocks: tell it
-     * when a write allocated blocks (attributes only; no page is touched). */
-    if (r == 0 && in->blocks != old_blocks && fs->se)
+    /* The kernel caches attributes for attr_timeout and cannot know st_blocks. Without
+     * the writeback cache it marks st_blocks (with size, mtime, ctime) stale itself when a
+     * WRITE or a page writeback completes, and the next stat asks us: no notification
+     * needed (it cost a system call and a kernel inode lookup per appending write). With
+     * the writeback cache the kernel trusts its own attributes: tell it when a write
+     * allocated blocks (attributes only; no page is touched). */
+    if (r == 0 && in->blocks != old_blocks && fs->se && fs->opts->writeback)
         fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
     return r;
 }

@@ -65,8 +65,10 @@ void fs_batch_reclaim(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, const fs_inod
     n1 = fs_key_range_start(k1, FS_ROW_XATTR, ino);
     n2 = fs_key_range_end(k2, FS_ROW_XATTR, ino);
     batch_drop_rows(fs, b, k1, n1, k2, n2);
-    n1 = fs_key_symlink(k1, ino);
-    lsm_writebatch_delete(b, k1, n1);
+    if (!in || S_ISLNK(in->mode)) {  /* only symlinks have an S row: no useless tombstone */
+        n1 = fs_key_symlink(k1, ino);
+        lsm_writebatch_delete(b, k1, n1);
+    }
     n1 = fs_key_orphan(k1, ino);
     lsm_writebatch_delete(b, k1, n1);
     n1 = fs_key_inode(k1, ino);

@@ -18,7 +18,9 @@
 # ext4 disk as /work and the lsmfs store). `lsmfs` is a fresh store (mkfs.lsmfs) in the same
 # place, mounted with the options in $LSMFS_OPTS (e.g. LSMFS_OPTS="-o writeback"). More lsmfs
 # columns: `lsmfs+OPT[+OPT...]` mounts with $LSMFS_OPTS plus `-o OPT,...`, e.g.
-# --targets "ext4 lsmfs lsmfs+uring lsmfs+writeback". Targets alternate inside each rep (the
+# --targets "ext4 lsmfs lsmfs+uring lsmfs+writeback". `lsmfs@DIR[+OPT...]` takes lsmfs and
+# mkfs.lsmfs from DIR instead of --O (an older build to compare, e.g. lsmfs@/work/main/build).
+# Targets alternate inside each rep (the
 # order rotates per rep); every figure is the median over the reps; the ratio columns are
 # target time / ext4 time (lower is better, 1.00 = as fast as ext4).
 #
@@ -55,7 +57,12 @@ LSMFS_OPTS=${LSMFS_OPTS:-}
 [ -x "$OBIN/lsmfs" ] && [ -x "$OBIN/mkfs.lsmfs" ] ||
     { echo "appbench: $OBIN/lsmfs or $OBIN/mkfs.lsmfs missing (run make)" >&2; exit 1; }
 for t in $TARGETS; do
-    case $t in ext4|lsmfs|lsmfs+*) ;; *) echo "appbench: unknown target $t" >&2; exit 2 ;; esac
+    case $t in ext4|lsmfs|lsmfs+*|lsmfs@*) ;; *) echo "appbench: unknown target $t" >&2; exit 2 ;; esac
+    if [[ $t == lsmfs@* ]]; then
+        d=${t#lsmfs@}; d=${d%%+*}
+        [ -x "$d/lsmfs" ] && [ -x "$d/mkfs.lsmfs" ] ||
+            { echo "appbench: $d/lsmfs or $d/mkfs.lsmfs missing (target $t)" >&2; exit 2; }
+    fi
 done
 for w in $WORKLOADS; do
     case $w in sqlite|git|tar|build|files) ;; *) echo "appbench: unknown workload $w" >&2; exit 2 ;; esac
@@ -133,12 +140,13 @@ mount_target() {
     if [ "$1" = ext4 ]; then
         MNT=$WORK/ext4dir; mkdir -p "$MNT"; return 0
     fi
-    local extra=() o=${1#lsmfs}
+    local extra=() o=${1#lsmfs} bin=$OBIN
+    if [[ $o == @* ]]; then bin=${o#@}; bin=${bin%%+*}; o=${o#@"$bin"}; fi
     # shellcheck disable=SC2206
     [ -n "$LSMFS_OPTS" ] && extra=($LSMFS_OPTS)
     [ -n "$o" ] && extra+=(-o "$(echo "${o#+}" | tr + ,)")
     MNT=$WORK/mnt
-    bench_mount_lsmfs "$OBIN" "$WORK/store" "$MNT" "$WORK/lsmfs.log" "${extra[@]}"
+    bench_mount_lsmfs "$bin" "$WORK/store" "$MNT" "$WORK/lsmfs.log" "${extra[@]}"
 }
 
 unmount_target() {

@@ -3,7 +3,7 @@
 # (negative dentry, cached for entry_timeout) appears once it is created, made a directory,
 # linked, symlinked or renamed onto, and disappears again on unlink/rename away; a file's
 # pages (kept across opens, keep_cache) follow writes, truncation, O_TRUNC, hole punching
-# and copy_file_range done through other descriptors.
+# and copy_file_range done through other descriptors; st_blocks follows writes at once.
 . "$(dirname "$0")/lib.sh"
 fs_setup
 
@@ -53,6 +53,39 @@ s = os.open(sys.argv[1], os.O_RDONLY); d = os.open(sys.argv[2], os.O_WRONLY)
 assert os.copy_file_range(s, d, 7, 0, 0) == 7
 PY
 assert_eq copied! "$(head -c 7 "$F")" "after copy_file_range into the cached file"
+
+# st_blocks (cached with the other attributes for attr_timeout) follows block-allocating
+# writes through write(2), O_DIRECT and mmap+msync, and a punched hole, at once
+python3 - "$MNT" <<'PY' || fail "st_blocks did not follow the writes"
+import mmap, os, sys
+d = sys.argv[1]
+def blocks(p, want, what):
+    got = os.stat(p).st_blocks
+    assert got == want, f"{what}: st_blocks {got}, expected {want}"
+p = d + "/blk"
+fd = os.open(p, os.O_CREAT | os.O_WRONLY, 0o644)
+blocks(p, 0, "new file")
+os.write(fd, b"x" * 4096); blocks(p, 8, "after a 4 KiB write")
+os.write(fd, b"y" * 65536); blocks(p, 136, "after 64 KiB more")
+os.close(fd)
+q = d + "/blkmap"
+fd = os.open(q, os.O_CREAT | os.O_RDWR, 0o644)
+os.ftruncate(fd, 1 << 20); blocks(q, 0, "sparse 1 MiB")
+m = mmap.mmap(fd, 1 << 20); m[0:8192] = b"z" * 8192; m.flush()
+blocks(q, 16, "after mmap write + msync")
+m.close(); os.close(fd)
+r = d + "/blkdirect"
+fd = os.open(r, os.O_CREAT | os.O_WRONLY | os.O_DIRECT, 0o644)
+buf = mmap.mmap(-1, 4096); buf.write(b"q" * 4096)
+os.write(fd, buf); blocks(r, 8, "after an O_DIRECT 4 KiB write")
+os.close(fd)
+fd = os.open(p, os.O_RDWR)
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+assert libc.fallocate(fd, 3, ctypes.c_long(0), ctypes.c_long(4096)) == 0  # PUNCH_HOLE|KEEP_SIZE
+blocks(p, 128, "after punching the first 4 KiB")
+os.close(fd)
+PY
 fs_remount
 assert_eq copied! "$(head -c 7 "$F")" "after remount"
 assert_eq A "$(cat "$D/a" 2>&1)" "created-over-miss file after remount"
