@@ -35,19 +35,6 @@ void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     fuse_reply_attr(req, &st, fs->opts->attr_timeout);
 }
 
-int fs_caller_in_group(fuse_req_t req, gid_t gid)
-{
-    const struct fuse_ctx *ctx = fuse_req_ctx(req);
-    if (ctx->gid == gid)
-        return 1;
-    gid_t groups[64];
-    int n = fuse_req_getgroups(req, 64, groups);
-    for (int i = 0; i < n && i < 64; i++)
-        if (groups[i] == gid)
-            return 1;
-    return 0;
-}
-
 void fs_drop_suidgid(fuse_req_t req, fs_inode_t *in)
 {
     if (S_ISDIR(in->mode) || !(in->mode & (S_ISUID | S_ISGID)))

@@ -6,6 +6,7 @@
  * takes exactly that (0 = success with no data). A positive value is a caller's bug: test
  * builds (LSM_TESTING) abort on it; release builds still send its magnitude, never a
  * negative error code to the kernel.
+ * Also who is asking: fs_caller_in_group (the caller's groups, for suid/sgid and ACL rules).
  * An entry whose reply the kernel never got (an interrupted request) gives its lookup back
  * at once, reclaiming an unlinked inode it kept alive (reclaim.c).
  */
@@ -52,4 +53,17 @@ void fs_reply_err(fuse_req_t req, int negerr)
 {
     FS_ASSERT(negerr <= 0); /* 0 or -errno; a positive errno is a caller's bug */
     fuse_reply_err(req, negerr < 0 ? -negerr : negerr);
+}
+
+int fs_caller_in_group(fuse_req_t req, gid_t gid)
+{
+    const struct fuse_ctx *ctx = fuse_req_ctx(req);
+    if (ctx->gid == gid)
+        return 1;
+    gid_t groups[64];
+    int n = fuse_req_getgroups(req, 64, groups);
+    for (int i = 0; i < n && i < 64; i++)
+        if (groups[i] == gid)
+            return 1;
+    return 0;
 }
