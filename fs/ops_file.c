@@ -247,6 +247,8 @@ static int space_for(fs_t *fs, uint64_t blocks)
         return 0;
     if (lsm_location_space(fs->opts->store, &total, &free_bytes, &avail) != 0)
         return -errno;
+    if (total == 0) /* capacity unknown (a Ceph cluster without a manager reports none) */
+        return 0;
     return blocks > avail / fs->bsize ? -ENOSPC : 0;
 }
 
