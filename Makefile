@@ -35,7 +35,7 @@ URING_LIBS  := -luring
 ENGINE_SRC := $(sort $(shell find engine -name '*.c'))
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(O)/obj/%.o)
 # fs/ sources shared with mkfs and fsck (the on-store format); the rest is the daemon.
-FSLIB_SRC  := $(sort $(wildcard fs/schema*.c) fs/mounts.c)
+FSLIB_SRC  := $(sort $(wildcard fs/schema*.c) fs/mounts.c fs/ctl_client.c)
 FSLIB_OBJ  := $(FSLIB_SRC:%.c=$(O)/obj/%.o)
 DAEMON_SRC := $(sort $(filter-out $(FSLIB_SRC),$(wildcard fs/*.c)))
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(O)/obj/%.o)
@@ -91,7 +91,7 @@ $(O)/mkfs.lsmfs: $(MKFS_SRC:%.c=$(O)/obj/%.o) $(O)/libfsschema.a $(O)/liblsm.a
 $(O)/fsck.lsmfs: $(FSCK_SRC:%.c=$(O)/obj/%.o) $(O)/libfsschema.a $(O)/liblsm.a
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
-$(O)/lsmfsctl: $(CTL_SRC:%.c=$(O)/obj/%.o)
+$(O)/lsmfsctl: $(CTL_SRC:%.c=$(O)/obj/%.o) $(O)/libfsschema.a
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
 $(O)/tests/%: $(O)/obj/tests/unit/%.o $(O)/libfsschema.a $(O)/liblsm.a

@@ -13,13 +13,11 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,33 +35,19 @@ static void usage(FILE *f)
 /* Sends op with arg to the daemon behind mnt; the reply text in c. 0, 1 (refused) or 2. */
 static int call(const char *mnt, uint32_t op, const char *arg, struct lsmfs_ctl *c)
 {
-    memset(c, 0, sizeof(*c));
-    c->magic = LSMFS_CTL_MAGIC;
-    c->op = op;
-    size_t n = strlen(arg);
-    if (n + 1 > sizeof(c->data)) {
+    int r = fs_ctl_call(mnt, op, arg, c);
+    if (r == -E2BIG) {
         fprintf(stderr, "lsmfsctl: argument too long\n");
         return 2;
     }
-    memcpy(c->data, arg, n + 1);
-    c->len = (uint32_t)n + 1;
-    int fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        fprintf(stderr, "lsmfsctl: %s: %s\n", mnt, strerror(errno));
+    if (r == -ENOTTY || r == -ENOSYS || r == -EINVAL) {
+        fprintf(stderr, "lsmfsctl: %s: not the root of an lsmfs mount (%s)\n", mnt, strerror(-r));
         return 2;
     }
-    int r = ioctl(fd, LSMFS_IOC_CTL, c);
-    int e = errno;
-    close(fd);
     if (r < 0) {
-        if (e == ENOTTY || e == ENOSYS || e == EINVAL)
-            fprintf(stderr, "lsmfsctl: %s: not the root of an lsmfs mount (%s)\n", mnt,
-                    strerror(e));
-        else
-            fprintf(stderr, "lsmfsctl: %s: %s\n", mnt, strerror(e));
+        fprintf(stderr, "lsmfsctl: %s: %s\n", mnt, strerror(-r));
         return 2;
     }
-    c->data[sizeof(c->data) - 1] = 0;
     if (c->error) {
         fprintf(stderr, "lsmfsctl: %s (%s)\n", c->data, strerror(c->error));
         return 1;

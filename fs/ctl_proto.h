@@ -40,4 +40,9 @@ struct lsmfs_ctl {
 
 #define LSMFS_IOC_CTL _IOWR('L', 0x14, struct lsmfs_ctl)
 
+/* One call (ctl_client.c): fills *c with op and arg, asks the daemon of the mount `mnt`.
+ * 0 when the daemon answered (its verdict in c->error, its NUL-terminated text in c->data);
+ * -errno when the call did not reach it (-E2BIG: arg too long; open's or ioctl's errno). */
+int fs_ctl_call(const char *mnt, uint32_t op, const char *arg, struct lsmfs_ctl *c);
+
 #endif

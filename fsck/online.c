@@ -27,7 +27,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <libgen.h>
@@ -35,7 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
@@ -68,25 +66,16 @@ int fsck_online_find(const char *arg, char *store, size_t sn, char *mnt, size_t 
  * the reason printed. */
 static int ask_checkpoint(const char *mnt, const char *dir)
 {
-    struct lsmfs_ctl *c = calloc(1, sizeof(*c));
+    struct lsmfs_ctl *c = malloc(sizeof(*c));
     if (!c) {
         fprintf(stderr, "fsck.lsmfs: out of memory\n");
         return -1;
     }
-    c->magic = LSMFS_CTL_MAGIC;
-    c->op = LSMFS_CTL_CHECKPOINT;
-    snprintf(c->data, sizeof(c->data), "%s", dir);
-    c->len = (uint32_t)strlen(c->data) + 1;
-    int fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int r = fd < 0 ? -1 : ioctl(fd, LSMFS_IOC_CTL, c);
-    int e = errno;
-    if (fd >= 0)
-        close(fd);
+    int r = fs_ctl_call(mnt, LSMFS_CTL_CHECKPOINT, dir, c);
     if (r < 0) {
         fprintf(stderr, "fsck.lsmfs: %s: cannot ask the daemon for a checkpoint: %s\n", mnt,
-                strerror(e));
+                strerror(-r));
     } else if (c->error) {
-        c->data[sizeof(c->data) - 1] = 0;
         fprintf(stderr, "fsck.lsmfs: %s: the daemon could not make a checkpoint: %s (%s)\n",
                 mnt, c->data, strerror(c->error));
         r = -1;
