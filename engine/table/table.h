@@ -42,6 +42,8 @@ typedef struct table_read_options {
     cache_t *block_cache;       /* may be NULL; keyed by fixed64 number | fixed64 offset */
     table_stats_t *stats;       /* may be NULL */
     int verify_checksums;       /* for the blocks table_open reads */
+    int mmap_reads;             /* 1: read uncompressed data blocks through a mapping of the
+                                 * file (no block-cache copy; table.c "mapped reads") */
 } table_read_options_t;
 
 typedef struct table table_t;
