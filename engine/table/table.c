@@ -414,6 +414,7 @@ static int map_block(table_t *t, block_handle_t bh, int verify, blkref_t *r, sta
         return -1;
     }
     STAT_ADD(t, block_read_bytes, bh.size);
+    STAT_ADD(t, block_mapped, 1);
     if (block_init(&r->own, c.data, c.size, borrowed ? NULL : c.data) < 0) {
         block_release(&r->own);
         *err = st_error(ST_CORRUPTION, "%s: data block at offset %llu is malformed (restart array)",

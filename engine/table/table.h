@@ -36,6 +36,7 @@ typedef struct table_stats {
     _Atomic uint64_t block_cache_hit;   /* data blocks found in the block cache */
     _Atomic uint64_t block_cache_miss;  /* data blocks read from the file */
     _Atomic uint64_t block_read_bytes;  /* bytes of data blocks read from files */
+    _Atomic uint64_t block_mapped;      /* data blocks read in place from a mapping */
 } table_stats_t;
 
 typedef struct table_read_options {
