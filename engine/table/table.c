@@ -571,7 +571,9 @@ status_t table_get(table_t *t, slice_t user_key, uint64_t snapshot, int verify_c
  * doubling up to RA_MAX), are decoded in place and not inserted into the cache, so a long
  * scan neither mallocs nor syscalls per block, nor evicts the hot blocks of point reads.
  * A block in the window is in use only while it is it->cur, and the window is refilled
- * only from load_block after clear_data has dropped it. */
+ * only from load_block after clear_data has dropped it. A mapped table (map_block) keeps
+ * no window of its own: the same window sizes are announced to the kernel with
+ * rfile_map_willneed and the blocks are read in place. */
 #define RA_MIN (32u << 10)
 #define RA_MAX (256u << 10)
 
@@ -642,8 +644,21 @@ static status_t ra_fill(titer_t *it, uint64_t off, size_t need)
 static status_t get_block_scan(titer_t *it, block_handle_t bh, blkref_t *r)
 {
     table_t *t = it->t;
-    if (t->map)
+    if (t->map) {
+        /* the window is only announced (one madvise per window, as one pread was): a
+         * cold scan then reads ahead instead of faulting in one page at a time */
+        if (bh.offset < it->ra_off || bh.offset - it->ra_off >= it->ra_len) {
+            size_t want = it->ra_next;
+            if (want > t->data_limit - bh.offset)
+                want = (size_t)(t->data_limit - bh.offset);
+            rfile_map_willneed(t->file, bh.offset, want);
+            it->ra_off = bh.offset;
+            it->ra_len = want;
+            if (it->ra_next < RA_MAX)
+                it->ra_next *= 2;
+        }
         return get_block(t, bh, it->verify, it->fill, r);
+    }
     char key[16];
     if (cache_probe(t, bh, key, r))
         return NULL;

@@ -3,8 +3,10 @@
  *
  * table_open reads the footer, metaindex, properties, index, bloom filter and range-del
  * block once and keeps them in the table_t: a get then costs one filter probe, one binary
- * search of the in-memory index and one data block (from the block cache when there is
- * one). A truncated or damaged file gives a Corruption naming the file and what is wrong.
+ * search of the in-memory index and one data block (read in place from a mapping of the
+ * file with ro->mmap_reads, else from the block cache when there is one). A truncated or
+ * damaged file gives a Corruption naming the file and what is wrong; an I/O error while
+ * paging in a mapped block is an I/O error (util/mapguard.h), never a crash.
  *
  * Checksums: the blocks read by table_open (and the footer) are verified when
  * ro->verify_checksums is set (the normal case; off only to salvage a damaged file).

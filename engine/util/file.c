@@ -403,6 +403,16 @@ const char *rfile_map(rfile_t *f, uint64_t *len)
     return f->map;
 }
 
+void rfile_map_willneed(rfile_t *f, uint64_t off, uint64_t len)
+{
+    if (!f->map || off >= f->map_len)
+        return;
+    if (len > f->map_len - off)
+        len = f->map_len - off;
+    uint64_t start = off & ~(uint64_t)4095;
+    madvise(f->map + start, (size_t)(off + len - start), MADV_WILLNEED);
+}
+
 void rfile_close(rfile_t *f)
 {
     if (!f)

@@ -78,6 +78,10 @@ void rfile_close(rfile_t *f);
  * rfile_close. Touching the mapping can raise SIGBUS on an I/O error: read it only under
  * util/mapguard.h. */
 const char *rfile_map(rfile_t *f, uint64_t *len);
+/* Asks the kernel to read [off, off + len) of the mapping into the page cache ahead of use
+ * (MADV_WILLNEED: the mapping is MADV_RANDOM, so page faults alone read one page each).
+ * Best effort; no-op without a mapping. */
+void rfile_map_willneed(rfile_t *f, uint64_t off, uint64_t len);
 const char *rfile_path(const rfile_t *f);
 /* Advises the kernel that the file will be read sequentially (compaction). */
 void rfile_hint_sequential(rfile_t *f);
