@@ -48,6 +48,8 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
  * test harness or a library that installs its own; we then chain to theirs). */
 int mapguard_available(void)
 {
+    if (!MAPGUARD_SUPPORTED)
+        return 0;
     pthread_mutex_lock(&install_mu);
     struct sigaction cur;
     int ok = sigaction(SIGBUS, NULL, &cur) == 0;

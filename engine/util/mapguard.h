@@ -24,6 +24,20 @@
 #ifndef LSM_UTIL_MAPGUARD_H
 #define LSM_UTIL_MAPGUARD_H
 
+/* ThreadSanitizer runs a program's signal handlers itself, deferred to points of its
+ * choosing, so a SIGBUS cannot jump out of the faulting read there: in a TSan build guarded
+ * reads are unsupported, mapguard_available() says 0 and tables read with pread. */
+#if defined(__SANITIZE_THREAD__)
+#define MAPGUARD_SUPPORTED 0
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MAPGUARD_SUPPORTED 0
+#endif
+#endif
+#ifndef MAPGUARD_SUPPORTED
+#define MAPGUARD_SUPPORTED 1
+#endif
+
 /* 0 when fn returned, -1 when a SIGBUS interrupted it (or mapguard_available never
  * succeeded: then fn is not called at all). */
 int mapguard_run(void (*fn)(void *arg), void *arg);
