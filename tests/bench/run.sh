@@ -1,7 +1,8 @@
 #!/bin/bash
 # run.sh - the standard benchmark set of `make bench`: kvbench (engine vs RocksDB/LevelDB)
 # on the workloads the project tracks, then tests/bench/fsbench.sh when it exists, then
-# tests/bench/appbench.sh (applications vs ext4; LSMFS_OPTS passes extra lsmfs options).
+# tests/bench/appbench.sh (applications vs ext4; LSMFS_OPTS passes extra lsmfs options), then
+# fsbench's lsmfs-rados target (a store on a throw-away Ceph cluster) beside lsmfs.
 #
 #   tests/bench/run.sh [--quick]
 #
@@ -99,6 +100,14 @@ sub() {
 }
 sub fsbench.sh fsbench
 sub appbench.sh "appbench (applications: lsmfs vs ext4)"
+# A store on Ceph RADOS beside a local one: fsbench starts a one-node test cluster (memstore
+# OSD on loopback) and stops it; quick sizes, since every write waits for the OSD.
+if [ -x tests/bench/fsbench.sh ]; then
+    log ""
+    log "=== fsbench on RADOS (lsmfs-rados vs lsmfs, quick sizes; test cluster: the client path)"
+    tests/bench/fsbench.sh --quick --targets "lsmfs lsmfs-rados" 2>&1 | tee -a "$OUT"
+    [ "${PIPESTATUS[0]}" -ne 0 ] && { log "=== FAILED: fsbench on RADOS"; status=1; }
+fi
 
 log ""
 log "results saved to $OUT"
