@@ -1,7 +1,7 @@
 /*
  * mkfs.c - mkfs.lsmfs: make a new, empty lsmfs store.
  *
- *   mkfs.lsmfs [-b blocksize] [-L label] [-c none|zlib] [-f] [-q] STORE
+ *   mkfs.lsmfs [-b blocksize] [-L label] [-c none|zlib] [-f] [-q] [-o rados-options] STORE
  *
  * Every argument is checked before anything is written: a bad one prints a message and
  * exits 1 with the disk untouched. STORE is created if missing; a non-empty directory is
@@ -27,16 +27,19 @@
 #include "reserve.h"
 #include "version.h"
 #include "schema.h"
+#include "rados_opts.h"
 
 static void usage(FILE *f)
 {
     fprintf(f,
-"usage: mkfs.lsmfs [-b blocksize] [-L label] [-c none|zlib] [-f] [-q] STORE\n"
+"usage: mkfs.lsmfs [-b blocksize] [-L label] [-c none|zlib] [-f] [-q] [-o opts] STORE\n"
 "  -b SIZE   data block size in bytes, a power of two from %u to %u (default %u)\n"
 "  -L LABEL  file system label, at most %d bytes\n"
 "  -c ALG    compression of the store's tables: none (default) or zlib\n"
 "  -f        overwrite: destroy the store already in STORE\n"
 "  -q        quiet: print nothing on success\n"
+"  -o OPTS   for a rados://POOL/NAME store: conf=PATH,id=CLIENT,rados_timeout=SECONDS,\n"
+"            lease=SECONDS,takeover (as lsmfs -o; see docs/SCALE.md)\n"
 "  -V, --version  print the version\n",
             FS_BLOCK_SIZE_MIN, FS_BLOCK_SIZE_MAX, FS_BLOCK_SIZE_DEFAULT, FS_LABEL_MAX);
 }
@@ -144,7 +147,7 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    while ((c = getopt_long(argc, argv, "b:L:c:fqhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "b:L:c:fqo:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'b':
             if (parse_block_size(optarg, &sb.block_size) != 0) {
@@ -173,6 +176,10 @@ int main(int argc, char **argv)
             break;
         case 'f': force = 1; break;
         case 'q': quiet = 1; break;
+        case 'o':
+            if (fs_rados_opts_parse("mkfs.lsmfs", optarg) != 0)
+                return 1;
+            break;
         case 'h': usage(stdout); return 0;
         case 'V':
             printf("mkfs.lsmfs %s (store format %d, lsmfs format %d)\n", LSMFS_VERSION_STRING,
