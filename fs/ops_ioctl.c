@@ -26,6 +26,7 @@
 #include "ctl_proto.h"
 #include "fs.h"
 #include "iflags.h"
+#include "snapview.h"
 
 /* Appends printf output to the reply, truncating at its end. */
 static void say(struct lsmfs_ctl *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -91,6 +92,7 @@ static void snap_delete(fs_t *fs, struct lsmfs_ctl *c)
     lsm_delete_persistent_snapshot(fs->db, c->data, &err);
     if (err)
         return fail(c, lsm_error_errno(err), err, "snapshot delete");
+    fs_snapview_forget_name(fs, c->data); /* MNT/.snapshots lets go of it */
     c->len = 0;
     say(c, "%s", "");
 }
