@@ -252,7 +252,11 @@ static void dir_stat(fs_t *fs, struct stat *st)
     memset(st, 0, sizeof(*st));
     st->st_ino = SV_DIR;
     st->st_mode = S_IFDIR | 0755;
-    st->st_nlink = 2;
+    char **names;
+    uint64_t *seqs;
+    size_t n = lsm_list_persistent_snapshots(fs->db, &names, &seqs);
+    lsm_free_persistent_snapshot_list(names, seqs, n);
+    st->st_nlink = 2 + n; /* one ".." per snapshot root, as for any directory */
     st->st_uid = getuid();
     st->st_gid = getgid();
     st->st_blksize = fs->bsize;

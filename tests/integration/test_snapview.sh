@@ -68,6 +68,19 @@ assert_eq "$before" "$(tree_sig "$MNT/.snapshots/s1")" "s1 shows the tree as it 
 assert_eq "$before" "$(tree_sig "$MNT/.snapshots/s2")" "s2 shows the tree as it was"
 [ "$before" != "$(tree_sig "$MNT")" ] || fail "the live tree did not change (test is void)"
 
+# ---- space: what only the snapshots can read ----
+# s1 and s2 see the same tree, so all of it is counted at the newer s2; at least the two
+# rewritten 4 KiB blocks of d/big and the removed f3, f4, e/hard... differ from live.
+u=$("$CTL" snapshot usage "$MNT") || fail "snapshot usage"
+assert_eq 0 "$(echo "$u" | awk '$1 == "s1" { print $2 }')" "s1 holds nothing s2 does not"
+u2=$(echo "$u" | awk '$1 == "s2" { print $2 }')
+[ "${u2:-0}" -gt 8192 ] || fail "s2 holds ${u2:-?} bytes, expected > 8192: $u"
+assert_eq "$u2" "$(echo "$u" | awk '$1 == "total" { print $2 }')" "usage total"
+assert_eq "$u2" "$("$CTL" stats "$MNT" | sed -n 's/^snapshots.held-bytes: //p')" \
+    "stats' snapshots.held-bytes"
+assert_eq "$(( $(ls "$MNT/.snapshots" | wc -l) + 2 ))" "$(stat -c %h "$MNT/.snapshots")" \
+    ".snapshots' link count"
+
 # ---- inode numbers differ from the live ones (one st_dev: see docs/SNAPSHOTS.md) ----
 li=$(stat -c %i "$MNT/d/big"); si=$(stat -c %i "$MNT/.snapshots/s1/d/big")
 [ "$li" != "$si" ] || fail "snapshot inode $si equals the live one"
