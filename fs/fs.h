@@ -202,6 +202,9 @@ void fs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char
 void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
 void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 void fs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+/* getxattr/listxattr of ino read through fs (the live fs_t or a snapshot view's). */
+void fs_xattr_reply_get(fuse_req_t req, fs_t *fs, uint64_t ino, const char *name, size_t size);
+void fs_xattr_reply_list(fuse_req_t req, fs_t *fs, uint64_t ino, size_t size);
 
 /* ---- options (options.c) ---- */
 /* Parses one comma-separated -o list into opts; unknown options are an error (message on

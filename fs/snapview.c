@@ -725,26 +725,7 @@ static void sv_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
         return fs_reply_err(req, -ENODATA);
     if (n.kind != SV_IN_SNAP)
         return fs_reply_err(req, -ESTALE);
-    size_t nl = strlen(name);
-    if (nl == 0 || nl > FS_XATTR_NAME_MAX)
-        return fs_reply_err(req, -ERANGE);
-    char key[FS_KEY_MAX], *err = NULL;
-    size_t klen = fs_key_xattr(key, n.ino, name, nl), vlen, dlen;
-    const char *data;
-    char *v = lsm_get(fs->db, n.s->view->ropt, key, klen, &vlen, &err);
-    if (err)
-        return fs_reply_err(req, fs_err_ino(fs, err, n.ino, "read xattr (snapshot)"));
-    if (!v)
-        return fs_reply_err(req, -ENODATA);
-    if (fs_xattr_decode(v, vlen, &data, &dlen) != 0)
-        fs_reply_err(req, -EUCLEAN);
-    else if (size == 0)
-        fuse_reply_xattr(req, dlen);
-    else if (size < dlen)
-        fs_reply_err(req, -ERANGE);
-    else
-        fuse_reply_buf(req, data, dlen);
-    lsm_free(v);
+    fs_xattr_reply_get(req, n.s->view, n.ino, name, size);
 }
 
 static void sv_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
@@ -759,44 +740,7 @@ static void sv_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
     }
     if (n.kind != SV_IN_SNAP)
         return fs_reply_err(req, -ESTALE);
-    char lo[FS_KEY_MAX], hi[FS_KEY_MAX], *err = NULL, *list = NULL;
-    size_t nlo = fs_key_range_start(lo, FS_ROW_XATTR, n.ino);
-    size_t nhi = fs_key_range_end(hi, FS_ROW_XATTR, n.ino), len = 0;
-    lsm_readoptions_t *ro = lsm_readoptions_create();
-    lsm_readoptions_set_iterate_upper_bound(ro, hi, nhi);
-    lsm_readoptions_set_snapshot(ro, n.s->snap);
-    lsm_iterator_t *it = lsm_create_iterator(fs->db, ro);
-    int r = 0;
-    for (lsm_iter_seek(it, lo, nlo); lsm_iter_valid(it) && !r; lsm_iter_next(it)) {
-        size_t klen;
-        fs_key_t pk;
-        const char *k = lsm_iter_key(it, &klen);
-        char *nl = NULL;
-        if (fs_key_parse(k, klen, &pk) != 0 || pk.type != FS_ROW_XATTR || pk.ino != n.ino)
-            r = -EUCLEAN;
-        else if (!(nl = realloc(list, len + pk.namelen + 1)))
-            r = -ENOMEM;
-        if (r)
-            break;
-        list = nl;
-        memcpy(list + len, pk.name, pk.namelen);
-        len += pk.namelen;
-        list[len++] = '\0';
-    }
-    lsm_iter_get_error(it, &err);
-    lsm_iter_destroy(it);
-    lsm_readoptions_destroy(ro);
-    if (err)
-        r = fs_err(fs, err, "listxattr (snapshot)");
-    if (r)
-        fs_reply_err(req, r);
-    else if (size == 0)
-        fuse_reply_xattr(req, len);
-    else if (size < len)
-        fs_reply_err(req, -ERANGE);
-    else
-        fuse_reply_buf(req, list, len);
-    free(list);
+    fs_xattr_reply_list(req, n.s->view, n.ino, size);
 }
 
 /* ---- directories ------------------------------------------------------------------------

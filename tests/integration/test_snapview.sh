@@ -38,6 +38,7 @@ ln -s ../d/small "$MNT/e/link"
 ln "$MNT/d/small" "$MNT/e/hard"
 setfattr -n user.color -v blue "$MNT/d/small"
 setfattr -n user.k -v v1 "$MNT/d/sub"
+command -v setfacl >/dev/null && setfacl -m u:65534:r "$MNT/d/big"
 for i in $(seq 1 30); do echo "n$i" > "$MNT/d/sub/f$i"; done
 before=$(tree_sig "$MNT")
 
@@ -61,6 +62,7 @@ rm "$MNT/e/link"; ln -s elsewhere "$MNT/e/link"
 rm "$MNT/e/hard"
 setfattr -n user.color -v red "$MNT/d/small"
 setfattr -x user.k "$MNT/d/sub"
+command -v setfacl >/dev/null && setfacl -b "$MNT/d/big"
 truncate -s 10 "$MNT/d/sparse"
 echo new > "$MNT/d/newfile"
 chmod 600 "$MNT/d/empty"
