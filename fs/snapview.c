@@ -88,6 +88,16 @@ static uint64_t sv_encode(const sv_slot_t *s, uint64_t ino)
 
 static int is_ours(uint64_t node) { return (node & SV_BIT) != 0; }
 
+/* The generation of a view node: the inode's, mixed with its snapshot's sequence. File
+ * handles carry (node id, 32-bit generation) and slots are given out per mount, so after a
+ * remount a handle's slot may belong to another snapshot: the generation then differs and
+ * the kernel answers ESTALE instead of opening another snapshot's file. */
+static uint64_t sv_generation(const sv_slot_t *s, const fs_inode_t *in)
+{
+    uint64_t h = (s->seq + 1) * 0x9e3779b97f4a7c15ULL;
+    return (uint32_t)(in->generation ^ (h >> 32) ^ h);
+}
+
 /* 1 if (parent, name) is in the view or is ".snapshots" in the root: changes refused. */
 static int sv_touches(uint64_t parent, const char *name)
 {
@@ -282,7 +292,7 @@ static void reply_snap_entry(fuse_req_t req, fs_t *fs, sv_slot_t *s, uint64_t in
     struct fuse_entry_param e;
     memset(&e, 0, sizeof(e));
     e.ino = sv_encode(s, ino);
-    e.generation = in->generation;
+    e.generation = sv_generation(s, in);
     e.attr_timeout = fs->opts->attr_timeout;
     e.entry_timeout = entry_timeout;
     fs_stat_fill(fs, e.ino, in, &e.attr);
@@ -809,14 +819,14 @@ static void dir_reset(sv_dir_t *d)
 
 /* Adds one entry; returns 0 when it did not fit. plus: with attributes (ino 0: none). */
 static size_t add_entry(fuse_req_t req, fs_t *fs, char *buf, size_t room, const char *name,
-                        uint64_t node, const fs_inode_t *in, mode_t type, off_t next,
-                        int plus)
+                        uint64_t node, const sv_slot_t *s, const fs_inode_t *in, mode_t type,
+                        off_t next, int plus)
 {
     struct fuse_entry_param e;
     memset(&e, 0, sizeof(e));
     if (in) {
         e.ino = node;
-        e.generation = in->generation;
+        e.generation = sv_generation(s, in);
         e.attr_timeout = fs->opts->attr_timeout;
         e.entry_timeout = fs->opts->entry_timeout;
         fs_stat_fill(fs, node, in, &e.attr);
@@ -883,7 +893,7 @@ static void sv_do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off
     for (; off < 2; off++) { /* "." and ".." (no attributes: no lookup counted) */
         uint64_t node = off == 0 ? ino : d->s == NULL ? FUSE_ROOT_ID
                         : d->ino == FS_ROOT_INO ? SV_DIR : sv_encode(d->s, din.parent);
-        if (!(n = add_entry(req, fs, buf + used, size - used, off ? ".." : ".", node, NULL,
+        if (!(n = add_entry(req, fs, buf + used, size - used, off ? ".." : ".", node, NULL, NULL,
                             S_IFDIR, off + 1, plus)))
             goto out;
         used += n;
@@ -899,7 +909,7 @@ static void sv_do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off
                 sv_unref(fs, s, 1);
             }
             if (!(n = add_entry(req, fs, buf + used, size - used, d->names[off - 2], node,
-                                NULL, S_IFDIR, off + 1, plus)))
+                                NULL, NULL, S_IFDIR, off + 1, plus)))
                 break;
             used += n;
         }
@@ -918,7 +928,7 @@ static void sv_do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off
                 break;
             }
             uint64_t node = sv_encode(d->s, cino);
-            if (!(n = add_entry(req, fs, buf + used, size - used, name, node,
+            if (!(n = add_entry(req, fs, buf + used, size - used, name, node, d->s,
                                 plus && !lr ? &cin : NULL, (mode_t)type << 12, d->pos + 1,
                                 plus)))
                 break;

@@ -15,6 +15,7 @@ CTL=$O/lsmfsctl
 fs_require_root
 command -v python3 >/dev/null || skip "python3 is needed for the errno checks"
 fs_setup
+fs_require_tool fhandle
 
 # The tree's signature: one line per entry (type, mode, size, link count, symlink target),
 # the md5 of every regular file, the xattrs, and the hard-link groups (paths sharing an
@@ -175,6 +176,23 @@ assert_eq "$(tree_sig "$MNT")" "$(tree_sig "$MNT/.snapshots/s2")" "re-created s2
 fs_remount
 assert_eq "s1" "$(names)" "snapshots after remount"
 assert_eq "$before" "$(tree_sig "$MNT/.snapshots/s1")" "s1 after remount"
+
+# ---- file handles of snapshot files ----
+# Slots (the node id's snapshot part) are given out per mount in lookup order: now s1 has
+# slot 1, hA gets 2, hB 3. After the remount hB is looked up second and gets slot 2, so
+# hA's handle names hB's file (same inode number): the generation must make it ESTALE.
+echo A > "$MNT/fh"; mkdir "$MNT/.snapshots/hA"
+echo B > "$MNT/fh"; mkdir "$MNT/.snapshots/hB"
+H=$TMPROOT/handles; mkdir -p "$H"
+"$TOOLS/fhandle" save "$MNT/.snapshots/hA/fh" "$H/a" || fail "fhandle save"
+sync; echo 2 > /proc/sys/vm/drop_caches
+out=$("$TOOLS/fhandle" open "$MNT" "$H/a")
+assert_eq "ino $(stat -c %i "$MNT/.snapshots/hA/fh")
+A" "$out" "a snapshot file's handle after drop_caches"
+fs_remount
+stat "$MNT/.snapshots/s1" >/dev/null; stat "$MNT/.snapshots/hB/fh" >/dev/null
+assert_eq ESTALE "$("$TOOLS/fhandle" open "$MNT" "$H/a")" \
+    "a snapshot file's handle after a remount, its slot now hB's"
 
 # ---- atomicity under 8 writers ----
 # Writer w, step i: append line i to logs/w, then rename its token tA/w.(i-1) or
