@@ -81,6 +81,9 @@ typedef struct fs {
     struct fs_ctl *ctl;         /* control channel (control.c), NULL when unavailable */
     struct fs_uring *uring;     /* the io_uring transport, or NULL (uring.h) */
     atomic_int_fast64_t inodes_used; /* I rows in the store, for df -i (inode_count.h) */
+    struct fs_snapview *snapview; /* MNT/.snapshots (snapview.h), NULL until mounted */
+    const lsm_snapshot_t *snap; /* NULL: the live store; set only in snapview's read-only
+                                 * views, whose ropt reads at it (data.c's iterators too) */
 } fs_t;
 
 /* ---- lifecycle (lifecycle.c) ---- */
@@ -199,6 +202,9 @@ void fs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char
 void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
 void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 void fs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+/* getxattr/listxattr of ino read through fs (the live fs_t or a snapshot view's). */
+void fs_xattr_reply_get(fuse_req_t req, fs_t *fs, uint64_t ino, const char *name, size_t size);
+void fs_xattr_reply_list(fuse_req_t req, fs_t *fs, uint64_t ino, size_t size);
 
 /* ---- options (options.c) ---- */
 /* Parses one comma-separated -o list into opts; unknown options are an error (message on

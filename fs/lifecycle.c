@@ -9,6 +9,7 @@
  * Failures print one line naming the store and what is wrong with it.
  */
 #include "fs.h"
+#include "snapview.h"
 #include "mounts.h"
 #include "inode_count.h"
 #include "log.h"
@@ -212,6 +213,8 @@ void fs_close(fs_t *fs)
 {
     if (!fs)
         return;
+    fs_snapview_destroy(fs->snapview, fs); /* it holds engine snapshots */
+    fs->snapview = NULL;
     if (fs->db) {
         if (!fs->opts->ro) {
             /* nothing is open or known any more: orphans can go now */

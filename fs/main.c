@@ -13,6 +13,7 @@
 #include "log.h"
 #include "control.h"
 #include "uring.h"
+#include "snapview.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -281,6 +282,7 @@ int main(int argc, char **argv)
         fargv[fargc++] = "-d";
     struct fuse_args args = FUSE_ARGS_INIT(fargc, fargv);
     setup_ops();
+    fs_snapview_install(&ops); /* MNT/.snapshots wraps the ops above */
     se = fuse_session_new(&args, &ops, sizeof(ops), fs);
     fuse_opt_free_args(&args);
     free(fo);
@@ -289,6 +291,8 @@ int main(int argc, char **argv)
         goto out;
     }
     fs->se = se;
+    if (!(fs->snapview = fs_snapview_create(fs)))
+        goto out;
     if (fuse_set_signal_handlers(se) != 0)
         goto out;
     handlers = 1;
