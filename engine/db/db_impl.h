@@ -87,6 +87,7 @@ struct lsm_t {
     pthread_cond_t bg_cv; /* signalled on any background state change */
 
     _Atomic(memtable_t *) mem;
+    arena_pool_t *mt_pool; /* retired memtables' arena blocks, for the next (may be NULL) */
     uint64_t mem_log_number;
     imm_entry_t imm[DB_MAX_IMM]; /* oldest first */
     int n_imm;

@@ -92,7 +92,7 @@ static status_t replay_rotate(replay_t *r)
         db->imm[db->n_imm].next_log_number = 0;
         db->n_imm++;
     }
-    memtable_t *fresh = memtable_new_sized(db->opt.write_buffer_size);
+    memtable_t *fresh = memtable_new_pooled(db->opt.write_buffer_size, db->mt_pool);
     if (!fresh)
         return st_io(ENOMEM, "memtable");
     atomic_store(&db->mem, fresh);
@@ -266,6 +266,7 @@ static void db_free(lsm_t *db)
     mutex_destroy(&db->mu);
     pthread_mutex_destroy(&db->reserve_mu);
     pthread_cond_destroy(&db->bg_cv);
+    arena_pool_unref(db->mt_pool); /* memtables still alive keep it until they go */
     free(db->dir);
     free(db);
 }
@@ -296,6 +297,8 @@ static status_t open_impl(const lsm_options_t *options, const char *name, int re
     db->env = db->opt.env ? db->opt.env : &db->default_env;
     db->read_only = read_only;
     db->lock_fd = -1;
+    if (db->opt.write_buffer_size >= MEMTABLE_HUGE_MIN) /* one memtable's worth of blocks */
+        db->mt_pool = arena_pool_new(db->opt.write_buffer_size / ARENA_HUGE_BLOCK + 1);
     mutex_init(&db->mu);
     pthread_mutex_init(&db->reserve_mu, NULL);
     pthread_cond_init(&db->bg_cv, NULL);
@@ -337,7 +340,7 @@ static status_t open_impl(const lsm_options_t *options, const char *name, int re
         if (!db->tcache || (db->opt.block_cache_size && !db->block_cache))
             st = st_io(ENOMEM, "%s: caches", name);
     }
-    memtable_t *mem = st ? NULL : memtable_new_sized(db->opt.write_buffer_size);
+    memtable_t *mem = st ? NULL : memtable_new_pooled(db->opt.write_buffer_size, db->mt_pool);
     if (!st && !mem)
         st = st_io(ENOMEM, "memtable");
     if (!st) {
