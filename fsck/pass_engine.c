@@ -181,6 +181,7 @@ static lsm_t *rebuild_store(fsck_t *f, const char *what, const char *msg)
     if (!fsck_problem(f, 0, Q_REBUILD, "%s: %s\nRebuild the store from its readable tables "
                       "and WALs (what lies in the damaged parts is lost)", what, msg))
         engine_damage_counted(f, what, msg, 1);
+    fsck_damage_collect(f);
     lsm_options_t *o = lsm_options_create();
     if (!o)
         fsck_fatal(f, FSCK_EXIT_ERROR, "out of memory");

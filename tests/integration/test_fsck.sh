@@ -139,6 +139,26 @@ damage_case badinode    "Inode 7 is corrupt"                       1 0 0
 damage_case sst-flip    "checksum mismatch"                        1 0 partial
 damage_case sst-missing "000.*sst"                                 1 0 0
 damage_case manifest    "MANIFEST"                                 1 0 1
+# The rebuild names the files it changed: every data block lost (verify's list) lies in a
+# byte range fsck -y printed for that file, with its path.
+log "damage: sst-data (fsck names the files the rebuild changed)"
+if fresh && "$DMG" "$STORE" sst-data >/dev/null; then
+    run_fsck 1 "Files changed:" -y
+    grep -q "^    /d1/d2/f3 (inode 7): data, offset 0, length [0-9]*" <<<"$FSCK_OUT" ||
+        fail "sst-data: /d1/d2/f3's damaged block 0 not named: $(grep -A5 'Files changed' <<<"$FSCK_OUT")"
+    lostlist=$("$DMG" "$STORE" verify 2>&1 | sed -n 's/^verify: block \([0-9]*\) of inode \([0-9]*\) is wrong$/\1 \2/p')
+    [ -n "$lostlist" ] || fail "sst-data: verify found nothing lost (the damage missed?)"
+    while read -r blk ino; do
+        [ -n "$blk" ] || continue
+        ok=0
+        while read -r off len; do
+            [ $((blk * 4096)) -ge "$off" ] && [ $((blk * 4096)) -lt $((off + len)) ] && ok=1
+        done < <(sed -n "s/^    \/.* (inode $ino): data, offset \([0-9]*\), length \([0-9]*\): .*/\1 \2/p" <<<"$FSCK_OUT")
+        [ $ok = 1 ] || fail "sst-data: lost block $blk of inode $ino is not in any range fsck named"
+    done <<<"$lostlist"
+    run_fsck 0 "" -n
+    grep -q "Files changed" <<<"$FSCK_OUT" && fail "sst-data: a clean run still names changed files"
+fi
 # A WAL damaged mid-log: -y recovers the prefix (point-in-time), which keeps everything
 # populate flushed to tables.
 damage_case wal         "write-ahead log is damaged"               1 0 1
