@@ -104,7 +104,10 @@ void lsm_checkpoint_create(lsm_t *db, const char *dir, uint64_t *seq, char **err
  *   "lsm.num-files-at-level<N>"    number of SST files at level N
  *   "lsm.estimate-num-keys", "lsm.cur-size-all-mem-tables", "lsm.num-immutable-mem-table"
  *   "lsm.reserve-bytes"            bytes the space reserve holds now (0 when released)
- *   "lsm.num-persistent-snapshots" persistent snapshots recorded in the MANIFEST */
+ *   "lsm.num-persistent-snapshots" persistent snapshots recorded in the MANIFEST
+ *   "lsm.wal-gap"                  empty, or why the open found a live WAL cut short: a
+ *                                  later WAL starts past the sequence where it ends, so
+ *                                  records between were lost (replay still went on) */
 char *lsm_property_value(lsm_t *db, const char *propname);
 /* Returns 0 and sets *out_val for a numeric property, -1 if unknown. */
 int lsm_property_int(lsm_t *db, const char *propname, uint64_t *out_val);
