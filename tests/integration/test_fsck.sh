@@ -163,6 +163,33 @@ fi
 # populate flushed to tables.
 damage_case wal         "write-ahead log is damaged"               1 0 1
 
+# A WAL cut short in its middle: two live WALs (the second continues the first's
+# history), built from a copy of the store taken while the first was live; the whole pair
+# is clean, the first cut to half its size is reported (-n: 4, nothing changed), -y keeps
+# the history after the gap, and a second -n is clean.
+log "damage: WAL cut short in its middle"
+if fresh && "$DMG" "$STORE" wal-batches >/dev/null; then
+    IMG=$TMPROOT/img
+    rm -rf "$IMG" && cp -a "$STORE" "$IMG" && rm -f "$IMG/LOCK"
+    first=$(cd "$IMG" && ls *.log | sort | tail -n 1)
+    "$DMG" "$STORE" wal-batches >/dev/null || fail "fsck_damage wal-batches (2) failed"
+    second=$(cd "$STORE" && ls *.log | sort | tail -n 1)
+    [ "$first" != "$second" ] || fail "wal cut: the second run wrote to the same WAL $first"
+    cp "$STORE/$second" "$IMG/"
+    SAVED=$STORE
+    STORE=$IMG
+    run_fsck 0 "" -n      # two whole WALs: no alarm
+    truncate -s $(( $(stat -c %s "$IMG/$first") / 2 )) "$IMG/$first"
+    before=$(store_sum)
+    run_fsck 4 "write-ahead log was cut short in its middle: .*$first: cut short" -n
+    [ "$before" = "$(store_sum)" ] || fail "wal cut: fsck -n changed the store"
+    run_fsck 4 "RUN fsck MANUALLY" -p
+    [ "$before" = "$(store_sum)" ] || fail "wal cut: fsck -p changed the store"
+    run_fsck 1 "Recover? yes" -y
+    run_fsck 0 "" -n
+    STORE=$SAVED
+fi
+
 # ---- random damage: whatever -y does, a second run must find nothing ----
 log "random damage, 20 seeds: -y converges"
 for seed in $(seq 1 20); do

@@ -584,7 +584,7 @@ int main(int argc, char **argv)
     if (argc != 3) {
         fprintf(stderr, "usage: fsck_damage STORE populate|verify|dangling|nlink|unreachable|"
                 "cycle|beyond|orphan|xattr|hwm|badname|super|badinode|dirlink|nolf|"
-                "sst-flip|sst-data|sst-missing|manifest|wal\n");
+                "sst-flip|sst-data|sst-missing|manifest|wal|wal-batches\n");
         return 2;
     }
     const char *store = argv[1], *cls = argv[2];
@@ -605,8 +605,9 @@ int main(int argc, char **argv)
         printf("removed %s\n", path);
         return 0;
     }
-    if (strcmp(cls, "wal") == 0) {
-        /* 200 files in 200 batches that stay in the WAL, then a byte flipped mid-log. */
+    if (strcmp(cls, "wal") == 0 || strcmp(cls, "wal-batches") == 0) {
+        /* 200 files in 200 batches that stay in the WAL, then (wal) a byte flipped mid-log;
+         * wal-batches leaves the WAL whole. */
         lsm_t *db = open_db(store);
         fs_inode_t root;
         if (load_inode(db, FS_ROOT_INO, &root) != 0)
@@ -624,6 +625,8 @@ int main(int argc, char **argv)
             write_batch(db, b);
         }
         lsm_close(db);
+        if (strcmp(cls, "wal-batches") == 0)
+            return 0;
         if (newest_file(store, ".log", path, sizeof(path)) != 0)
             return 2;
         return flip_byte(path, 0.5);
