@@ -376,11 +376,17 @@ int fs_data_seek(fs_t *fs, uint64_t ino, uint64_t size, uint64_t off, int whence
             rc = -EUCLEAN;
             break;
         }
+        size_t vlen;
+        lsm_iter_value(it, &vlen);
+        /* An empty row is a block fallocate allocated and nothing wrote yet: a hole for
+         * SEEK_DATA/SEEK_HOLE, as ext4 reports an unwritten extent. */
         if (whence == SEEK_DATA) {
+            if (vlen == 0)
+                continue;
             expect = pk.index;
             break;
         }
-        if (pk.index != expect)
+        if (pk.index != expect || vlen == 0)
             break;  /* a gap: the hole starts at `expect` */
         expect++;
     }

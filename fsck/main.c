@@ -250,6 +250,7 @@ int main(int argc, char **argv)
     fsck_pass_engine(&f);
     fsck_poll_cancel(&f);
     check_tree(&f);
+    fsck_damage_report(&f);
 
     if (f.changed)
         printf("\n%s: ***** FILE SYSTEM WAS MODIFIED *****\n", f.name);

@@ -107,6 +107,7 @@ struct lsm_t {
      * waiting, and the background retries once a second. */
     status_t soft_error;
     uint64_t bg_fail_since_us;     /* when soft_error was first set (db_log.c) */
+    char *wal_gap;           /* open found a WAL cut short (wal_history.h), or NULL */
     uint64_t bg_fail_next_report_s; /* "still failing" is logged at this age */
     int force_switch;        /* lsm_flush asked for a memtable switch */
     uint64_t flushes_done;   /* memtables flushed since open */

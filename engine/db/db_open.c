@@ -21,6 +21,7 @@
 
 #include "db/db_impl.h"
 #include "db/filename.h"
+#include "db/wal_history.h"
 #include "table/cache.h"
 #include "db/table_cache.h"
 
@@ -38,6 +39,7 @@ typedef struct {
     uint64_t replayed_batches;
     uint64_t mem_first_log; /* the WAL whose records start the active memtable */
     int no_room;            /* a table could not be written (ENOSPC): stop trying */
+    wal_history_t hist;     /* is the history unbroken from WAL to WAL? (reporting only) */
 } replay_t;
 
 typedef struct {
@@ -128,6 +130,8 @@ static status_t replay_log(replay_t *r, uint64_t number, int *stop)
     memtable_t *m = atomic_load(&db->mem);
     if (memtable_num_entries(m) + memtable_num_range_dels(m) == 0)
         r->mem_first_log = number;
+    uint64_t first_seq = 0, next_seq = 0;
+    int has_records = 0;
     for (;;) {
         slice_t rec;
         int eof;
@@ -154,6 +158,10 @@ static status_t replay_log(replay_t *r, uint64_t number, int *stop)
             break;
         }
         r->replayed_batches++;
+        if (!has_records)
+            first_seq = seq;
+        has_records = 1;
+        next_seq = seq + count;
         if (count > 0 && seq + count - 1 > r->max_seq)
             r->max_seq = seq + count - 1;
         if (!r->no_room &&
@@ -173,6 +181,9 @@ static status_t replay_log(replay_t *r, uint64_t number, int *stop)
             r->mem_first_log = number; /* the rest of this WAL goes to the fresh memtable */
         }
     }
+    if (!st)
+        wal_history_note(&r->hist, db->dir, number, has_records, first_seq, next_seq,
+                         log_reader_valid_end(lr), log_reader_dropped_bytes(lr));
     log_reader_close(lr);
     if (st && st_code(st) == ST_CORRUPTION && !db->opt.paranoid_checks) {
         /* Point-in-time recovery: keep what came before the damage. */
@@ -201,7 +212,8 @@ static status_t recover_wals(lsm_t *db, version_edit_t *edit, uint64_t *kept_log
     }
     if (logs.n > 1)
         qsort(logs.v, (size_t)logs.n, sizeof(uint64_t), cmp_u64);
-    replay_t r = {db, edit, vset_last_sequence(db->vset), 0, 0, 0};
+    replay_t r = {db, edit, vset_last_sequence(db->vset), 0, 0, 0, {0}};
+    r.hist.manifest_last = vset_last_sequence(db->vset);
     uint64_t min_log = vset_log_number(db->vset);
     int stop = 0;
     for (int i = 0; i < logs.n && !st; i++) {
@@ -211,6 +223,11 @@ static status_t recover_wals(lsm_t *db, version_edit_t *edit, uint64_t *kept_log
         st = replay_log(&r, logs.v[i], &stop);
     }
     free(logs.v);
+    if (r.hist.gap) {
+        db_log(db, LSM_LOG_ERROR, "%s (run fsck.lsmfs)", r.hist.gap);
+        free(db->wal_gap);
+        db->wal_gap = r.hist.gap;
+    }
     if (st)
         return st;
     if (edit && memtable_num_entries(atomic_load(&db->mem)) +
@@ -267,6 +284,7 @@ static void db_free(lsm_t *db)
     pthread_mutex_destroy(&db->reserve_mu);
     pthread_cond_destroy(&db->bg_cv);
     arena_pool_unref(db->mt_pool); /* memtables still alive keep it until they go */
+    free(db->wal_gap);
     free(db->dir);
     free(db);
 }

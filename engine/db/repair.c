@@ -11,6 +11,10 @@
  * then write MANIFEST-N (N above every file number seen) holding one snapshot record and
  * point CURRENT at it.
  *
+ * lsm_list_damaged_blocks walks the same tables without writing anything and reports each
+ * damaged data block with the key range its index entry bounds (so a caller can say which
+ * of its rows the rebuild will lose).
+ *
  * Invariant: nothing old is removed before CURRENT names the new MANIFEST durably (tables
  * synced, directory synced, MANIFEST synced, CURRENT written atomically). A crash before
  * that leaves the old store (plus orphan new tables that open deletes); after it, the new
@@ -144,7 +148,7 @@ static int salvage_point(void *arg, slice_t ikey, slice_t value)
 
 static status_t salvage_tables(repair_t *r)
 {
-    table_salvage_cb_t cb = {salvage_point, add_tomb, r};
+    table_salvage_cb_t cb = {salvage_point, add_tomb, r, NULL};
     for (int i = 0; i < r->tables.n; i++) {
         char path[4096];
         fn_table(path, sizeof(path), r->dir, r->tables.v[i]);
@@ -512,4 +516,66 @@ void lsm_repair_db(const lsm_options_t *options, const char *name, char **errptr
     if (fd >= 0)
         file_unlock(fd);
     st_to_errptr(s, errptr);
+}
+
+/* ---- lsm_list_damaged_blocks ---- */
+
+typedef struct {
+    const char *path;
+    int (*fn)(void *arg, const lsm_damaged_block_t *b);
+    void *arg;
+    uint64_t n;
+    int stopped;   /* fn asked to stop */
+} damage_walk_t;
+
+static int report_bad_block(void *arg, uint64_t offset, uint64_t size, slice_t lo, slice_t hi)
+{
+    damage_walk_t *w = arg;
+    lsm_damaged_block_t b = {w->path, offset, size, lo.data, hi.data, lo.size, hi.size};
+    w->n++;
+    w->stopped = w->fn(w->arg, &b) != 0;
+    return w->stopped;
+}
+
+uint64_t lsm_list_damaged_blocks(const lsm_options_t *options, const char *name,
+                                 int (*fn)(void *arg, const lsm_damaged_block_t *b),
+                                 void *arg, char **errptr)
+{
+    env_t plain = {0};
+    env_t *env = options && options->env ? options->env : &plain;
+    repair_t r;
+    memset(&r, 0, sizeof(r));
+    r.dir = name;
+    status_t s = file_list_dir(name, list_one, &r);
+    if (!s && r.tables.n > 1)
+        qsort(r.tables.v, (size_t)r.tables.n, sizeof(uint64_t), cmp_u64);
+    damage_walk_t w = {NULL, fn, arg, 0, 0};
+    table_salvage_cb_t cb = {NULL, NULL, &w, report_bad_block};
+    for (int i = 0; !s && i < r.tables.n; i++) {
+        char path[4096];
+        fn_table(path, sizeof(path), name, r.tables.v[i]);
+        w.path = path;
+        table_salvage_stats_t ts;
+        s = table_salvage(env, path, &cb, &ts);
+        if (w.stopped || (s && st_errno(s) == ENOENT)) {
+            /* fn said stop; or the table went away since the listing */
+            st_free(s);
+            s = NULL;
+            if (w.stopped)
+                break;
+        } else if (s && st_code(s) == ST_CORRUPTION) {
+            /* footer or index unreadable: the whole table */
+            st_free(s);
+            s = NULL;
+            lsm_damaged_block_t b = {path, 0, 0, NULL, NULL, 0, 0};
+            w.n++;
+            if (fn(arg, &b))
+                break;
+        }
+    }
+    free(r.tables.v);
+    free(r.logs.v);
+    free(r.manifests.v);
+    st_to_errptr(s, errptr);
+    return w.n;
 }

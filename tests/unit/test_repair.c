@@ -5,6 +5,8 @@
  * and pass lsm_verify_checksum, and every key must read back exactly as a model says:
  * the latest state, computed without the entries that lay in the lost part (so a deletion
  * comes back only if its own tombstone was lost).
+ * lsm_list_damaged_blocks: nothing on a healthy store; for the flipped block, exactly that
+ * block, with bounds that hold every lost key and no key of the next block.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -298,14 +300,10 @@ static void test_undamaged(void **state)
     cleanup(&f);
 }
 
-static void test_flipped_data_block(void **state)
+/* Flips a byte inside the first data block of phase B's table (its path into p). */
+static void flip_first_block(const fixture_t *f, char *p)
 {
-    (void)state;
-    fixture_t f;
-    build_store(&f);
-    mark_lost(&f, f.b_table, 0);
-    char p[128];
-    sst_path(&f, f.b_table, p);
+    sst_path(f, f->b_table, p);
     char c;
     int fd = open(p, O_RDWR);
     assert_true(fd >= 0);
@@ -313,6 +311,16 @@ static void test_flipped_data_block(void **state)
     c ^= 0x40;
     assert_int_equal(pwrite(fd, &c, 1, 20), 1);
     close(fd);
+}
+
+static void test_flipped_data_block(void **state)
+{
+    (void)state;
+    fixture_t f;
+    build_store(&f);
+    mark_lost(&f, f.b_table, 0);
+    char p[128];
+    flip_first_block(&f, p);
     /* The damage is real: the store no longer verifies. */
     lsm_options_t *o = make_opts();
     char *err = NULL;
@@ -325,6 +333,86 @@ static void test_flipped_data_block(void **state)
     lsm_free(err);
     lsm_options_destroy(o);
     repair_and_check(&f);
+    cleanup(&f);
+}
+
+typedef struct {
+    int n;
+    char table[128];
+    uint64_t offset;
+    char lo[32], hi[32];
+    size_t lo_len, hi_len;
+    int lo_open, hi_open;
+} damage_seen_t;
+
+static int on_damage(void *arg, const lsm_damaged_block_t *b)
+{
+    damage_seen_t *d = arg;
+    d->n++;
+    snprintf(d->table, sizeof(d->table), "%s", b->table);
+    d->offset = b->offset;
+    d->lo_open = b->lo == NULL;
+    d->hi_open = b->hi == NULL;
+    d->lo_len = b->lo_len < sizeof(d->lo) ? b->lo_len : sizeof(d->lo);
+    d->hi_len = b->hi_len < sizeof(d->hi) ? b->hi_len : sizeof(d->hi);
+    if (b->lo)
+        memcpy(d->lo, b->lo, d->lo_len);
+    if (b->hi)
+        memcpy(d->hi, b->hi, d->hi_len);
+    return 0;
+}
+
+static int cmp_bound(const char *k, size_t kl, const char *b, size_t bl)
+{
+    int c = memcmp(k, b, kl < bl ? kl : bl);
+    return c ? c : (kl > bl) - (kl < bl);
+}
+
+static void test_list_damaged_blocks(void **state)
+{
+    (void)state;
+    fixture_t f;
+    build_store(&f);
+    lsm_options_t *o = make_opts();
+    char *err = NULL;
+    damage_seen_t d;
+    memset(&d, 0, sizeof(d));
+    assert_int_equal(lsm_list_damaged_blocks(o, f.dir, on_damage, &d, &err), 0);
+    assert_null(err);
+    assert_int_equal(d.n, 0);
+
+    mark_lost(&f, f.b_table, 0);
+    char p[128];
+    flip_first_block(&f, p);
+    assert_int_equal(lsm_list_damaged_blocks(o, f.dir, on_damage, &d, &err), 1);
+    assert_null(err);
+    assert_int_equal(d.n, 1);
+    assert_string_equal(d.table, p);
+    assert_int_equal(d.offset, 0);
+    assert_false(d.lo_open); /* the first block: bounded by the table's smallest key */
+    assert_false(d.hi_open);
+    /* Every key of that table in the lost block lies in [lo, hi]; the others above hi. */
+    int lost = 0, above = 0;
+    for (int i = 0; i < NA; i++) {
+        if (i % 3 != 0 && i % 5 != 0)
+            continue; /* not in table B */
+        char k[16];
+        akey(i, k);
+        if (f.lost[i]) {
+            assert_true(cmp_bound(k, 6, d.lo, d.lo_len) >= 0);
+            assert_true(cmp_bound(k, 6, d.hi, d.hi_len) <= 0);
+            lost++;
+        } else {
+            assert_true(cmp_bound(k, 6, d.hi, d.hi_len) > 0);
+            above++;
+        }
+    }
+    assert_true(lost > 0 && above > 0);
+    /* Nothing was changed: a repair still finds (and loses) the same block. */
+    repair_and_check(&f);
+    assert_int_equal(lsm_list_damaged_blocks(o, f.dir, on_damage, &d, &err), 0);
+    assert_null(err);
+    lsm_options_destroy(o);
     cleanup(&f);
 }
 
@@ -427,6 +515,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_undamaged),
         cmocka_unit_test(test_flipped_data_block),
+        cmocka_unit_test(test_list_damaged_blocks),
         cmocka_unit_test(test_missing_table),
         cmocka_unit_test(test_truncated_manifest),
         cmocka_unit_test(test_garbled_manifest),
