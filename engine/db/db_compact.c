@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/vec.h"
 #include "db/db_impl.h"
 #include "table/merger.h"
 #include "table/table_builder.h"
@@ -107,15 +108,9 @@ static status_t out_close(cjob_t *j, const slice_t *hi)
     status_t st = db_out_finish(j->db, &j->out, &meta);
     if (st || !meta)
         return st;
-    if (j->n_outs == j->cap_outs) {
-        int cap = j->cap_outs ? j->cap_outs * 2 : 8;
-        file_meta_t **v = realloc(j->outs, sizeof(*v) * (size_t)cap);
-        if (!v) {
-            file_meta_unref(meta);
-            return st_io(ENOMEM, "compaction");
-        }
-        j->outs = v;
-        j->cap_outs = cap;
+    if (vec_grow(&j->outs, sizeof(*j->outs), j->n_outs, &j->cap_outs, 8)) {
+        file_meta_unref(meta);
+        return st_io(ENOMEM, "compaction");
     }
     j->outs[j->n_outs++] = meta;
     j->bytes_written += meta->size;

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/vec.h"
 #include "db/db_impl.h"
 #include "db/filename.h"
 #include "table/table_builder.h"
@@ -29,14 +30,8 @@
 
 static void pending_add(lsm_t *db, uint64_t number)
 {
-    if (db->n_pending == db->cap_pending) {
-        int cap = db->cap_pending ? db->cap_pending * 2 : 8;
-        uint64_t *p = realloc(db->pending, sizeof(uint64_t) * (size_t)cap);
-        if (!p)
-            return; /* numbers above the GC cut-off are safe anyway */
-        db->pending = p;
-        db->cap_pending = cap;
-    }
+    if (vec_grow(&db->pending, sizeof(*db->pending), db->n_pending, &db->cap_pending, 8))
+        return; /* numbers above the GC cut-off are safe anyway */
     db->pending[db->n_pending++] = number;
 }
 
@@ -178,15 +173,9 @@ static status_t finish_l0(lsm_t *db, memtable_t *mem, out_table_t *o, slice_t lo
     status_t st = db_out_finish(db, o, &meta);
     if (st || !meta)
         return st;
-    if (out->n == out->cap) {
-        int cap = out->cap ? out->cap * 2 : 4;
-        file_meta_t **v = realloc(out->v, sizeof(*v) * (size_t)cap);
-        if (!v) {
-            file_meta_unref(meta);
-            return st_io(ENOMEM, "flush");
-        }
-        out->v = v;
-        out->cap = cap;
+    if (vec_grow(&out->v, sizeof(*out->v), out->n, &out->cap, 4)) {
+        file_meta_unref(meta);
+        return st_io(ENOMEM, "flush");
     }
     out->v[out->n++] = meta;
     return NULL;
@@ -366,14 +355,8 @@ typedef struct {
 static void u64_add(void *arg, uint64_t x)
 {
     u64set_t *s = arg;
-    if (s->n == s->cap) {
-        int cap = s->cap ? s->cap * 2 : 64;
-        uint64_t *v = realloc(s->v, sizeof(uint64_t) * (size_t)cap);
-        if (!v)
-            return;
-        s->v = v;
-        s->cap = cap;
-    }
+    if (vec_grow(&s->v, sizeof(*s->v), s->n, &s->cap, 64))
+        return;
     s->v[s->n++] = x;
 }
 
@@ -398,14 +381,8 @@ typedef struct {
 
 static void doom(gc_t *g, const char *name)
 {
-    if (g->n_doomed == g->cap_doomed) {
-        int cap = g->cap_doomed ? g->cap_doomed * 2 : 16;
-        char **v = realloc(g->doomed, sizeof(char *) * (size_t)cap);
-        if (!v)
-            return;
-        g->doomed = v;
-        g->cap_doomed = cap;
-    }
+    if (vec_grow(&g->doomed, sizeof(*g->doomed), g->n_doomed, &g->cap_doomed, 16))
+        return;
     char *s = strdup(name);
     if (s)
         g->doomed[g->n_doomed++] = s;

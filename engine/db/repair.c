@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/vec.h"
 #include "db/db_impl.h"
 #include "base/dbformat.h"
 #include "db/filename.h"
@@ -69,14 +70,8 @@ typedef struct {
 
 static int num_push(num_list_t *l, uint64_t x)
 {
-    if (l->n == l->cap) {
-        int cap = l->cap ? l->cap * 2 : 16;
-        uint64_t *v = realloc(l->v, sizeof(*v) * (size_t)cap);
-        if (!v)
-            return -1;
-        l->v = v;
-        l->cap = cap;
-    }
+    if (vec_grow(&l->v, sizeof(*l->v), l->n, &l->cap, 16))
+        return -1;
     l->v[l->n++] = x;
     return 0;
 }
@@ -113,14 +108,8 @@ static void note_seq(repair_t *r, uint64_t seq)
 
 static status_t push_mem(repair_t *r)
 {
-    if (r->n_mems == r->cap_mems) {
-        int cap = r->cap_mems ? r->cap_mems * 2 : 16;
-        memtable_t **v = realloc(r->mems, sizeof(*v) * (size_t)cap);
-        if (!v)
-            return st_io(ENOMEM, "%s: repair", r->dir);
-        r->mems = v;
-        r->cap_mems = cap;
-    }
+    if (vec_grow(&r->mems, sizeof(*r->mems), r->n_mems, &r->cap_mems, 16))
+        return st_io(ENOMEM, "%s: repair", r->dir);
     r->cur = memtable_new();
     if (!r->cur)
         return st_io(ENOMEM, "%s: repair", r->dir);
