@@ -21,6 +21,7 @@
 
 #include "util/vec.h"
 #include "db/db_impl.h"
+#include "db/out_span.h"
 #include "db/filename.h"
 #include "table/table_builder.h"
 #include "db/table_cache.h"
@@ -127,22 +128,10 @@ status_t db_out_finish(lsm_t *db, out_table_t *o, file_meta_t **meta)
 
 /* ---- flush ---- */
 
-typedef struct {
-    out_table_t *o;
-    slice_t lo, hi; /* data NULL = open end */
-} fclip_t;
-
-static int add_clipped(void *arg, slice_t s, slice_t e, uint64_t seq)
+static status_t add_tomb(void *arg, slice_t s, slice_t e, uint64_t seq)
 {
-    fclip_t *c = arg;
-    if (!db_clip_tombstone(&s, &e, c->lo, c->hi))
-        return 0;
-    status_t st = table_builder_add_range_del(c->o->b, s, e, seq);
-    if (st) {
-        st_free(st); /* sticky in the builder: shows at finish */
-        return 1;
-    }
-    return 0;
+    out_table_t *o = arg;
+    return table_builder_add_range_del(o->b, s, e, seq);
 }
 
 void db_meta_list_free(lsm_t *db, db_meta_list_t *l, int forget_pending)
@@ -160,15 +149,14 @@ void db_meta_list_free(lsm_t *db, db_meta_list_t *l, int forget_pending)
     l->n = l->cap = 0;
 }
 
-/* Finishes output o, whose key interval is [lo, hi), after giving it the memtable's
- * tombstones clipped to that interval; appends its meta to out. */
-static status_t finish_l0(lsm_t *db, memtable_t *mem, out_table_t *o, slice_t lo, slice_t hi,
-                          db_meta_list_t *out)
+/* Finishes output o, whose key interval is span's [lo, hi) (hi NULL = open), after giving
+ * it the memtable's tombstones clipped to that interval; appends its meta to out. */
+static status_t finish_l0(lsm_t *db, memtable_t *mem, out_table_t *o, db_span_t *span,
+                          const slice_t *hi, db_meta_list_t *out)
 {
-    if (memtable_num_range_dels(mem) > 0) {
-        fclip_t c = {o, lo, hi};
-        range_del_walk(memtable_range_dels(mem), add_clipped, &c);
-    }
+    db_tomb_sink_t sink = {NULL, add_tomb, o};
+    /* an error is sticky in the builder: it shows at finish */
+    st_free(db_span_close(span, memtable_range_dels(mem), hi, &sink));
     file_meta_t *meta = NULL;
     status_t st = db_out_finish(db, o, &meta);
     if (st || !meta)
@@ -193,10 +181,11 @@ status_t db_write_level0_tables(lsm_t *db, memtable_t *mem, db_meta_list_t *out)
         return st_io(ENOMEM, "flush");
     out_table_t o;
     int open = 0;
-    buf_t lo, prev;
-    buf_init(&lo);
+    db_span_t span;
+    buf_t prev;
+    db_span_init(&span);
     buf_init(&prev);
-    int lo_set = 0, have_prev = 0;
+    int have_prev = 0;
     status_t st = NULL;
     for (iter_seek_to_first(it); !st && iter_valid(it); iter_next(it)) {
         slice_t ikey = iter_key(it), ukey = ikey_user_key(ikey);
@@ -205,10 +194,7 @@ status_t db_write_level0_tables(lsm_t *db, memtable_t *mem, db_meta_list_t *out)
         if (open && have_prev && !slice_equal(ukey, buf_slice(&prev)) &&
             db_crosses_partition(db, buf_slice(&prev), ukey)) {
             open = 0;
-            st = finish_l0(db, mem, &o, lo_set ? buf_slice(&lo) : slice_make(NULL, 0), ukey, out);
-            buf_clear(&lo);
-            buf_append(&lo, ukey.data, ukey.size);
-            lo_set = 1;
+            st = finish_l0(db, mem, &o, &span, &ukey, out);
             if (st)
                 break;
         }
@@ -238,13 +224,12 @@ status_t db_write_level0_tables(lsm_t *db, memtable_t *mem, db_meta_list_t *out)
     }
     if (open) {
         if (!st) {
-            st = finish_l0(db, mem, &o, lo_set ? buf_slice(&lo) : slice_make(NULL, 0),
-                           slice_make(NULL, 0), out);
+            st = finish_l0(db, mem, &o, &span, NULL, out);
         } else {
             db_out_abandon(db, &o);
         }
     }
-    buf_free(&lo);
+    db_span_free(&span);
     buf_free(&prev);
     if (st) {
         db_meta_list_free(db, out, 1); /* unreferenced: the next GC pass deletes them */

@@ -190,17 +190,6 @@ typedef struct db_meta_list {
 status_t db_write_level0_tables(lsm_t *db, memtable_t *mem, db_meta_list_t *out);
 /* Drops the list's references (and, with forget_pending, their pending marks; takes mu). */
 void db_meta_list_free(lsm_t *db, db_meta_list_t *l, int forget_pending);
-/* Clips the range tombstone [*s, *e) to an output's key interval [lo, hi) (data NULL =
- * open end). Returns 0 when nothing of it lies inside. Flush, compaction and repair give
- * each output table only its own part, so tables of a level stay disjoint. */
-static inline int db_clip_tombstone(slice_t *s, slice_t *e, slice_t lo, slice_t hi)
-{
-    if (lo.data && slice_compare(*s, lo) < 0)
-        *s = lo;
-    if (hi.data && slice_compare(*e, hi) > 0)
-        *e = hi;
-    return slice_compare(*s, *e) < 0;
-}
 
 /* 1 when user keys a and b differ in their first sst_partition_prefix_len bytes. */
 static inline int db_crosses_partition(const lsm_t *db, slice_t a, slice_t b)
