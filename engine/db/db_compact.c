@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/vec.h"
 #include "db/db_impl.h"
 #include "db/out_span.h"
 #include "table/merger.h"
@@ -38,8 +37,7 @@ typedef struct {
     out_table_t out;
     int out_open;
     db_span_t span;    /* the current output's key interval */
-    file_meta_t **outs;
-    int n_outs, cap_outs;
+    db_meta_list_t outs;
     uint64_t bytes_written;
 } cjob_t;
 
@@ -92,18 +90,12 @@ static status_t out_close(cjob_t *j, const slice_t *hi)
     }
     if (!j->out_open)
         return NULL;
-    file_meta_t *meta = NULL;
     j->out_open = 0;
-    status_t st = db_out_finish(j->db, &j->out, &meta);
-    if (st || !meta)
-        return st;
-    if (vec_grow(&j->outs, sizeof(*j->outs), j->n_outs, &j->cap_outs, 8)) {
-        file_meta_unref(meta);
-        return st_io(ENOMEM, "compaction");
-    }
-    j->outs[j->n_outs++] = meta;
-    j->bytes_written += meta->size;
-    return NULL;
+    int n = j->outs.n;
+    status_t st = db_out_finish(j->db, &j->out, &j->outs, "compaction");
+    if (!st && j->outs.n > n)
+        j->bytes_written += j->outs.v[n]->size;
+    return st;
 }
 
 /* With sst_partition_prefix_len = n, an output never holds keys of two different n-byte
@@ -244,15 +236,15 @@ status_t db_run_compaction(lsm_t *db, compaction_t *c)
         db_out_abandon(db, &j.out);
     mutex_lock(&db->mu);
     if (!st) {
-        for (int i = 0; i < j.n_outs; i++)
-            version_edit_add_file(&c->edit, c->output_level, j.outs[i]);
+        for (int i = 0; i < j.outs.n; i++)
+            version_edit_add_file(&c->edit, c->output_level, j.outs.v[i]);
         st = vset_log_and_apply(db->vset, &c->edit, &db->mu);
         if (!st) /* readers (and GC) move on to the new version */
             st = db_install_sv(db);
     }
-    for (int i = 0; i < j.n_outs; i++) {
-        db_pending_remove(db, j.outs[i]->number);
-        file_meta_unref(j.outs[i]);
+    for (int i = 0; i < j.outs.n; i++) {
+        db_pending_remove(db, j.outs.v[i]->number);
+        file_meta_unref(j.outs.v[i]);
     }
     mutex_unlock(&db->mu);
     if (st) {
@@ -263,7 +255,7 @@ status_t db_run_compaction(lsm_t *db, compaction_t *c)
         atomic_fetch_add(&db->stats.compact_write_bytes, j.bytes_written);
         atomic_fetch_add(&db->stats.compact_us, clock_now_us() - t0);
     }
-    free(j.outs);
+    free(j.outs.v);
     db_span_free(&j.span);
     if (j.has_tombs)
         range_del_destroy(&j.tombs);

@@ -84,7 +84,8 @@ void db_out_abandon(lsm_t *db, out_table_t *o)
     o->file = NULL;
 }
 
-status_t db_out_finish(lsm_t *db, out_table_t *o, file_meta_t **meta)
+/* Finishes, syncs and closes; *meta = NULL (and the file removed) when it holds nothing. */
+static status_t out_finish_meta(lsm_t *db, out_table_t *o, file_meta_t **meta)
 {
     *meta = NULL;
     table_builder_t *b = o->b;
@@ -134,6 +135,20 @@ static status_t add_tomb(void *arg, slice_t s, slice_t e, uint64_t seq)
     return table_builder_add_range_del(o->b, s, e, seq);
 }
 
+status_t db_out_finish(lsm_t *db, out_table_t *o, db_meta_list_t *out, const char *what)
+{
+    file_meta_t *meta = NULL;
+    status_t st = out_finish_meta(db, o, &meta);
+    if (st || !meta)
+        return st;
+    if (vec_grow(&out->v, sizeof(*out->v), out->n, &out->cap, 4)) {
+        file_meta_unref(meta);
+        return st_io(ENOMEM, "%s", what);
+    }
+    out->v[out->n++] = meta;
+    return NULL;
+}
+
 void db_meta_list_free(lsm_t *db, db_meta_list_t *l, int forget_pending)
 {
     for (int i = 0; i < l->n; i++) {
@@ -157,16 +172,7 @@ static status_t finish_l0(lsm_t *db, memtable_t *mem, out_table_t *o, db_span_t 
     db_tomb_sink_t sink = {NULL, add_tomb, o};
     /* an error is sticky in the builder: it shows at finish */
     st_free(db_span_close(span, memtable_range_dels(mem), hi, &sink));
-    file_meta_t *meta = NULL;
-    status_t st = db_out_finish(db, o, &meta);
-    if (st || !meta)
-        return st;
-    if (vec_grow(&out->v, sizeof(*out->v), out->n, &out->cap, 4)) {
-        file_meta_unref(meta);
-        return st_io(ENOMEM, "flush");
-    }
-    out->v[out->n++] = meta;
-    return NULL;
+    return db_out_finish(db, o, out, "flush");
 }
 
 status_t db_write_level0_tables(lsm_t *db, memtable_t *mem, db_meta_list_t *out)

@@ -235,8 +235,9 @@ typedef struct out_table {
     char path[4096];
 } out_table_t;
 status_t db_out_open(lsm_t *db, out_table_t *o);
-/* Finishes, syncs and closes; *meta = NULL (and the file removed) when it holds nothing. */
-status_t db_out_finish(lsm_t *db, out_table_t *o, file_meta_t **meta);
+/* Finishes, syncs and closes o, and appends its meta to out; out is unchanged (and the
+ * file removed) when it holds nothing. `what` names the job in an out-of-memory error. */
+status_t db_out_finish(lsm_t *db, out_table_t *o, db_meta_list_t *out, const char *what);
 void db_out_abandon(lsm_t *db, out_table_t *o);
 /* Forget a pending output number (mu held). */
 void db_pending_remove(lsm_t *db, uint64_t number);
