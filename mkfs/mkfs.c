@@ -28,6 +28,7 @@
 #include "version.h"
 #include "schema.h"
 #include "rados_opts.h"
+#include "schema_rows.h"
 
 static void usage(FILE *f)
 {
@@ -124,14 +125,6 @@ static int parse_block_size(const char *s, uint32_t *out)
         return -1;
     *out = (uint32_t)v;
     return 0;
-}
-
-static void put_inode(lsm_writebatch_t *b, uint64_t ino, const fs_inode_t *in)
-{
-    char key[FS_KEY_MAX], val[FS_INODE_SIZE];
-    size_t klen = fs_key_inode(key, ino);
-    size_t vlen = fs_inode_encode(in, val);
-    lsm_writebatch_put(b, key, klen, val, vlen);
 }
 
 int main(int argc, char **argv)
@@ -255,7 +248,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    fs_inode_t root, lf;
+    fs_inode_t root;
     memset(&root, 0, sizeof(root));
     fs_time_t t = {now.tv_sec, (uint32_t)now.tv_nsec};
     root.mode = S_IFDIR | 0755;
@@ -265,21 +258,11 @@ int main(int argc, char **argv)
     root.atime = root.mtime = root.ctime = root.btime = t;
     root.generation = 1;
     root.parent = FS_ROOT_INO;
-    lf = root;
-    lf.mode = S_IFDIR | 0700;
-    lf.nlink = 2;
 
-    char key[FS_KEY_MAX], val[FS_SUPER_SIZE + FS_DENTRY_SIZE];
-    size_t klen, vlen;
     lsm_writebatch_t *b = lsm_writebatch_create();
-    klen = fs_key_super(key);
-    vlen = fs_super_encode(&sb, val);
-    lsm_writebatch_put(b, key, klen, val, vlen);
-    put_inode(b, FS_ROOT_INO, &root);
-    put_inode(b, FS_LOST_FOUND_INO, &lf);
-    klen = fs_key_dentry(key, FS_ROOT_INO, "lost+found", 10);
-    vlen = fs_dentry_encode(FS_LOST_FOUND_INO, S_IFDIR >> 12, val);
-    lsm_writebatch_put(b, key, klen, val, vlen);
+    fs_row_put_super(b, &sb);
+    fs_row_put_inode(b, FS_ROOT_INO, &root);
+    fs_row_put_lost_found(b, FS_LOST_FOUND_INO, root.uid, root.gid, t, NULL);
 
     lsm_writeoptions_t *wo = lsm_writeoptions_create();
     lsm_writeoptions_set_sync(wo, 1);

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/vec.h"
 #include "db/db_impl.h"
 #include "db/filename.h"
 #include "db/wal_history.h"
@@ -53,14 +54,8 @@ static int collect_logs(void *arg, const char *name)
     uint64_t num;
     if (fn_parse(name, &num) != FT_LOG)
         return 0;
-    if (l->n == l->cap) {
-        int cap = l->cap ? l->cap * 2 : 16;
-        uint64_t *v = realloc(l->v, sizeof(uint64_t) * (size_t)cap);
-        if (!v)
-            return 1;
-        l->v = v;
-        l->cap = cap;
-    }
+    if (vec_grow(&l->v, sizeof(*l->v), l->n, &l->cap, 16))
+        return 1;
     l->v[l->n++] = num;
     return 0;
 }

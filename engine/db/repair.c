@@ -26,7 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/vec.h"
 #include "db/db_impl.h"
+#include "db/out_span.h"
 #include "base/dbformat.h"
 #include "db/filename.h"
 #include "db/options.h"
@@ -65,22 +67,15 @@ typedef struct {
     wfile_t *file;
     char path[4096];
     uint64_t out_number;
-    buf_t lo;
-    int lo_set;
+    db_span_t span; /* the current output's key interval */
     version_edit_t edit;
     num_list_t outs;
 } repair_t;
 
 static int num_push(num_list_t *l, uint64_t x)
 {
-    if (l->n == l->cap) {
-        int cap = l->cap ? l->cap * 2 : 16;
-        uint64_t *v = realloc(l->v, sizeof(*v) * (size_t)cap);
-        if (!v)
-            return -1;
-        l->v = v;
-        l->cap = cap;
-    }
+    if (vec_grow(&l->v, sizeof(*l->v), l->n, &l->cap, 16))
+        return -1;
     l->v[l->n++] = x;
     return 0;
 }
@@ -117,14 +112,8 @@ static void note_seq(repair_t *r, uint64_t seq)
 
 static status_t push_mem(repair_t *r)
 {
-    if (r->n_mems == r->cap_mems) {
-        int cap = r->cap_mems ? r->cap_mems * 2 : 16;
-        memtable_t **v = realloc(r->mems, sizeof(*v) * (size_t)cap);
-        if (!v)
-            return st_io(ENOMEM, "%s: repair", r->dir);
-        r->mems = v;
-        r->cap_mems = cap;
-    }
+    if (vec_grow(&r->mems, sizeof(*r->mems), r->n_mems, &r->cap_mems, 16))
+        return st_io(ENOMEM, "%s: repair", r->dir);
     r->cur = memtable_new();
     if (!r->cur)
         return st_io(ENOMEM, "%s: repair", r->dir);
@@ -262,39 +251,19 @@ static status_t out_open(repair_t *r)
     return NULL;
 }
 
-typedef struct {
-    repair_t *r;
-    slice_t lo, hi; /* data NULL = open */
-    status_t st;
-} clip_t;
-
-static int emit_clipped(void *arg, slice_t s, slice_t e, uint64_t seq)
+static status_t tomb_add(void *arg, slice_t s, slice_t e, uint64_t seq)
 {
-    clip_t *c = arg;
-    if (!db_clip_tombstone(&s, &e, c->lo, c->hi))
-        return 0;
-    c->st = out_open(c->r);
-    if (!c->st)
-        c->st = table_builder_add_range_del(c->r->b, s, e, seq);
-    return c->st != NULL;
+    repair_t *r = arg;
+    status_t st = out_open(r);
+    return st ? st : table_builder_add_range_del(r->b, s, e, seq);
 }
 
 /* Finishes the current output at user key hi (NULL = the end), after giving it the
  * tombstone fragments of [lo, hi), and records it in the edit. */
 static status_t out_close(repair_t *r, const slice_t *hi)
 {
-    if (range_del_count(&r->tombs)) {
-        clip_t c = {r, r->lo_set ? buf_slice(&r->lo) : slice_make(NULL, 0),
-                    hi ? *hi : slice_make(NULL, 0), NULL};
-        range_del_walk(&r->tombs, emit_clipped, &c);
-        if (c.st)
-            return c.st;
-    }
-    if (hi) {
-        buf_clear(&r->lo);
-        buf_append(&r->lo, hi->data, hi->size);
-        r->lo_set = 1;
-    }
+    db_tomb_sink_t sink = {NULL, tomb_add, r};
+    ST_RETURN_IF_ERR(db_span_close(&r->span, &r->tombs, hi, &sink));
     if (!r->b)
         return NULL;
     table_builder_t *b = r->b;
@@ -366,7 +335,7 @@ static status_t write_outputs(repair_t *r)
     }
     if (!s && iter_status(it))
         s = st_copy(iter_status(it));
-    if (!s && (cur.oom || prev.oom || r->lo.oom))
+    if (!s && (cur.oom || prev.oom || r->span.lo.oom))
         s = st_io(ENOMEM, "%s: repair", r->dir);
     iter_destroy(it);
     buf_free(&cur);
@@ -486,7 +455,7 @@ void lsm_repair_db(const lsm_options_t *options, const char *name, char **errptr
     r.env = options->env ? options->env : &plain;
     r.dir = name;
     arena_init(&r.arena, 4096);
-    buf_init(&r.lo);
+    db_span_init(&r.span);
     version_edit_init(&r.edit);
     char path[4096];
     int fd = -1;
@@ -507,7 +476,7 @@ void lsm_repair_db(const lsm_options_t *options, const char *name, char **errptr
     if (r.tombs.arena)
         range_del_destroy(&r.tombs);
     arena_destroy(&r.arena);
-    buf_free(&r.lo);
+    db_span_free(&r.span);
     version_edit_free(&r.edit);
     free(r.tables.v);
     free(r.logs.v);

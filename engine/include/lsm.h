@@ -114,8 +114,10 @@ int lsm_property_int(lsm_t *db, const char *propname, uint64_t *out_val);
 
 /* Flushes the memtable to an SST (waits if the flush options say so). */
 void lsm_flush(lsm_t *db, const lsm_flushoptions_t *options, char **errptr);
-/* Makes everything written so far durable: fdatasync of the WAL through the write group,
- * so that many callers at once share one device flush. */
+/* sync = 1: makes everything written so far durable: fdatasync of the WAL through the
+ * write group, so that many callers at once share one device flush. sync = 0: only makes
+ * sure it is in the kernel (survives a process crash), which every lsm_write already
+ * did, so no device flush happens. */
 void lsm_flush_wal(lsm_t *db, unsigned char sync, char **errptr);
 /* Compacts the key range [start, limit] (NULL = open end) down the levels. */
 void lsm_compact_range(lsm_t *db, const char *start_key, size_t start_key_len,

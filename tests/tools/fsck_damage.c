@@ -25,6 +25,7 @@
 
 #include "lsm.h"
 #include "schema.h"
+#include "schema_rows.h"
 
 enum { D1 = 3, D2 = 4, F1 = 5, F2 = 6, F3 = 7, SL = 8, NEXT_FREE = 9 };
 static const char SL_TARGET[] = "d1/f1";
@@ -105,22 +106,18 @@ static int load_inode(lsm_t *db, uint64_t ino, fs_inode_t *in)
 
 static void put_inode(lsm_writebatch_t *b, uint64_t ino, const fs_inode_t *in)
 {
-    char k[FS_KEY_MAX], v[FS_INODE_SIZE];
-    lsm_writebatch_put(b, k, fs_key_inode(k, ino), v, fs_inode_encode(in, v));
+    fs_row_put_inode(b, ino, in);
 }
 
 static void put_dentry(lsm_writebatch_t *b, uint64_t parent, const char *name, uint64_t child,
                        uint32_t mode)
 {
-    char k[FS_KEY_MAX], v[FS_DENTRY_SIZE];
-    size_t klen = fs_key_dentry(k, parent, name, strlen(name));
-    lsm_writebatch_put(b, k, klen, v, fs_dentry_encode(child, (mode & S_IFMT) >> 12, v));
+    fs_row_put_dentry(b, parent, name, strlen(name), child, (mode & S_IFMT) >> 12);
 }
 
 static void del_dentry(lsm_writebatch_t *b, uint64_t parent, const char *name)
 {
-    char k[FS_KEY_MAX];
-    lsm_writebatch_delete(b, k, fs_key_dentry(k, parent, name, strlen(name)));
+    fs_row_del_dentry(b, parent, name, strlen(name));
 }
 
 static unsigned char pattern(uint64_t ino, uint64_t off)

@@ -31,6 +31,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "db/options.h"
 #include "lsm.h"
 
@@ -41,16 +43,15 @@ static char g_dir[64];
 static int setup(void **state)
 {
     (void)state;
-    strcpy(g_dir, "/tmp/test_faults.XXXXXX");
-    return mkdtemp(g_dir) ? 0 : -1;
+    return tu_make_tmpdir(g_dir, sizeof(g_dir), "test_faults");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[160];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s %s.fe-shadow", g_dir, g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    char shadow[160];
+    snprintf(shadow, sizeof(shadow), "%s.fe-shadow", g_dir);
+    return tu_rm_rf(g_dir) | tu_rm_rf(shadow);
 }
 
 static lsm_options_t *small_opts(fault_env_t *fe)

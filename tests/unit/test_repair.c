@@ -23,6 +23,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "base/dbformat.h"
 #include "lsm.h"
 #include "table/table.h"
@@ -106,8 +108,7 @@ static void flush(lsm_t *db)
 
 static void build_store(fixture_t *f)
 {
-    strcpy(f->dir, "/tmp/test_repair.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    assert_int_equal(tu_make_tmpdir(f->dir, sizeof(f->dir), "test_repair"), 0);
     memset(f->lost, 0, sizeof(f->lost));
     lsm_options_t *o = make_opts();
     lsm_writeoptions_t *wo = lsm_writeoptions_create();
@@ -275,12 +276,7 @@ static void repair_and_check(fixture_t *f)
     lsm_options_destroy(o);
 }
 
-static void cleanup(fixture_t *f)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
-}
+static void cleanup(fixture_t *f) { tu_remove_tree(f->dir); }
 
 static void overwrite(const char *path, off_t off, const char *bytes, size_t n)
 {
@@ -489,8 +485,7 @@ static void test_busy_while_open(void **state)
 {
     (void)state;
     char dir[64];
-    strcpy(dir, "/tmp/test_repair.XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    assert_int_equal(tu_make_tmpdir(dir, sizeof(dir), "test_repair"), 0);
     lsm_options_t *o = make_opts();
     char *err = NULL;
     lsm_t *db = lsm_open(o, dir, &err);
@@ -505,9 +500,7 @@ static void test_busy_while_open(void **state)
     assert_non_null(err);
     lsm_free(err);
     lsm_options_destroy(o);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    tu_remove_tree(dir);
 }
 
 int main(void)
