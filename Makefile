@@ -35,7 +35,7 @@ URING_LIBS  := -luring
 ENGINE_SRC := $(sort $(shell find engine -name '*.c'))
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(O)/obj/%.o)
 # fs/ sources shared with mkfs and fsck (the on-store format); the rest is the daemon.
-FSLIB_SRC  := $(sort $(wildcard fs/schema*.c) fs/mounts.c fs/ctl_client.c)
+FSLIB_SRC  := $(sort $(wildcard fs/schema*.c) fs/mounts.c fs/ctl_client.c fs/rados_opts.c)
 FSLIB_OBJ  := $(FSLIB_SRC:%.c=$(O)/obj/%.o)
 DAEMON_SRC := $(sort $(filter-out $(FSLIB_SRC),$(wildcard fs/*.c)))
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(O)/obj/%.o)

@@ -11,6 +11,7 @@
 #include "fs.h"
 #include "control.h"
 #include "mounts.h"
+#include "reclaim_queue.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -53,6 +54,7 @@ int fs_ctl_address(const char *majmin, struct sockaddr_un *sa, socklen_t *len)
 /* "ro": refuse changes, then flush and sync. Returns NULL or an error text. */
 static const char *go_read_only(fs_t *fs, char *msg, size_t msgsz)
 {
+    fs_reclaimq_drain(fs->rq);  /* queued reclaims commit before changes are refused */
     atomic_store(&fs->remount_ro, 1);
     char *err = NULL;
     lsm_flushoptions_t *fo = lsm_flushoptions_create();

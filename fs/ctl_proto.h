@@ -28,6 +28,8 @@ enum {
     LSMFS_CTL_CHECKPOINT = 4,  /* data: absolute directory path; reply: "<seq>\n" */
     LSMFS_CTL_STATS = 5,       /* reply: "key: value" lines (fs.* then lsm.stats) */
     LSMFS_CTL_COMPACT = 6,     /* reply: sizes before/after */
+    LSMFS_CTL_SNAP_USAGE = 7,  /* reply: "<name> <bytes>\n" per snapshot, "total <bytes>\n"
+                                * (fs/snapusage.h: scans the store) */
 };
 
 struct lsmfs_ctl {

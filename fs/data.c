@@ -104,6 +104,7 @@ int fs_data_read(fs_t *fs, uint64_t ino, uint64_t size, uint64_t off, size_t len
         size_t nlo = fs_key_block(lo, ino, first), nhi = fs_key_block(hi, ino, last + 1);
         lsm_readoptions_t *ro = lsm_readoptions_create();
         lsm_readoptions_set_iterate_upper_bound(ro, hi, nhi);
+        lsm_readoptions_set_snapshot(ro, fs->snap); /* NULL: live */
         lsm_iterator_t *it = lsm_create_iterator(fs->db, ro);
         for (lsm_iter_seek(it, lo, nlo); lsm_iter_valid(it); lsm_iter_next(it)) {
             size_t klen, vlen;
@@ -362,6 +363,7 @@ int fs_data_seek(fs_t *fs, uint64_t ino, uint64_t size, uint64_t off, int whence
     size_t nlo = fs_key_block(lo, ino, idx), nhi = fs_key_block(hi, ino, last + 1);
     lsm_readoptions_t *ro = lsm_readoptions_create();
     lsm_readoptions_set_iterate_upper_bound(ro, hi, nhi);
+    lsm_readoptions_set_snapshot(ro, fs->snap); /* NULL: live */
     lsm_iterator_t *it = lsm_create_iterator(fs->db, ro);
     lsm_iter_seek(it, lo, nlo);
     int rc = 0;
@@ -374,11 +376,17 @@ int fs_data_seek(fs_t *fs, uint64_t ino, uint64_t size, uint64_t off, int whence
             rc = -EUCLEAN;
             break;
         }
+        size_t vlen;
+        lsm_iter_value(it, &vlen);
+        /* An empty row is a block fallocate allocated and nothing wrote yet: a hole for
+         * SEEK_DATA/SEEK_HOLE, as ext4 reports an unwritten extent. */
         if (whence == SEEK_DATA) {
+            if (vlen == 0)
+                continue;
             expect = pk.index;
             break;
         }
-        if (pk.index != expect)
+        if (pk.index != expect || vlen == 0)
             break;  /* a gap: the hole starts at `expect` */
         expect++;
     }

@@ -42,7 +42,8 @@ int fs_data_count_absent(fs_t *fs, uint64_t ino, uint64_t from, uint64_t to, uin
  * new rows into *blocks. Later writes into such a block find it stored: st_blocks stays. */
 int fs_data_allocate(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t *blocks,
                      uint64_t *from, uint64_t to, uint64_t max);
-/* SEEK_DATA / SEEK_HOLE from off; -ENXIO past the end. */
+/* SEEK_DATA / SEEK_HOLE from off; -ENXIO past the end. A block fallocate allocated and
+ * nothing wrote (an empty row) is a hole, as an unwritten extent on ext4. */
 int fs_data_seek(fs_t *fs, uint64_t ino, uint64_t size, uint64_t off, int whence,
                  uint64_t *out);
 

@@ -22,6 +22,13 @@
  * belongs to a request taken from a ring is committed into that ring, not written here.
  * Request layouts are the kernel's (linux/fuse.h); nothing else in the traffic is touched.
  *
+ * Forget gathering: with the rings on, /dev/fuse carries little but FORGETs (and the
+ * occasional INTERRUPT). An rm -rf sends one FORGET per file, and reading each as it comes
+ * costs a thread wake-up apiece. After a FORGET is read, the next read of /dev/fuse waits
+ * until FORGET_GATHER_NS have passed: the kernel queues the forgets meanwhile and hands
+ * them over as one BATCH_FORGET. Only a FORGET arms the wait, so INIT, an INTERRUPT
+ * right after a forget waits at most that long, and without the rings nothing waits.
+ *
  * Invariants: a request shorter than its header plus the fields looked at is passed on
  * unchanged (libfuse rejects it); the INIT reply is patched only if it is a success reply of
  * the expected size.
@@ -33,7 +40,17 @@
 #include <linux/fuse.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
+
+#define FORGET_GATHER_NS 1000000 /* 1 ms */
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 #ifndef FUSE_OVER_IO_URING
 #define FUSE_OVER_IO_URING (1ULL << 41) /* ABI 7.42; Debian 12's header is 7.38 */
@@ -91,11 +108,30 @@ static void note_request(fs_devio_t *io, char *buf, size_t n)
     }
 }
 
+/* With the rings on: waits out the forget-gathering pause (see the top), then reads;
+ * a FORGET read starts the next pause. */
 static ssize_t devio_read(int fd, void *buf, size_t len, void *userdata)
 {
+    fs_devio_t *io = &((fs_t *)userdata)->devio;
+    int gather = atomic_load_explicit(&io->uring_on, memory_order_relaxed);
+    if (gather) {
+        int64_t wait = atomic_load_explicit(&io->forget_quiet_until, memory_order_relaxed) -
+                       mono_ns();
+        if (wait > 0 && wait <= FORGET_GATHER_NS) {
+            struct timespec ts = {0, (long)wait};
+            nanosleep(&ts, NULL);
+        }
+    }
     ssize_t r = read(fd, buf, len);
     if (r > 0)
-        note_request(&((fs_t *)userdata)->devio, buf, (size_t)r);
+        note_request(io, buf, (size_t)r);
+    if (gather && r >= (ssize_t)sizeof(struct fuse_in_header)) {
+        uint32_t opcode;
+        memcpy(&opcode, (char *)buf + offsetof(struct fuse_in_header, opcode), sizeof(opcode));
+        if (opcode == FUSE_FORGET || opcode == FUSE_BATCH_FORGET)
+            atomic_store_explicit(&io->forget_quiet_until, mono_ns() + FORGET_GATHER_NS,
+                                  memory_order_relaxed);
+    }
     return r;
 }
 
@@ -172,6 +208,7 @@ int fs_devio_attach(fs_devio_t *io, struct fuse_session *se, struct fs_uring *ur
     io->uring = uring;
     io->kernel_offers_uring = 0;
     atomic_store(&io->uring_on, 0);
+    atomic_store(&io->forget_quiet_until, 0);
     static const struct fuse_custom_io ops = {.read = devio_read, .writev = devio_writev};
     return fuse_session_custom_io(se, &ops, fuse_session_fd(se));
 }

@@ -25,6 +25,7 @@ typedef struct {
     struct fs_uring *uring;   /* io_uring transport ready to start, or NULL (uring.h) */
     int kernel_offers_uring;  /* the kernel's INIT carried FUSE_OVER_IO_URING */
     atomic_int uring_on;      /* 1 once our INIT reply claimed it (replies may use rings) */
+    atomic_int_fast64_t forget_quiet_until; /* CLOCK_MONOTONIC ns: no /dev/fuse read before */
 } fs_devio_t;
 
 /* Routes the mounted session's reads and writes through devio (call after

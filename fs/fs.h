@@ -81,6 +81,10 @@ typedef struct fs {
     struct fs_ctl *ctl;         /* control channel (control.c), NULL when unavailable */
     struct fs_uring *uring;     /* the io_uring transport, or NULL (uring.h) */
     atomic_int_fast64_t inodes_used; /* I rows in the store, for df -i (inode_count.h) */
+    struct fs_snapview *snapview; /* MNT/.snapshots (snapview.h), NULL until mounted */
+    const lsm_snapshot_t *snap; /* NULL: the live store; set only in snapview's read-only
+                                 * views, whose ropt reads at it (data.c's iterators too) */
+    struct fs_reclaimq *rq;     /* batch reclaimer (reclaim_queue.h), NULL: reclaim inline */
 } fs_t;
 
 /* ---- lifecycle (lifecycle.c) ---- */
@@ -156,6 +160,9 @@ int fs_make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mod
 /* reclaim.c: called with no locks held when nlink may have dropped to 0 and the last handle
  * closed. */
 void fs_reclaim_if_unused(fs_t *fs, uint64_t ino);
+/* reclaim.c: reclaims those of inos[0..n) (sorted here) that are unlinked and unused, in one
+ * commit; the batch reclaimer's work (reclaim_queue.h). Returns how many went. */
+size_t fs_reclaim_many(fs_t *fs, uint64_t *inos, size_t n);
 
 void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
@@ -199,6 +206,9 @@ void fs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char
 void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
 void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 void fs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+/* getxattr/listxattr of ino read through fs (the live fs_t or a snapshot view's). */
+void fs_xattr_reply_get(fuse_req_t req, fs_t *fs, uint64_t ino, const char *name, size_t size);
+void fs_xattr_reply_list(fuse_req_t req, fs_t *fs, uint64_t ino, size_t size);
 
 /* ---- options (options.c) ---- */
 /* Parses one comma-separated -o list into opts; unknown options are an error (message on

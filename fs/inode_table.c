@@ -156,108 +156,73 @@ static void drop_if_unused(shard_t *s, uint64_t h, ient_t *e)
     }
 }
 
-void fs_itab_ref(fs_itab_t *t, uint64_t ino, uint64_t n)
+/* What one locked visit of an inode's entry does (the public counters below). */
+typedef enum {
+    IT_REF, IT_FORGET, IT_ORPHAN_IF_BUSY, IT_BUSY, IT_OPEN, IT_RELEASE, IT_NOPEN, IT_NLOOKUP
+} itab_op_t;
+
+static int in_use(const ient_t *e) { return e->nlookup || e->nopen; }
+
+/* 1 when e is an orphan no one knows or holds open any more: its rows can go. */
+static int reclaimable(const ient_t *e) { return e->orphan && !in_use(e); }
+
+/* Applies op (with argument n) to entry e; returns the op's answer. */
+static uint64_t apply(ient_t *e, itab_op_t op, uint64_t n)
 {
-    uint64_t h;
-    shard_t *s = shard_of(t, ino, &h);
-    pthread_mutex_lock(&s->mu);
-    ient_t *e = find(s, h, ino, 1);
-    if (e)
+    switch (op) {
+    case IT_REF:
         e->nlookup += n;
-    pthread_mutex_unlock(&s->mu);
-}
-
-int fs_itab_forget(fs_itab_t *t, uint64_t ino, uint64_t n)
-{
-    uint64_t h;
-    int reclaim = 0;
-    shard_t *s = shard_of(t, ino, &h);
-    pthread_mutex_lock(&s->mu);
-    ient_t *e = find(s, h, ino, 0);
-    if (e) {
+        return 0;
+    case IT_FORGET:
         e->nlookup = n >= e->nlookup ? 0 : e->nlookup - n;
-        reclaim = e->orphan && e->nlookup == 0 && e->nopen == 0;
-        drop_if_unused(s, h, e);
-    }
-    pthread_mutex_unlock(&s->mu);
-    return reclaim;
-}
-
-int fs_itab_orphan_if_busy(fs_itab_t *t, uint64_t ino)
-{
-    uint64_t h;
-    int busy = 0;
-    shard_t *s = shard_of(t, ino, &h);
-    pthread_mutex_lock(&s->mu);
-    ient_t *e = find(s, h, ino, 0);
-    if (e && (e->nlookup || e->nopen)) {
+        return (uint64_t)reclaimable(e);
+    case IT_ORPHAN_IF_BUSY:
+        if (!in_use(e))
+            return 0;
         e->orphan = 1;
-        busy = 1;
-    }
-    pthread_mutex_unlock(&s->mu);
-    return busy;
-}
-
-int fs_itab_busy(fs_itab_t *t, uint64_t ino)
-{
-    uint64_t h;
-    shard_t *s = shard_of(t, ino, &h);
-    pthread_mutex_lock(&s->mu);
-    ient_t *e = find(s, h, ino, 0);
-    int busy = e && (e->nlookup || e->nopen);
-    pthread_mutex_unlock(&s->mu);
-    return busy;
-}
-
-void fs_itab_open(fs_itab_t *t, uint64_t ino)
-{
-    uint64_t h;
-    shard_t *s = shard_of(t, ino, &h);
-    pthread_mutex_lock(&s->mu);
-    ient_t *e = find(s, h, ino, 1);
-    if (e)
+        return 1;
+    case IT_BUSY:
+        return (uint64_t)in_use(e);
+    case IT_OPEN:
         e->nopen++;
-    pthread_mutex_unlock(&s->mu);
-}
-
-int fs_itab_release(fs_itab_t *t, uint64_t ino)
-{
-    uint64_t h;
-    int reclaim = 0;
-    shard_t *s = shard_of(t, ino, &h);
-    pthread_mutex_lock(&s->mu);
-    ient_t *e = find(s, h, ino, 0);
-    if (e) {
+        return 0;
+    case IT_RELEASE:
         if (e->nopen)
             e->nopen--;
-        reclaim = e->orphan && e->nlookup == 0 && e->nopen == 0;
-        drop_if_unused(s, h, e);
+        return (uint64_t)reclaimable(e);
+    case IT_NOPEN:
+        return e->nopen;
+    case IT_NLOOKUP:
+        return e->nlookup;
+    }
+    return 0;
+}
+
+/* Applies op to ino's entry under its shard's lock: REF and OPEN create the entry, FORGET
+ * and RELEASE drop it once unused; with no entry (or no memory) the answer is 0. */
+static uint64_t visit(fs_itab_t *t, uint64_t ino, itab_op_t op, uint64_t n)
+{
+    uint64_t h, r = 0;
+    shard_t *s = shard_of(t, ino, &h);
+    pthread_mutex_lock(&s->mu);
+    ient_t *e = find(s, h, ino, op == IT_REF || op == IT_OPEN);
+    if (e) {
+        r = apply(e, op, n);
+        if (op == IT_FORGET || op == IT_RELEASE)
+            drop_if_unused(s, h, e);
     }
     pthread_mutex_unlock(&s->mu);
-    return reclaim;
+    return r;
 }
 
-uint32_t fs_itab_nopen(fs_itab_t *t, uint64_t ino)
-{
-    uint64_t h;
-    shard_t *s = shard_of(t, ino, &h);
-    pthread_mutex_lock(&s->mu);
-    ient_t *e = find(s, h, ino, 0);
-    uint32_t n = e ? e->nopen : 0;
-    pthread_mutex_unlock(&s->mu);
-    return n;
-}
-
-uint64_t fs_itab_nlookup(fs_itab_t *t, uint64_t ino)
-{
-    uint64_t h;
-    shard_t *s = shard_of(t, ino, &h);
-    pthread_mutex_lock(&s->mu);
-    ient_t *e = find(s, h, ino, 0);
-    uint64_t n = e ? e->nlookup : 0;
-    pthread_mutex_unlock(&s->mu);
-    return n;
-}
+void fs_itab_ref(fs_itab_t *t, uint64_t ino, uint64_t n) { visit(t, ino, IT_REF, n); }
+int fs_itab_forget(fs_itab_t *t, uint64_t ino, uint64_t n) { return (int)visit(t, ino, IT_FORGET, n); }
+int fs_itab_orphan_if_busy(fs_itab_t *t, uint64_t ino) { return (int)visit(t, ino, IT_ORPHAN_IF_BUSY, 0); }
+int fs_itab_busy(fs_itab_t *t, uint64_t ino) { return (int)visit(t, ino, IT_BUSY, 0); }
+void fs_itab_open(fs_itab_t *t, uint64_t ino) { visit(t, ino, IT_OPEN, 0); }
+int fs_itab_release(fs_itab_t *t, uint64_t ino) { return (int)visit(t, ino, IT_RELEASE, 0); }
+uint32_t fs_itab_nopen(fs_itab_t *t, uint64_t ino) { return (uint32_t)visit(t, ino, IT_NOPEN, 0); }
+uint64_t fs_itab_nlookup(fs_itab_t *t, uint64_t ino) { return visit(t, ino, IT_NLOOKUP, 0); }
 
 size_t fs_itab_size(fs_itab_t *t)
 {

@@ -9,9 +9,11 @@
  * Failures print one line naming the store and what is wrong with it.
  */
 #include "fs.h"
+#include "snapview.h"
 #include "mounts.h"
 #include "inode_count.h"
 #include "log.h"
+#include "reclaim_queue.h"
 #include "reserve.h"
 
 #include <errno.h>
@@ -202,6 +204,8 @@ fs_t *fs_open(fs_opts_t *opts)
     }
     if (fs_inodes_count(fs) != 0)  /* after the orphans went: df -i counts what is left */
         goto fail;
+    if (!opts->ro)
+        fs->rq = fs_reclaimq_start(fs);
     return fs;
 fail:
     fs_close(fs);
@@ -212,6 +216,10 @@ void fs_close(fs_t *fs)
 {
     if (!fs)
         return;
+    fs_snapview_destroy(fs->snapview, fs); /* it holds engine snapshots */
+    fs->snapview = NULL;
+    fs_reclaimq_stop(fs->rq);  /* what it still holds is reclaimed before the scan below */
+    fs->rq = NULL;
     if (fs->db) {
         if (!fs->opts->ro) {
             /* nothing is open or known any more: orphans can go now */

@@ -10,9 +10,11 @@
  */
 #include "fs.h"
 #include "ops_ioctl.h"
+#include "ops_table.h"
 #include "log.h"
 #include "control.h"
 #include "uring.h"
+#include "snapview.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -60,77 +62,6 @@ static void usage(FILE *f)
 "  -V, --version      version\n"
 "\n"
 "Unmount with `fusermount3 -u MOUNTPOINT` or `umount MOUNTPOINT`.\n");
-}
-
-static struct fuse_lowlevel_ops ops;
-
-static void fs_init(void *userdata, struct fuse_conn_info *conn)
-{
-    fs_t *fs = userdata;
-    unsigned want = FUSE_CAP_DONT_MASK | FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_READDIRPLUS |
-                    FUSE_CAP_ASYNC_READ |
-                    FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_CACHE_SYMLINKS |
-                    FUSE_CAP_EXPORT_SUPPORT; /* file handles: ops_export.c */
-    if (fs->opts->writeback)
-        want |= FUSE_CAP_WRITEBACK_CACHE;
-    if (!fs->opts->noacl)
-        want |= FUSE_CAP_POSIX_ACL;  /* the kernel enforces ACLs; acl.c keeps them */
-    conn->want |= want & conn->capable;
-    /* the kernel clears suid/sgid for us (it asks with a setattr); READDIRPLUS always, not
-     * AUTO: entries listed without attributes cost a LOOKUP each later (docs/FILESYSTEM.md) */
-    conn->want &= ~(unsigned)(FUSE_CAP_HANDLE_KILLPRIV | FUSE_CAP_POSIX_LOCKS |
-                              FUSE_CAP_FLOCK_LOCKS | FUSE_CAP_AUTO_INVAL_DATA |
-                              FUSE_CAP_READDIRPLUS_AUTO);
-    if (fs->opts->noacl)
-        conn->want &= ~(unsigned)FUSE_CAP_POSIX_ACL;
-    if (conn->max_write < (1u << 20))
-        conn->max_write = 1u << 20;
-    conn->max_readahead = 1u << 20;
-    conn->time_gran = 1;
-    if (fs->opts->debug)
-        fuse_log(FUSE_LOG_DEBUG, "lsmfs: capable 0x%x, want 0x%x, max_write %u\n",
-                 conn->capable, conn->want, conn->max_write);
-}
-
-static void setup_ops(void)
-{
-    ops.init = fs_init;
-    ops.lookup = fs_op_lookup;
-    ops.forget = fs_op_forget;
-    ops.forget_multi = fs_op_forget_multi;
-    ops.getattr = fs_op_getattr;
-    ops.setattr = fs_op_setattr;
-    ops.readlink = fs_op_readlink;
-    ops.mknod = fs_op_mknod;
-    ops.mkdir = fs_op_mkdir;
-    ops.unlink = fs_op_unlink;
-    ops.rmdir = fs_op_rmdir;
-    ops.symlink = fs_op_symlink;
-    ops.rename = fs_op_rename;
-    ops.link = fs_op_link;
-    ops.open = fs_op_open;
-    ops.read = fs_op_read;
-    ops.write = fs_op_write;
-    /* No flush op: the kernel then stops sending FLUSH on close (it still writes back
-     * dirty pages first); every write is in the WAL already, so there is nothing to do. */
-    ops.release = fs_op_release;
-    ops.fsync = fs_op_fsync;
-    ops.opendir = fs_op_opendir;
-    ops.readdir = fs_op_readdir;
-    ops.readdirplus = fs_op_readdirplus;
-    ops.releasedir = fs_op_releasedir;
-    ops.fsyncdir = fs_op_fsyncdir;
-    ops.statfs = fs_op_statfs;
-    ops.setxattr = fs_op_setxattr;
-    ops.getxattr = fs_op_getxattr;
-    ops.listxattr = fs_op_listxattr;
-    ops.removexattr = fs_op_removexattr;
-    ops.access = fs_op_access;
-    ops.create = fs_op_create;
-    ops.fallocate = fs_op_fallocate;
-    ops.lseek = fs_op_lseek;
-    ops.copy_file_range = fs_op_copy_file_range;
-    ops.ioctl = fs_op_ioctl; /* the control channel (ops_ioctl.c) */
 }
 
 /* Parses argv into opts. Returns 0 to go on, 1 for "done, exit 0", -1 for a usage error. */
@@ -280,7 +211,8 @@ int main(int argc, char **argv)
     if (opts.debug)
         fargv[fargc++] = "-d";
     struct fuse_args args = FUSE_ARGS_INIT(fargc, fargv);
-    setup_ops();
+    struct fuse_lowlevel_ops ops = fs_ops; /* a copy: the session keeps its own */
+    fs_snapview_install(&ops);             /* MNT/.snapshots wraps some entries */
     se = fuse_session_new(&args, &ops, sizeof(ops), fs);
     fuse_opt_free_args(&args);
     free(fo);
@@ -289,6 +221,8 @@ int main(int argc, char **argv)
         goto out;
     }
     fs->se = se;
+    if (!(fs->snapview = fs_snapview_create(fs)))
+        goto out;
     if (fuse_set_signal_handlers(se) != 0)
         goto out;
     handlers = 1;

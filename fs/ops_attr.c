@@ -13,6 +13,7 @@
 #include "fs.h"
 #include "acl.h"
 #include "inode_count.h"
+#include "reclaim_queue.h"
 
 #include <errno.h>
 #include <string.h>
@@ -194,6 +195,7 @@ void fs_op_statfs(fuse_req_t req, fuse_ino_t ino)
     struct statvfs st;
     memset(&st, 0, sizeof(st));
     uint64_t total, free_bytes, avail;
+    fs_reclaimq_drain(fs->rq);  /* df right after rm -rf counts the files as gone */
     if (lsm_location_space(fs->opts->store, &total, &free_bytes, &avail) != 0)
         return fs_reply_err(req, -errno);
     st.f_bsize = fs->bsize;

@@ -26,6 +26,8 @@
 #include "ctl_proto.h"
 #include "fs.h"
 #include "iflags.h"
+#include "snapview.h"
+#include "snapusage.h"
 
 /* Appends printf output to the reply, truncating at its end. */
 static void say(struct lsmfs_ctl *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -91,6 +93,7 @@ static void snap_delete(fs_t *fs, struct lsmfs_ctl *c)
     lsm_delete_persistent_snapshot(fs->db, c->data, &err);
     if (err)
         return fail(c, lsm_error_errno(err), err, "snapshot delete");
+    fs_snapview_forget_name(fs, c->data); /* MNT/.snapshots lets go of it */
     c->len = 0;
     say(c, "%s", "");
 }
@@ -104,6 +107,28 @@ static void snap_list(fs_t *fs, struct lsmfs_ctl *c)
     say(c, "%s", "");
     for (size_t i = 0; i < n; i++)
         say(c, "%s %" PRIu64 "\n", names[i], seqs[i]);
+    lsm_free_persistent_snapshot_list(names, seqs, n);
+}
+
+static void snap_usage(fs_t *fs, struct lsmfs_ctl *c)
+{
+    char **names;
+    uint64_t *seqs, total = 0;
+    size_t n = lsm_list_persistent_snapshots(fs->db, &names, &seqs);
+    uint64_t *bytes = calloc(n ? n : 1, sizeof(*bytes));
+    int r = bytes ? fs_snap_usage(fs, names, seqs, n, bytes) : -ENOMEM;
+    if (r) {
+        fail(c, -r, NULL, "snapshot usage");
+    } else {
+        c->len = 0;
+        say(c, "%s", "");
+        for (size_t i = 0; i < n; i++) {
+            say(c, "%s %" PRIu64 "\n", names[i], bytes[i]);
+            total += bytes[i];
+        }
+        say(c, "total %" PRIu64 "\n", total);
+    }
+    free(bytes);
     lsm_free_persistent_snapshot_list(names, seqs, n);
 }
 
@@ -190,6 +215,8 @@ void fs_op_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
         snap_delete(fs, c);
     else if (c->op == LSMFS_CTL_SNAP_LIST)
         snap_list(fs, c);
+    else if (c->op == LSMFS_CTL_SNAP_USAGE)
+        snap_usage(fs, c);
     else if (c->op == LSMFS_CTL_CHECKPOINT)
         checkpoint(fs, c);
     else if (c->op == LSMFS_CTL_STATS)

@@ -7,6 +7,7 @@
  * POSIX ACLs (system.posix_acl_access/default) are X rows too; setting one goes through
  * acl.c (checked, mode kept in step, same batch). With -o noacl their names are refused
  * (EOPNOTSUPP): the kernel does not enforce ACLs then, and storing one would mislead.
+ * get/list also serve snapshot views (snapview.c): they read through fs (its ropt and snap).
  */
 #include "fs.h"
 #include "iflags.h"
@@ -114,7 +115,11 @@ void fs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 
 void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-    fs_t *fs = fs_of(req);
+    fs_xattr_reply_get(req, fs_of(req), ino, name, size);
+}
+
+void fs_xattr_reply_get(fuse_req_t req, fs_t *fs, uint64_t ino, const char *name, size_t size)
+{
     char *val;
     size_t vlen, n;
     const char *data;
@@ -144,7 +149,11 @@ void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t siz
 
 void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-    fs_t *fs = fs_of(req);
+    fs_xattr_reply_list(req, fs_of(req), ino, size);
+}
+
+void fs_xattr_reply_list(fuse_req_t req, fs_t *fs, uint64_t ino, size_t size)
+{
     fs_inode_t in;
     int r = fs_inode_load(fs, ino, &in);
     if (r)
@@ -154,6 +163,7 @@ void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
     size_t nhi = fs_key_range_end(hi, FS_ROW_XATTR, ino);
     lsm_readoptions_t *ro = lsm_readoptions_create();
     lsm_readoptions_set_iterate_upper_bound(ro, hi, nhi);
+    lsm_readoptions_set_snapshot(ro, fs->snap); /* NULL: live */
     lsm_iterator_t *it = lsm_create_iterator(fs->db, ro);
     char *list = NULL;
     size_t len = 0, cap = 0;

@@ -156,6 +156,16 @@ int fs_key_parse(const char *key, size_t len, fs_key_t *out)
     }
 }
 
+void fs_key_parse_bound(const char *key, size_t len, fs_key_t *out)
+{
+    char pad[17] = {0};
+    memcpy(pad, key, len < sizeof(pad) ? len : sizeof(pad));
+    memset(out, 0, sizeof(*out));
+    out->type = (unsigned char)pad[0];
+    out->ino = get_be64(pad + 1);
+    out->index = get_be64(pad + 9);
+}
+
 int fs_name_check(const char *name, size_t len)
 {
     if (len == 0)

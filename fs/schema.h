@@ -100,6 +100,11 @@ typedef struct {
 
 /* Returns 0, or -EUCLEAN for a key that no builder above could have made. */
 int fs_key_parse(const char *key, size_t len, fs_key_t *out);
+/* Reads a key range's bound (any bytes, e.g. a table index's shortened separator): type =
+ * first byte (0 if empty), ino and index = the big-endian bytes after it, zero-padded when
+ * cut short. Zero padding keeps a bound a bound: it can only move it up, and never past
+ * the next real key. name is not set. */
+void fs_key_parse_bound(const char *key, size_t len, fs_key_t *out);
 
 /* ---- superblock ------------------------------------------------------------------------ */
 typedef struct {

@@ -8,6 +8,7 @@
  * consumed by fs_commit(), which applies them with one lsm_write (synced under -o sync).
  */
 #include "fs.h"
+#include "schema_rows.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -59,10 +60,7 @@ int fs_inode_load(fs_t *fs, uint64_t ino, fs_inode_t *out)
 
 void fs_batch_inode(lsm_writebatch_t *b, uint64_t ino, const fs_inode_t *in)
 {
-    char key[FS_KEY_MAX], val[FS_INODE_SIZE];
-    size_t klen = fs_key_inode(key, ino);
-    size_t vlen = fs_inode_encode(in, val);
-    lsm_writebatch_put(b, key, klen, val, vlen);
+    fs_row_put_inode(b, ino, in);
 }
 
 int fs_dentry_load(fs_t *fs, uint64_t parent, const char *name, uint64_t *ino, unsigned *type)
@@ -89,17 +87,12 @@ int fs_dentry_load(fs_t *fs, uint64_t parent, const char *name, uint64_t *ino, u
 void fs_batch_dentry(lsm_writebatch_t *b, uint64_t parent, const char *name, uint64_t ino,
                      unsigned type)
 {
-    char key[FS_KEY_MAX], val[FS_DENTRY_SIZE];
-    size_t klen = fs_key_dentry(key, parent, name, strlen(name));
-    size_t vlen = fs_dentry_encode(ino, type, val);
-    lsm_writebatch_put(b, key, klen, val, vlen);
+    fs_row_put_dentry(b, parent, name, strlen(name), ino, type); /* names were checked */
 }
 
 void fs_batch_dentry_del(lsm_writebatch_t *b, uint64_t parent, const char *name)
 {
-    char key[FS_KEY_MAX];
-    size_t klen = fs_key_dentry(key, parent, name, strlen(name));
-    lsm_writebatch_delete(b, key, klen);
+    fs_row_del_dentry(b, parent, name, strlen(name));
 }
 
 int fs_commit(fs_t *fs, lsm_writebatch_t *b)

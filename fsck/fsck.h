@@ -60,6 +60,14 @@ typedef struct {
     uint64_t xattrs, orphans;
 } fsck_counts_t;
 
+/* A damaged table block the rebuild drops (damage.c): its user-key bounds, malloc'd. */
+typedef struct {
+    char table[64];                  /* file name of the .sst */
+    uint64_t offset, size;           /* size 0: the rest of the table / the whole table */
+    char *lo, *hi;                   /* NULL: open */
+    size_t lo_len, hi_len;
+} fsck_damage_t;
+
 typedef struct fsck {
     /* options */
     const char *store;               /* the directory opened: the store, or its checkpoint */
@@ -88,6 +96,8 @@ typedef struct fsck {
     unsigned problems, fixed, unfixed, warnings;
     int changed;                     /* something was written */
     int yes_all;                     /* interactive: 'a' answered */
+    fsck_damage_t *damage;           /* blocks the rebuild dropped (damage.c) */
+    size_t n_damage;
     fsck_counts_t counts;
 
     double pass_t0;                  /* when the current pass started (-v timing) */
@@ -175,6 +185,13 @@ void fsck_scan_seek(fsck_scan_t *s, const char *key, size_t klen);
 const char *fsck_scan_key(const fsck_scan_t *s, size_t *len);
 const char *fsck_scan_value(const fsck_scan_t *s, size_t *len);
 void fsck_scan_close(fsck_scan_t *s);
+
+/* ---- damage.c: which files a rebuild changed ---- */
+/* Before lsm_repair_db: records every damaged block's key range (lsm_list_damaged_blocks). */
+void fsck_damage_collect(fsck_t *f);
+/* After passes 2-6: names each file, directory or inode whose rows lay in a dropped block
+ * (path, and for data the byte range), then frees the record. Nothing if none. */
+void fsck_damage_report(fsck_t *f);
 
 /* ---- passes ------------------------------------------------------------------------------- */
 /* Pass 1: opens the store (f->db) or ends the run with the right status. */

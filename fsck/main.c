@@ -1,7 +1,7 @@
 /*
  * main.c - fsck.lsmfs: command line, signals, the sequence of passes and the summary.
  *
- *   fsck.lsmfs [-n|-p|-a|-y] [-f] [-v] [-C fd] STORE|MOUNTPOINT
+ *   fsck.lsmfs [-n|-p|-a|-y] [-f] [-v] [-C fd] [-o rados-options] STORE|MOUNTPOINT
  *
  * A mounted store is checked online, with -n only, on a checkpoint (online.c).
  *
@@ -26,6 +26,7 @@
 
 #include "fsck.h"
 #include "version.h"
+#include "rados_opts.h"
 
 static volatile sig_atomic_t cancel_requested;
 
@@ -38,7 +39,7 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
     fprintf(out,
-"usage: fsck.lsmfs [-n|-p|-a|-y] [-f] [-v] [-C fd] STORE|MOUNTPOINT\n"
+"usage: fsck.lsmfs [-n|-p|-a|-y] [-f] [-v] [-C fd] [-o opts] STORE|MOUNTPOINT\n"
 "  a mounted store is checked online with -n (on a checkpoint its daemon makes)\n"
 "  -n      check only: open the store read-only, change nothing, answer no\n"
 "  -p, -a  preen: make every safe fix without asking, stop at anything else\n"
@@ -47,6 +48,8 @@ static void usage(FILE *out)
 "  -f      check even if clean (always done; accepted for fsck(8))\n"
 "  -v      verbose: per-pass details and a detailed summary\n"
 "  -C fd   progress: a bar on stdout (fd 0) or lines for fsck(8) on fd\n"
+"  -o OPTS for a rados://POOL/NAME store: conf=PATH,id=CLIENT,rados_timeout=SECONDS,\n"
+"          lease=SECONDS,takeover (as lsmfs -o; see docs/SCALE.md)\n"
 "  -V, --version  print the version\n"
 "exit status: 0 clean, 1 errors corrected, 4 errors left uncorrected, 8 operational\n"
 "error, 16 usage error, 32 cancelled\n");
@@ -170,7 +173,7 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
                                                    {"version", no_argument, NULL, 'V'},
                                                    {NULL, 0, NULL, 0}};
-    while ((c = getopt_long(argc, argv, "npayfvC:hV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "npayfvC:o:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'n': mode = FSCK_NO; modes |= 1; break;
         case 'p': case 'a': mode = FSCK_PREEN; modes |= 2; break;
@@ -182,6 +185,10 @@ int main(int argc, char **argv)
                 fprintf(stderr, "fsck.lsmfs: bad progress file descriptor '%s'\n", optarg);
                 return FSCK_EXIT_USAGE;
             }
+            break;
+        case 'o':
+            if (fs_rados_opts_parse("fsck.lsmfs", optarg) != 0)
+                return FSCK_EXIT_USAGE;
             break;
         case 'h': usage(stdout); return FSCK_EXIT_OK;
         case 'V':
@@ -243,6 +250,7 @@ int main(int argc, char **argv)
     fsck_pass_engine(&f);
     fsck_poll_cancel(&f);
     check_tree(&f);
+    fsck_damage_report(&f);
 
     if (f.changed)
         printf("\n%s: ***** FILE SYSTEM WAS MODIFIED *****\n", f.name);

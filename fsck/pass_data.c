@@ -13,6 +13,7 @@
  * value is not a valid ACL (schema_acl.h).
  */
 #include "fsck.h"
+#include "symlink_rows.h"
 #include "schema_acl.h"
 
 #include <stdio.h>
@@ -286,33 +287,28 @@ static void check_xattrs(fsck_t *f)
     fsck_scan_close(&s);
 }
 
-static void check_symlink_rows(fsck_t *f)
+/* A symlink target row that cannot be used is deleted (valid ones were pass 3's). */
+static void check_symlink_row(fsck_t *f, const sl_row_t *row)
 {
-    fsck_scan_t s;
-    fsck_scan_type(f, &s, "symlink rows", FS_ROW_SYMLINK);
-    for (; fsck_scan_valid(f, &s); fsck_scan_next(&s)) {
-        size_t klen, vlen, n;
-        const char *k = fsck_scan_key(&s, &klen);
-        const char *v = fsck_scan_value(&s, &vlen);
-        const char *target;
-        fs_key_t pk;
-        if (fs_key_parse(k, klen, &pk) != 0) {
-            malformed(f, "Symlink", k, klen);
-            continue;
-        }
-        fsck_inode_t *r = itab_live(&f->itab, pk.ino);
-        if (!r || !S_ISLNK(r->mode)) {
-            if (fsck_problem(f, FSCK_PREEN_OK, Q_DELETE, "Symlink target row of inode %llu, "
-                             "which %s%s.", (unsigned long long)pk.ino,
-                             r ? "is a " : "is missing", r ? fsck_type_name(r->mode) : ""))
-                del_key(f, k, klen);
-        } else if (fs_symlink_decode(v, vlen, &target, &n) != 0) {
-            if (fsck_problem(f, FSCK_PREEN_OK, Q_DELETE, "Symlink target row of inode %llu is "
-                             "corrupt.", (unsigned long long)pk.ino))
-                del_key(f, k, klen);
-        }
+    fsck_inode_t *r = row->r;
+    switch (row->kind) {
+    case SL_BAD_KEY:
+        malformed(f, "Symlink", row->k, row->klen);
+        break;
+    case SL_NOT_SYMLINK:
+        if (fsck_problem(f, FSCK_PREEN_OK, Q_DELETE, "Symlink target row of inode %llu, "
+                         "which %s%s.", (unsigned long long)row->pk.ino,
+                         r ? "is a " : "is missing", r ? fsck_type_name(r->mode) : ""))
+            del_key(f, row->k, row->klen);
+        break;
+    case SL_CORRUPT:
+        if (fsck_problem(f, FSCK_PREEN_OK, Q_DELETE, "Symlink target row of inode %llu is "
+                         "corrupt.", (unsigned long long)row->pk.ino))
+            del_key(f, row->k, row->klen);
+        break;
+    case SL_OK:
+        break;
     }
-    fsck_scan_close(&s);
 }
 
 void fsck_pass_data(fsck_t *f)
@@ -321,5 +317,5 @@ void fsck_pass_data(fsck_t *f)
     check_orphans(f);
     check_blocks(f);
     check_xattrs(f);
-    check_symlink_rows(f);
+    fsck_scan_symlink_rows(f, check_symlink_row);
 }

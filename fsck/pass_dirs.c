@@ -20,6 +20,7 @@
  * of the pass if it is missing anyway.
  */
 #include "fsck.h"
+#include "schema_rows.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -235,15 +236,8 @@ static int ensure_lost_found(fsck_t *f, dirs_t *d)
     if (f->itab.n && ino <= f->itab.ino[f->itab.n - 1])
         ino = f->itab.ino[f->itab.n - 1] + 1;
     fs_inode_t in;
-    memset(&in, 0, sizeof(in));
-    in.mode = S_IFDIR | 0700;
-    in.nlink = 2;
-    in.parent = FS_ROOT_INO;
-    in.generation = 1;
-    in.atime = in.mtime = in.ctime = in.btime = (fs_time_t){f->now, 0};
     lsm_writebatch_t *b = lsm_writebatch_create();
-    fsck_b_put_inode(b, ino, &in);
-    fsck_b_put_dentry(b, FS_ROOT_INO, LF_NAME, sizeof(LF_NAME) - 1, ino, in.mode);
+    fs_row_put_lost_found(b, ino, 0, 0, (fs_time_t){f->now, 0}, &in);
     fsck_raise_hwm(f, b, ino);
     fsck_commit(f, b);
     if (ino > f->max_ino)

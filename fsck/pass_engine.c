@@ -7,6 +7,12 @@
  * read-write otherwise); then every block of every live table against its checksum
  * (lsm_verify_checksum).
  *
+ * A WAL cut short in its middle (the engine's open reports, in lsm.wal-gap, a live WAL
+ * whose successor starts past the sequence where it ends: records between were lost, not
+ * a torn last write of a crash) is reported; -n exits 4, and otherwise recovery (asked,
+ * never by -p) keeps the history after the gap, which the other passes then check. It is
+ * looked for with a read-only open first, so that a declined answer changes nothing.
+ *
  * Two salvages, both asked and never done by -p (they lose data): a WAL damaged in the
  * middle (the engine refuses to open, as it must) is recovered to the last batch before
  * the damage by opening with paranoid_checks off (point-in-time recovery). Damage to
@@ -166,6 +172,47 @@ static lsm_t *open_store_waiting(fsck_t *f, int read_only, int paranoid, char **
     return db;
 }
 
+/* The engine's description of a WAL cut short, or NULL (caller frees with lsm_free). */
+static char *wal_gap(lsm_t *db)
+{
+    char *gap = lsm_property_value(db, "lsm.wal-gap");
+    if (gap && !gap[0]) {
+        lsm_free(gap);
+        gap = NULL;
+    }
+    return gap;
+}
+
+/* Reports a WAL cut short; returns 1 when the history after the gap is to be kept (the
+ * store may be opened read-write), 0 when declined (for -n: always). */
+static int wal_gap_problem(fsck_t *f, const char *gap)
+{
+    return fsck_problem(f, 0, Q_RECOVER,
+        "The write-ahead log was cut short in its middle: %s\nThis is not the torn last "
+        "write of a crash: the log was truncated or lost part of its end after later writes "
+        "had been logged. Recovery keeps the history after the gap (what the lost records "
+        "wrote is gone; the file system checks repair what it breaks).", gap);
+}
+
+/* Before a read-write open: looks for a WAL cut short with a read-only open (which changes
+ * nothing) and asks about it. Returns 0 when the check must stay read-only. */
+static int probe_wal_gap(fsck_t *f)
+{
+    char *err = NULL;
+    lsm_t *db = open_store_waiting(f, 1, 1, &err);
+    if (!db) {
+        lsm_free(err);   /* the real open reports it */
+        return 1;
+    }
+    char *gap = wal_gap(db);
+    lsm_close(db);
+    int yes = 1;
+    if (gap)
+        yes = wal_gap_problem(f, gap);
+    lsm_free(gap);
+    return yes;
+}
+
 static int is_wal_message(const char *err)
 {
     return strstr(err, ".log") != NULL;
@@ -181,6 +228,7 @@ static lsm_t *rebuild_store(fsck_t *f, const char *what, const char *msg)
     if (!fsck_problem(f, 0, Q_REBUILD, "%s: %s\nRebuild the store from its readable tables "
                       "and WALs (what lies in the damaged parts is lost)", what, msg))
         engine_damage_counted(f, what, msg, 1);
+    fsck_damage_collect(f);
     lsm_options_t *o = lsm_options_create();
     if (!o)
         fsck_fatal(f, FSCK_EXIT_ERROR, "out of memory");
@@ -224,8 +272,22 @@ void fsck_pass_engine(fsck_t *f)
     fsck_progress(f, 1, 4);
 
     int read_only = f->mode == FSCK_NO;
+    if (!read_only && !probe_wal_gap(f))
+        read_only = 1;
+    int gap_asked = !read_only || f->mode != FSCK_NO;
     char *err = NULL;
     lsm_t *db = open_store_waiting(f, read_only, 1, &err);
+    if (db && !gap_asked) {
+        char *gap = wal_gap(db);
+        if (gap)
+            wal_gap_problem(f, gap);
+        lsm_free(gap);
+    } else if (db && !read_only && f->problems) {
+        char *gap = wal_gap(db);
+        if (gap)
+            f->changed = 1;   /* replay kept the history after the gap */
+        lsm_free(gap);
+    }
     uint64_t total, free_bytes, avail;
     if (!db && strncmp(f->store, "rados://", 8) == 0 &&
         lsm_location_space(f->store, &total, &free_bytes, &avail) != 0)

@@ -16,6 +16,7 @@
  * target's length.
  */
 #include "fsck.h"
+#include "symlink_rows.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -176,38 +177,28 @@ static void scan_orphans(fsck_t *f)
     fsck_scan_close(&s);
 }
 
-static void scan_symlinks(fsck_t *f)
+/* A valid target marks its symlink and fixes the symlink's size; bad rows are pass 6's. */
+static void symlink_target(fsck_t *f, const sl_row_t *row)
 {
-    fsck_scan_t s;
-    fsck_scan_type(f, &s, "symlink rows", FS_ROW_SYMLINK);
-    for (; fsck_scan_valid(f, &s); fsck_scan_next(&s)) {
-        size_t klen, vlen, n;
-        const char *k = fsck_scan_key(&s, &klen);
-        const char *v = fsck_scan_value(&s, &vlen);
-        const char *target;
-        fs_key_t pk;
-        if (fs_key_parse(k, klen, &pk) != 0)
-            continue;  /* pass 6 */
-        fsck_inode_t *r = itab_live(&f->itab, pk.ino);
-        if (!r || !S_ISLNK(r->mode) || fs_symlink_decode(v, vlen, &target, &n) != 0)
-            continue;  /* pass 6 */
-        r->flags |= IT_HAS_TARGET;
-        if (r->size == n)
-            continue;
-        if (fsck_problem(f, FSCK_PREEN_OK, Q_FIX, "Symlink %llu has size %llu, but its target "
-                         "is %zu bytes.", (unsigned long long)pk.ino,
-                         (unsigned long long)r->size, n)) {
-            fs_inode_t in;
-            if (fsck_load_inode(f, pk.ino, &in) == 0) {
-                in.size = n;
-                lsm_writebatch_t *b = lsm_writebatch_create();
-                fsck_b_put_inode(b, pk.ino, &in);
-                fsck_commit(f, b);
-                r->size = n;
-            }
+    fsck_inode_t *r = row->r;
+    size_t n = row->n;
+    if (row->kind != SL_OK)
+        return;  /* pass 6 */
+    r->flags |= IT_HAS_TARGET;
+    if (r->size == n)
+        return;
+    if (fsck_problem(f, FSCK_PREEN_OK, Q_FIX, "Symlink %llu has size %llu, but its target "
+                     "is %zu bytes.", (unsigned long long)row->pk.ino,
+                     (unsigned long long)r->size, n)) {
+        fs_inode_t in;
+        if (fsck_load_inode(f, row->pk.ino, &in) == 0) {
+            in.size = n;
+            lsm_writebatch_t *b = lsm_writebatch_create();
+            fsck_b_put_inode(b, row->pk.ino, &in);
+            fsck_commit(f, b);
+            r->size = n;
         }
     }
-    fsck_scan_close(&s);
 }
 
 static void symlinks_without_target(fsck_t *f)
@@ -239,7 +230,7 @@ void fsck_pass_inodes(fsck_t *f)
     scan_inodes(f);
     make_root(f);
     scan_orphans(f);
-    scan_symlinks(f);
+    fsck_scan_symlink_rows(f, symlink_target);
     symlinks_without_target(f);
     fsck_info(f, 1, "  %zu inodes", f->itab.n);
 }

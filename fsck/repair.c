@@ -7,6 +7,7 @@
  * only through fs/schema.h.
  */
 #include "fsck.h"
+#include "schema_rows.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -31,29 +32,18 @@ void fsck_commit(fsck_t *f, lsm_writebatch_t *b)
 
 void fsck_b_put_inode(lsm_writebatch_t *b, uint64_t ino, const fs_inode_t *in)
 {
-    char key[FS_KEY_MAX], val[FS_INODE_SIZE];
-    size_t klen = fs_key_inode(key, ino);
-    size_t vlen = fs_inode_encode(in, val);
-    lsm_writebatch_put(b, key, klen, val, vlen);
+    fs_row_put_inode(b, ino, in);
 }
 
 void fsck_b_put_dentry(lsm_writebatch_t *b, uint64_t parent, const char *name, size_t nlen,
                        uint64_t child, uint32_t mode)
 {
-    char key[FS_KEY_MAX], val[FS_DENTRY_SIZE];
-    size_t klen = fs_key_dentry(key, parent, name, nlen);
-    size_t vlen = fs_dentry_encode(child, (mode & S_IFMT) >> 12, val);
-    if (klen)
-        lsm_writebatch_put(b, key, klen, val, vlen);
+    fs_row_put_dentry(b, parent, name, nlen, child, (mode & S_IFMT) >> 12);
 }
 
 void fsck_b_put_super(lsm_writebatch_t *b, const fs_super_t *sb)
 {
-    char key[FS_KEY_MAX], val[FS_SUPER_SIZE];
-    size_t klen = fs_key_super(key);
-    size_t vlen = fs_super_encode(sb, val);
-    if (vlen)
-        lsm_writebatch_put(b, key, klen, val, vlen);
+    fs_row_put_super(b, sb);
 }
 
 void fsck_b_delete(lsm_writebatch_t *b, const char *key, size_t klen)

@@ -1,7 +1,7 @@
 /*
  * mkfs.c - mkfs.lsmfs: make a new, empty lsmfs store.
  *
- *   mkfs.lsmfs [-b blocksize] [-L label] [-c none|zlib] [-f] [-q] STORE
+ *   mkfs.lsmfs [-b blocksize] [-L label] [-c none|zlib] [-f] [-q] [-o rados-options] STORE
  *
  * Every argument is checked before anything is written: a bad one prints a message and
  * exits 1 with the disk untouched. STORE is created if missing; a non-empty directory is
@@ -27,16 +27,20 @@
 #include "reserve.h"
 #include "version.h"
 #include "schema.h"
+#include "rados_opts.h"
+#include "schema_rows.h"
 
 static void usage(FILE *f)
 {
     fprintf(f,
-"usage: mkfs.lsmfs [-b blocksize] [-L label] [-c none|zlib] [-f] [-q] STORE\n"
+"usage: mkfs.lsmfs [-b blocksize] [-L label] [-c none|zlib] [-f] [-q] [-o opts] STORE\n"
 "  -b SIZE   data block size in bytes, a power of two from %u to %u (default %u)\n"
 "  -L LABEL  file system label, at most %d bytes\n"
 "  -c ALG    compression of the store's tables: none (default) or zlib\n"
 "  -f        overwrite: destroy the store already in STORE\n"
 "  -q        quiet: print nothing on success\n"
+"  -o OPTS   for a rados://POOL/NAME store: conf=PATH,id=CLIENT,rados_timeout=SECONDS,\n"
+"            lease=SECONDS,takeover (as lsmfs -o; see docs/SCALE.md)\n"
 "  -V, --version  print the version\n",
             FS_BLOCK_SIZE_MIN, FS_BLOCK_SIZE_MAX, FS_BLOCK_SIZE_DEFAULT, FS_LABEL_MAX);
 }
@@ -123,14 +127,6 @@ static int parse_block_size(const char *s, uint32_t *out)
     return 0;
 }
 
-static void put_inode(lsm_writebatch_t *b, uint64_t ino, const fs_inode_t *in)
-{
-    char key[FS_KEY_MAX], val[FS_INODE_SIZE];
-    size_t klen = fs_key_inode(key, ino);
-    size_t vlen = fs_inode_encode(in, val);
-    lsm_writebatch_put(b, key, klen, val, vlen);
-}
-
 int main(int argc, char **argv)
 {
     fs_super_t sb;
@@ -144,7 +140,7 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    while ((c = getopt_long(argc, argv, "b:L:c:fqhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "b:L:c:fqo:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'b':
             if (parse_block_size(optarg, &sb.block_size) != 0) {
@@ -173,6 +169,10 @@ int main(int argc, char **argv)
             break;
         case 'f': force = 1; break;
         case 'q': quiet = 1; break;
+        case 'o':
+            if (fs_rados_opts_parse("mkfs.lsmfs", optarg) != 0)
+                return 1;
+            break;
         case 'h': usage(stdout); return 0;
         case 'V':
             printf("mkfs.lsmfs %s (store format %d, lsmfs format %d)\n", LSMFS_VERSION_STRING,
@@ -248,7 +248,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    fs_inode_t root, lf;
+    fs_inode_t root;
     memset(&root, 0, sizeof(root));
     fs_time_t t = {now.tv_sec, (uint32_t)now.tv_nsec};
     root.mode = S_IFDIR | 0755;
@@ -258,21 +258,11 @@ int main(int argc, char **argv)
     root.atime = root.mtime = root.ctime = root.btime = t;
     root.generation = 1;
     root.parent = FS_ROOT_INO;
-    lf = root;
-    lf.mode = S_IFDIR | 0700;
-    lf.nlink = 2;
 
-    char key[FS_KEY_MAX], val[FS_SUPER_SIZE + FS_DENTRY_SIZE];
-    size_t klen, vlen;
     lsm_writebatch_t *b = lsm_writebatch_create();
-    klen = fs_key_super(key);
-    vlen = fs_super_encode(&sb, val);
-    lsm_writebatch_put(b, key, klen, val, vlen);
-    put_inode(b, FS_ROOT_INO, &root);
-    put_inode(b, FS_LOST_FOUND_INO, &lf);
-    klen = fs_key_dentry(key, FS_ROOT_INO, "lost+found", 10);
-    vlen = fs_dentry_encode(FS_LOST_FOUND_INO, S_IFDIR >> 12, val);
-    lsm_writebatch_put(b, key, klen, val, vlen);
+    fs_row_put_super(b, &sb);
+    fs_row_put_inode(b, FS_ROOT_INO, &root);
+    fs_row_put_lost_found(b, FS_LOST_FOUND_INO, root.uid, root.gid, t, NULL);
 
     lsm_writeoptions_t *wo = lsm_writeoptions_create();
     lsm_writeoptions_set_sync(wo, 1);

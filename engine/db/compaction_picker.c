@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/vec.h"
 #include "base/dbformat.h"
 #include "db/version_set.h"
 
@@ -33,14 +34,8 @@ static int is_range_end_sentinel(slice_t ikey)
 
 static int push(file_list_t *l, file_meta_t *f)
 {
-    if (l->n == l->cap) {
-        int nc = l->cap ? l->cap * 2 : 8;
-        file_meta_t **p = realloc(l->v, (size_t)nc * sizeof(*p));
-        if (!p)
-            return -1;
-        l->v = p;
-        l->cap = nc;
-    }
+    if (vec_grow(&l->v, sizeof(*l->v), l->n, &l->cap, 8))
+        return -1;
     l->v[l->n++] = f;
     return 0;
 }

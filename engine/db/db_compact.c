@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "db/db_impl.h"
+#include "db/out_span.h"
 #include "table/merger.h"
 #include "table/table_builder.h"
 #include "db/table_cache.h"
@@ -35,10 +36,8 @@ typedef struct {
     int has_tombs;
     out_table_t out;
     int out_open;
-    buf_t lo;          /* user key the current output's interval starts at */
-    int lo_set;        /* 0: -infinity */
-    file_meta_t **outs;
-    int n_outs, cap_outs;
+    db_span_t span;    /* the current output's key interval */
+    db_meta_list_t outs;
     uint64_t bytes_written;
 } cjob_t;
 
@@ -47,22 +46,17 @@ static int collect_tomb(void *arg, slice_t start, slice_t end, uint64_t seq)
     return range_del_add(arg, seq, start, end) != 0;
 }
 
-typedef struct {
-    cjob_t *j;
-    slice_t lo, hi; /* data NULL = open */
-    status_t st;
-} clip_t;
-
-static int emit_clipped(void *arg, slice_t s, slice_t e, uint64_t seq)
+static int tomb_done(void *arg, slice_t s, slice_t e, uint64_t seq)
 {
-    clip_t *c = arg;
-    cjob_t *j = c->j;
-    if (seq <= j->oldest_snapshot && compaction_is_base_level_for_range(j->c, s, e))
-        return 0; /* nothing below it, every snapshot sees it: it has done its work */
-    if (!db_clip_tombstone(&s, &e, c->lo, c->hi))
-        return 0;
-    c->st = table_builder_add_range_del(j->out.b, s, e, seq);
-    return c->st != NULL;
+    cjob_t *j = arg;
+    /* nothing below it, every snapshot sees it: it has done its work */
+    return seq <= j->oldest_snapshot && compaction_is_base_level_for_range(j->c, s, e);
+}
+
+static status_t tomb_add(void *arg, slice_t s, slice_t e, uint64_t seq)
+{
+    cjob_t *j = arg;
+    return table_builder_add_range_del(j->out.b, s, e, seq);
 }
 
 static status_t out_ensure_open(cjob_t *j)
@@ -86,40 +80,22 @@ static status_t out_close(cjob_t *j, const slice_t *hi)
         status_t st = out_ensure_open(j);
         if (st)
             return st;
-        clip_t c = {j, j->lo_set ? buf_slice(&j->lo) : slice_make(NULL, 0),
-                    hi ? *hi : slice_make(NULL, 0), NULL};
-        range_del_walk(&j->tombs, emit_clipped, &c);
-        if (c.st) {
-            db_out_abandon(j->db, &j->out);
-            j->out_open = 0;
-            return c.st;
-        }
     }
-    if (hi) {
-        buf_clear(&j->lo);
-        buf_append(&j->lo, hi->data, hi->size);
-        j->lo_set = 1;
+    db_tomb_sink_t sink = {tomb_done, tomb_add, j};
+    status_t tst = db_span_close(&j->span, j->has_tombs ? &j->tombs : NULL, hi, &sink);
+    if (tst) {
+        db_out_abandon(j->db, &j->out);
+        j->out_open = 0;
+        return tst;
     }
     if (!j->out_open)
         return NULL;
-    file_meta_t *meta = NULL;
     j->out_open = 0;
-    status_t st = db_out_finish(j->db, &j->out, &meta);
-    if (st || !meta)
-        return st;
-    if (j->n_outs == j->cap_outs) {
-        int cap = j->cap_outs ? j->cap_outs * 2 : 8;
-        file_meta_t **v = realloc(j->outs, sizeof(*v) * (size_t)cap);
-        if (!v) {
-            file_meta_unref(meta);
-            return st_io(ENOMEM, "compaction");
-        }
-        j->outs = v;
-        j->cap_outs = cap;
-    }
-    j->outs[j->n_outs++] = meta;
-    j->bytes_written += meta->size;
-    return NULL;
+    int n = j->outs.n;
+    status_t st = db_out_finish(j->db, &j->out, &j->outs, "compaction");
+    if (!st && j->outs.n > n)
+        j->bytes_written += j->outs.v[n]->size;
+    return st;
 }
 
 /* With sst_partition_prefix_len = n, an output never holds keys of two different n-byte
@@ -250,7 +226,7 @@ status_t db_run_compaction(lsm_t *db, compaction_t *c)
     j.db = db;
     j.c = c;
     arena_init(&j.arena, 64 << 10);
-    buf_init(&j.lo);
+    db_span_init(&j.span);
     mutex_lock(&db->mu);
     j.oldest_snapshot = db_oldest_snapshot(db);
     mutex_unlock(&db->mu);
@@ -260,15 +236,15 @@ status_t db_run_compaction(lsm_t *db, compaction_t *c)
         db_out_abandon(db, &j.out);
     mutex_lock(&db->mu);
     if (!st) {
-        for (int i = 0; i < j.n_outs; i++)
-            version_edit_add_file(&c->edit, c->output_level, j.outs[i]);
+        for (int i = 0; i < j.outs.n; i++)
+            version_edit_add_file(&c->edit, c->output_level, j.outs.v[i]);
         st = vset_log_and_apply(db->vset, &c->edit, &db->mu);
         if (!st) /* readers (and GC) move on to the new version */
             st = db_install_sv(db);
     }
-    for (int i = 0; i < j.n_outs; i++) {
-        db_pending_remove(db, j.outs[i]->number);
-        file_meta_unref(j.outs[i]);
+    for (int i = 0; i < j.outs.n; i++) {
+        db_pending_remove(db, j.outs.v[i]->number);
+        file_meta_unref(j.outs.v[i]);
     }
     mutex_unlock(&db->mu);
     if (st) {
@@ -279,8 +255,8 @@ status_t db_run_compaction(lsm_t *db, compaction_t *c)
         atomic_fetch_add(&db->stats.compact_write_bytes, j.bytes_written);
         atomic_fetch_add(&db->stats.compact_us, clock_now_us() - t0);
     }
-    free(j.outs);
-    buf_free(&j.lo);
+    free(j.outs.v);
+    db_span_free(&j.span);
     if (j.has_tombs)
         range_del_destroy(&j.tombs);
     arena_destroy(&j.arena);

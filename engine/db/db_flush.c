@@ -19,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/vec.h"
 #include "db/db_impl.h"
+#include "db/out_span.h"
 #include "db/filename.h"
 #include "table/table_builder.h"
 #include "db/table_cache.h"
@@ -29,14 +31,8 @@
 
 static void pending_add(lsm_t *db, uint64_t number)
 {
-    if (db->n_pending == db->cap_pending) {
-        int cap = db->cap_pending ? db->cap_pending * 2 : 8;
-        uint64_t *p = realloc(db->pending, sizeof(uint64_t) * (size_t)cap);
-        if (!p)
-            return; /* numbers above the GC cut-off are safe anyway */
-        db->pending = p;
-        db->cap_pending = cap;
-    }
+    if (vec_grow(&db->pending, sizeof(*db->pending), db->n_pending, &db->cap_pending, 8))
+        return; /* numbers above the GC cut-off are safe anyway */
     db->pending[db->n_pending++] = number;
 }
 
@@ -88,7 +84,8 @@ void db_out_abandon(lsm_t *db, out_table_t *o)
     o->file = NULL;
 }
 
-status_t db_out_finish(lsm_t *db, out_table_t *o, file_meta_t **meta)
+/* Finishes, syncs and closes; *meta = NULL (and the file removed) when it holds nothing. */
+static status_t out_finish_meta(lsm_t *db, out_table_t *o, file_meta_t **meta)
 {
     *meta = NULL;
     table_builder_t *b = o->b;
@@ -132,22 +129,24 @@ status_t db_out_finish(lsm_t *db, out_table_t *o, file_meta_t **meta)
 
 /* ---- flush ---- */
 
-typedef struct {
-    out_table_t *o;
-    slice_t lo, hi; /* data NULL = open end */
-} fclip_t;
-
-static int add_clipped(void *arg, slice_t s, slice_t e, uint64_t seq)
+static status_t add_tomb(void *arg, slice_t s, slice_t e, uint64_t seq)
 {
-    fclip_t *c = arg;
-    if (!db_clip_tombstone(&s, &e, c->lo, c->hi))
-        return 0;
-    status_t st = table_builder_add_range_del(c->o->b, s, e, seq);
-    if (st) {
-        st_free(st); /* sticky in the builder: shows at finish */
-        return 1;
+    out_table_t *o = arg;
+    return table_builder_add_range_del(o->b, s, e, seq);
+}
+
+status_t db_out_finish(lsm_t *db, out_table_t *o, db_meta_list_t *out, const char *what)
+{
+    file_meta_t *meta = NULL;
+    status_t st = out_finish_meta(db, o, &meta);
+    if (st || !meta)
+        return st;
+    if (vec_grow(&out->v, sizeof(*out->v), out->n, &out->cap, 4)) {
+        file_meta_unref(meta);
+        return st_io(ENOMEM, "%s", what);
     }
-    return 0;
+    out->v[out->n++] = meta;
+    return NULL;
 }
 
 void db_meta_list_free(lsm_t *db, db_meta_list_t *l, int forget_pending)
@@ -165,31 +164,15 @@ void db_meta_list_free(lsm_t *db, db_meta_list_t *l, int forget_pending)
     l->n = l->cap = 0;
 }
 
-/* Finishes output o, whose key interval is [lo, hi), after giving it the memtable's
- * tombstones clipped to that interval; appends its meta to out. */
-static status_t finish_l0(lsm_t *db, memtable_t *mem, out_table_t *o, slice_t lo, slice_t hi,
-                          db_meta_list_t *out)
+/* Finishes output o, whose key interval is span's [lo, hi) (hi NULL = open), after giving
+ * it the memtable's tombstones clipped to that interval; appends its meta to out. */
+static status_t finish_l0(lsm_t *db, memtable_t *mem, out_table_t *o, db_span_t *span,
+                          const slice_t *hi, db_meta_list_t *out)
 {
-    if (memtable_num_range_dels(mem) > 0) {
-        fclip_t c = {o, lo, hi};
-        range_del_walk(memtable_range_dels(mem), add_clipped, &c);
-    }
-    file_meta_t *meta = NULL;
-    status_t st = db_out_finish(db, o, &meta);
-    if (st || !meta)
-        return st;
-    if (out->n == out->cap) {
-        int cap = out->cap ? out->cap * 2 : 4;
-        file_meta_t **v = realloc(out->v, sizeof(*v) * (size_t)cap);
-        if (!v) {
-            file_meta_unref(meta);
-            return st_io(ENOMEM, "flush");
-        }
-        out->v = v;
-        out->cap = cap;
-    }
-    out->v[out->n++] = meta;
-    return NULL;
+    db_tomb_sink_t sink = {NULL, add_tomb, o};
+    /* an error is sticky in the builder: it shows at finish */
+    st_free(db_span_close(span, memtable_range_dels(mem), hi, &sink));
+    return db_out_finish(db, o, out, "flush");
 }
 
 status_t db_write_level0_tables(lsm_t *db, memtable_t *mem, db_meta_list_t *out)
@@ -204,10 +187,11 @@ status_t db_write_level0_tables(lsm_t *db, memtable_t *mem, db_meta_list_t *out)
         return st_io(ENOMEM, "flush");
     out_table_t o;
     int open = 0;
-    buf_t lo, prev;
-    buf_init(&lo);
+    db_span_t span;
+    buf_t prev;
+    db_span_init(&span);
     buf_init(&prev);
-    int lo_set = 0, have_prev = 0;
+    int have_prev = 0;
     status_t st = NULL;
     for (iter_seek_to_first(it); !st && iter_valid(it); iter_next(it)) {
         slice_t ikey = iter_key(it), ukey = ikey_user_key(ikey);
@@ -216,10 +200,7 @@ status_t db_write_level0_tables(lsm_t *db, memtable_t *mem, db_meta_list_t *out)
         if (open && have_prev && !slice_equal(ukey, buf_slice(&prev)) &&
             db_crosses_partition(db, buf_slice(&prev), ukey)) {
             open = 0;
-            st = finish_l0(db, mem, &o, lo_set ? buf_slice(&lo) : slice_make(NULL, 0), ukey, out);
-            buf_clear(&lo);
-            buf_append(&lo, ukey.data, ukey.size);
-            lo_set = 1;
+            st = finish_l0(db, mem, &o, &span, &ukey, out);
             if (st)
                 break;
         }
@@ -249,13 +230,12 @@ status_t db_write_level0_tables(lsm_t *db, memtable_t *mem, db_meta_list_t *out)
     }
     if (open) {
         if (!st) {
-            st = finish_l0(db, mem, &o, lo_set ? buf_slice(&lo) : slice_make(NULL, 0),
-                           slice_make(NULL, 0), out);
+            st = finish_l0(db, mem, &o, &span, NULL, out);
         } else {
             db_out_abandon(db, &o);
         }
     }
-    buf_free(&lo);
+    db_span_free(&span);
     buf_free(&prev);
     if (st) {
         db_meta_list_free(db, out, 1); /* unreferenced: the next GC pass deletes them */
@@ -366,14 +346,8 @@ typedef struct {
 static void u64_add(void *arg, uint64_t x)
 {
     u64set_t *s = arg;
-    if (s->n == s->cap) {
-        int cap = s->cap ? s->cap * 2 : 64;
-        uint64_t *v = realloc(s->v, sizeof(uint64_t) * (size_t)cap);
-        if (!v)
-            return;
-        s->v = v;
-        s->cap = cap;
-    }
+    if (vec_grow(&s->v, sizeof(*s->v), s->n, &s->cap, 64))
+        return;
     s->v[s->n++] = x;
 }
 
@@ -398,14 +372,8 @@ typedef struct {
 
 static void doom(gc_t *g, const char *name)
 {
-    if (g->n_doomed == g->cap_doomed) {
-        int cap = g->cap_doomed ? g->cap_doomed * 2 : 16;
-        char **v = realloc(g->doomed, sizeof(char *) * (size_t)cap);
-        if (!v)
-            return;
-        g->doomed = v;
-        g->cap_doomed = cap;
-    }
+    if (vec_grow(&g->doomed, sizeof(*g->doomed), g->n_doomed, &g->cap_doomed, 16))
+        return;
     char *s = strdup(name);
     if (s)
         g->doomed[g->n_doomed++] = s;

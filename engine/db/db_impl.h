@@ -87,6 +87,7 @@ struct lsm_t {
     pthread_cond_t bg_cv; /* signalled on any background state change */
 
     _Atomic(memtable_t *) mem;
+    arena_pool_t *mt_pool; /* retired memtables' arena blocks, for the next (may be NULL) */
     uint64_t mem_log_number;
     imm_entry_t imm[DB_MAX_IMM]; /* oldest first */
     int n_imm;
@@ -106,6 +107,7 @@ struct lsm_t {
      * waiting, and the background retries once a second. */
     status_t soft_error;
     uint64_t bg_fail_since_us;     /* when soft_error was first set (db_log.c) */
+    char *wal_gap;           /* open found a WAL cut short (wal_history.h), or NULL */
     uint64_t bg_fail_next_report_s; /* "still failing" is logged at this age */
     int force_switch;        /* lsm_flush asked for a memtable switch */
     uint64_t flushes_done;   /* memtables flushed since open */
@@ -190,17 +192,6 @@ typedef struct db_meta_list {
 status_t db_write_level0_tables(lsm_t *db, memtable_t *mem, db_meta_list_t *out);
 /* Drops the list's references (and, with forget_pending, their pending marks; takes mu). */
 void db_meta_list_free(lsm_t *db, db_meta_list_t *l, int forget_pending);
-/* Clips the range tombstone [*s, *e) to an output's key interval [lo, hi) (data NULL =
- * open end). Returns 0 when nothing of it lies inside. Flush, compaction and repair give
- * each output table only its own part, so tables of a level stay disjoint. */
-static inline int db_clip_tombstone(slice_t *s, slice_t *e, slice_t lo, slice_t hi)
-{
-    if (lo.data && slice_compare(*s, lo) < 0)
-        *s = lo;
-    if (hi.data && slice_compare(*e, hi) > 0)
-        *e = hi;
-    return slice_compare(*s, *e) < 0;
-}
 
 /* 1 when user keys a and b differ in their first sst_partition_prefix_len bytes. */
 static inline int db_crosses_partition(const lsm_t *db, slice_t a, slice_t b)
@@ -246,8 +237,9 @@ typedef struct out_table {
     char path[4096];
 } out_table_t;
 status_t db_out_open(lsm_t *db, out_table_t *o);
-/* Finishes, syncs and closes; *meta = NULL (and the file removed) when it holds nothing. */
-status_t db_out_finish(lsm_t *db, out_table_t *o, file_meta_t **meta);
+/* Finishes, syncs and closes o, and appends its meta to out; out is unchanged (and the
+ * file removed) when it holds nothing. `what` names the job in an out-of-memory error. */
+status_t db_out_finish(lsm_t *db, out_table_t *o, db_meta_list_t *out, const char *what);
 void db_out_abandon(lsm_t *db, out_table_t *o);
 /* Forget a pending output number (mu held). */
 void db_pending_remove(lsm_t *db, uint64_t number);

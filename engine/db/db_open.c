@@ -19,8 +19,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/vec.h"
 #include "db/db_impl.h"
 #include "db/filename.h"
+#include "db/wal_history.h"
 #include "table/cache.h"
 #include "db/table_cache.h"
 
@@ -38,6 +40,7 @@ typedef struct {
     uint64_t replayed_batches;
     uint64_t mem_first_log; /* the WAL whose records start the active memtable */
     int no_room;            /* a table could not be written (ENOSPC): stop trying */
+    wal_history_t hist;     /* is the history unbroken from WAL to WAL? (reporting only) */
 } replay_t;
 
 typedef struct {
@@ -51,14 +54,8 @@ static int collect_logs(void *arg, const char *name)
     uint64_t num;
     if (fn_parse(name, &num) != FT_LOG)
         return 0;
-    if (l->n == l->cap) {
-        int cap = l->cap ? l->cap * 2 : 16;
-        uint64_t *v = realloc(l->v, sizeof(uint64_t) * (size_t)cap);
-        if (!v)
-            return 1;
-        l->v = v;
-        l->cap = cap;
-    }
+    if (vec_grow(&l->v, sizeof(*l->v), l->n, &l->cap, 16))
+        return 1;
     l->v[l->n++] = num;
     return 0;
 }
@@ -92,7 +89,7 @@ static status_t replay_rotate(replay_t *r)
         db->imm[db->n_imm].next_log_number = 0;
         db->n_imm++;
     }
-    memtable_t *fresh = memtable_new_sized(db->opt.write_buffer_size);
+    memtable_t *fresh = memtable_new_pooled(db->opt.write_buffer_size, db->mt_pool);
     if (!fresh)
         return st_io(ENOMEM, "memtable");
     atomic_store(&db->mem, fresh);
@@ -128,6 +125,8 @@ static status_t replay_log(replay_t *r, uint64_t number, int *stop)
     memtable_t *m = atomic_load(&db->mem);
     if (memtable_num_entries(m) + memtable_num_range_dels(m) == 0)
         r->mem_first_log = number;
+    uint64_t first_seq = 0, next_seq = 0;
+    int has_records = 0;
     for (;;) {
         slice_t rec;
         int eof;
@@ -154,6 +153,10 @@ static status_t replay_log(replay_t *r, uint64_t number, int *stop)
             break;
         }
         r->replayed_batches++;
+        if (!has_records)
+            first_seq = seq;
+        has_records = 1;
+        next_seq = seq + count;
         if (count > 0 && seq + count - 1 > r->max_seq)
             r->max_seq = seq + count - 1;
         if (!r->no_room &&
@@ -173,6 +176,9 @@ static status_t replay_log(replay_t *r, uint64_t number, int *stop)
             r->mem_first_log = number; /* the rest of this WAL goes to the fresh memtable */
         }
     }
+    if (!st)
+        wal_history_note(&r->hist, db->dir, number, has_records, first_seq, next_seq,
+                         log_reader_valid_end(lr), log_reader_dropped_bytes(lr));
     log_reader_close(lr);
     if (st && st_code(st) == ST_CORRUPTION && !db->opt.paranoid_checks) {
         /* Point-in-time recovery: keep what came before the damage. */
@@ -201,7 +207,8 @@ static status_t recover_wals(lsm_t *db, version_edit_t *edit, uint64_t *kept_log
     }
     if (logs.n > 1)
         qsort(logs.v, (size_t)logs.n, sizeof(uint64_t), cmp_u64);
-    replay_t r = {db, edit, vset_last_sequence(db->vset), 0, 0, 0};
+    replay_t r = {db, edit, vset_last_sequence(db->vset), 0, 0, 0, {0}};
+    r.hist.manifest_last = vset_last_sequence(db->vset);
     uint64_t min_log = vset_log_number(db->vset);
     int stop = 0;
     for (int i = 0; i < logs.n && !st; i++) {
@@ -211,6 +218,11 @@ static status_t recover_wals(lsm_t *db, version_edit_t *edit, uint64_t *kept_log
         st = replay_log(&r, logs.v[i], &stop);
     }
     free(logs.v);
+    if (r.hist.gap) {
+        db_log(db, LSM_LOG_ERROR, "%s (run fsck.lsmfs)", r.hist.gap);
+        free(db->wal_gap);
+        db->wal_gap = r.hist.gap;
+    }
     if (st)
         return st;
     if (edit && memtable_num_entries(atomic_load(&db->mem)) +
@@ -266,6 +278,8 @@ static void db_free(lsm_t *db)
     mutex_destroy(&db->mu);
     pthread_mutex_destroy(&db->reserve_mu);
     pthread_cond_destroy(&db->bg_cv);
+    arena_pool_unref(db->mt_pool); /* memtables still alive keep it until they go */
+    free(db->wal_gap);
     free(db->dir);
     free(db);
 }
@@ -296,6 +310,8 @@ static status_t open_impl(const lsm_options_t *options, const char *name, int re
     db->env = db->opt.env ? db->opt.env : &db->default_env;
     db->read_only = read_only;
     db->lock_fd = -1;
+    if (db->opt.write_buffer_size >= MEMTABLE_HUGE_MIN) /* one memtable's worth of blocks */
+        db->mt_pool = arena_pool_new(db->opt.write_buffer_size / ARENA_HUGE_BLOCK + 1);
     mutex_init(&db->mu);
     pthread_mutex_init(&db->reserve_mu, NULL);
     pthread_cond_init(&db->bg_cv, NULL);
@@ -337,7 +353,7 @@ static status_t open_impl(const lsm_options_t *options, const char *name, int re
         if (!db->tcache || (db->opt.block_cache_size && !db->block_cache))
             st = st_io(ENOMEM, "%s: caches", name);
     }
-    memtable_t *mem = st ? NULL : memtable_new_sized(db->opt.write_buffer_size);
+    memtable_t *mem = st ? NULL : memtable_new_pooled(db->opt.write_buffer_size, db->mt_pool);
     if (!st && !mem)
         st = st_io(ENOMEM, "memtable");
     if (!st) {

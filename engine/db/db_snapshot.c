@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/vec.h"
 #include "db/db_impl.h"
 #include "db/filename.h"
 
@@ -172,15 +173,9 @@ static int collect_wal(void *arg, const char *name)
     uint64_t num;
     if (fn_parse(name, &num) != FT_LOG || num < w->lo || num > w->hi)
         return 0;
-    if (w->n == w->cap) {
-        int nc = w->cap ? w->cap * 2 : 8;
-        uint64_t *a = realloc(w->v, (size_t)nc * sizeof(*a));
-        if (!a) {
-            w->oom = 1;
-            return 1;
-        }
-        w->v = a;
-        w->cap = nc;
+    if (vec_grow(&w->v, sizeof(*w->v), w->n, &w->cap, 8)) {
+        w->oom = 1;
+        return 1;
     }
     w->v[w->n++] = num;
     return 0;

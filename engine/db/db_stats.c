@@ -166,6 +166,9 @@ char *lsm_property_value(lsm_t *db, const char *name)
         stats_text(db, &b);
     } else if (strcmp(name, "lsm.levels") == 0) {
         vset_level_summary(db->vset, &b);
+    } else if (strcmp(name, "lsm.wal-gap") == 0) {
+        if (db->wal_gap)
+            buf_append(&b, db->wal_gap, strlen(db->wal_gap));
     } else {
         uint64_t v;
         if (lsm_property_int(db, name, &v) != 0)

@@ -130,7 +130,7 @@ status_t db_switch_memtable(lsm_t *db)
     ASSERT_HELD(&db->mu);
     if (db->n_imm >= DB_MAX_IMM)
         return st_error(ST_BUSY, "%s: too many immutable memtables", db->dir);
-    memtable_t *fresh = memtable_new_sized(db->opt.write_buffer_size);
+    memtable_t *fresh = memtable_new_pooled(db->opt.write_buffer_size, db->mt_pool);
     if (!fresh)
         return st_io(ENOMEM, "%s: new memtable", db->dir);
     uint64_t old_log = db->mem_log_number; /* below the WAL when open kept a replayed one */
@@ -399,6 +399,9 @@ status_t db_sync_wal(lsm_t *db)
 
 void lsm_flush_wal(lsm_t *db, unsigned char sync, char **errptr)
 {
-    (void)sync; /* every WAL write is already handed to the kernel; this adds the fdatasync */
+    /* Every write group hands its WAL bytes to the kernel (write(2)) before its writers
+     * return, so without sync nothing is left to do; sync adds the fdatasync. */
+    if (!sync)
+        return;
     st_to_errptr(db_sync_wal(db), errptr);
 }

@@ -11,6 +11,10 @@
  * then write MANIFEST-N (N above every file number seen) holding one snapshot record and
  * point CURRENT at it.
  *
+ * lsm_list_damaged_blocks walks the same tables without writing anything and reports each
+ * damaged data block with the key range its index entry bounds (so a caller can say which
+ * of its rows the rebuild will lose).
+ *
  * Invariant: nothing old is removed before CURRENT names the new MANIFEST durably (tables
  * synced, directory synced, MANIFEST synced, CURRENT written atomically). A crash before
  * that leaves the old store (plus orphan new tables that open deletes); after it, the new
@@ -22,7 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/vec.h"
 #include "db/db_impl.h"
+#include "db/out_span.h"
 #include "base/dbformat.h"
 #include "db/filename.h"
 #include "db/options.h"
@@ -61,22 +67,15 @@ typedef struct {
     wfile_t *file;
     char path[4096];
     uint64_t out_number;
-    buf_t lo;
-    int lo_set;
+    db_span_t span; /* the current output's key interval */
     version_edit_t edit;
     num_list_t outs;
 } repair_t;
 
 static int num_push(num_list_t *l, uint64_t x)
 {
-    if (l->n == l->cap) {
-        int cap = l->cap ? l->cap * 2 : 16;
-        uint64_t *v = realloc(l->v, sizeof(*v) * (size_t)cap);
-        if (!v)
-            return -1;
-        l->v = v;
-        l->cap = cap;
-    }
+    if (vec_grow(&l->v, sizeof(*l->v), l->n, &l->cap, 16))
+        return -1;
     l->v[l->n++] = x;
     return 0;
 }
@@ -113,14 +112,8 @@ static void note_seq(repair_t *r, uint64_t seq)
 
 static status_t push_mem(repair_t *r)
 {
-    if (r->n_mems == r->cap_mems) {
-        int cap = r->cap_mems ? r->cap_mems * 2 : 16;
-        memtable_t **v = realloc(r->mems, sizeof(*v) * (size_t)cap);
-        if (!v)
-            return st_io(ENOMEM, "%s: repair", r->dir);
-        r->mems = v;
-        r->cap_mems = cap;
-    }
+    if (vec_grow(&r->mems, sizeof(*r->mems), r->n_mems, &r->cap_mems, 16))
+        return st_io(ENOMEM, "%s: repair", r->dir);
     r->cur = memtable_new();
     if (!r->cur)
         return st_io(ENOMEM, "%s: repair", r->dir);
@@ -144,7 +137,7 @@ static int salvage_point(void *arg, slice_t ikey, slice_t value)
 
 static status_t salvage_tables(repair_t *r)
 {
-    table_salvage_cb_t cb = {salvage_point, add_tomb, r};
+    table_salvage_cb_t cb = {salvage_point, add_tomb, r, NULL};
     for (int i = 0; i < r->tables.n; i++) {
         char path[4096];
         fn_table(path, sizeof(path), r->dir, r->tables.v[i]);
@@ -258,39 +251,19 @@ static status_t out_open(repair_t *r)
     return NULL;
 }
 
-typedef struct {
-    repair_t *r;
-    slice_t lo, hi; /* data NULL = open */
-    status_t st;
-} clip_t;
-
-static int emit_clipped(void *arg, slice_t s, slice_t e, uint64_t seq)
+static status_t tomb_add(void *arg, slice_t s, slice_t e, uint64_t seq)
 {
-    clip_t *c = arg;
-    if (!db_clip_tombstone(&s, &e, c->lo, c->hi))
-        return 0;
-    c->st = out_open(c->r);
-    if (!c->st)
-        c->st = table_builder_add_range_del(c->r->b, s, e, seq);
-    return c->st != NULL;
+    repair_t *r = arg;
+    status_t st = out_open(r);
+    return st ? st : table_builder_add_range_del(r->b, s, e, seq);
 }
 
 /* Finishes the current output at user key hi (NULL = the end), after giving it the
  * tombstone fragments of [lo, hi), and records it in the edit. */
 static status_t out_close(repair_t *r, const slice_t *hi)
 {
-    if (range_del_count(&r->tombs)) {
-        clip_t c = {r, r->lo_set ? buf_slice(&r->lo) : slice_make(NULL, 0),
-                    hi ? *hi : slice_make(NULL, 0), NULL};
-        range_del_walk(&r->tombs, emit_clipped, &c);
-        if (c.st)
-            return c.st;
-    }
-    if (hi) {
-        buf_clear(&r->lo);
-        buf_append(&r->lo, hi->data, hi->size);
-        r->lo_set = 1;
-    }
+    db_tomb_sink_t sink = {NULL, tomb_add, r};
+    ST_RETURN_IF_ERR(db_span_close(&r->span, &r->tombs, hi, &sink));
     if (!r->b)
         return NULL;
     table_builder_t *b = r->b;
@@ -362,7 +335,7 @@ static status_t write_outputs(repair_t *r)
     }
     if (!s && iter_status(it))
         s = st_copy(iter_status(it));
-    if (!s && (cur.oom || prev.oom || r->lo.oom))
+    if (!s && (cur.oom || prev.oom || r->span.lo.oom))
         s = st_io(ENOMEM, "%s: repair", r->dir);
     iter_destroy(it);
     buf_free(&cur);
@@ -482,7 +455,7 @@ void lsm_repair_db(const lsm_options_t *options, const char *name, char **errptr
     r.env = options->env ? options->env : &plain;
     r.dir = name;
     arena_init(&r.arena, 4096);
-    buf_init(&r.lo);
+    db_span_init(&r.span);
     version_edit_init(&r.edit);
     char path[4096];
     int fd = -1;
@@ -503,7 +476,7 @@ void lsm_repair_db(const lsm_options_t *options, const char *name, char **errptr
     if (r.tombs.arena)
         range_del_destroy(&r.tombs);
     arena_destroy(&r.arena);
-    buf_free(&r.lo);
+    db_span_free(&r.span);
     version_edit_free(&r.edit);
     free(r.tables.v);
     free(r.logs.v);
@@ -512,4 +485,66 @@ void lsm_repair_db(const lsm_options_t *options, const char *name, char **errptr
     if (fd >= 0)
         file_unlock(fd);
     st_to_errptr(s, errptr);
+}
+
+/* ---- lsm_list_damaged_blocks ---- */
+
+typedef struct {
+    const char *path;
+    int (*fn)(void *arg, const lsm_damaged_block_t *b);
+    void *arg;
+    uint64_t n;
+    int stopped;   /* fn asked to stop */
+} damage_walk_t;
+
+static int report_bad_block(void *arg, uint64_t offset, uint64_t size, slice_t lo, slice_t hi)
+{
+    damage_walk_t *w = arg;
+    lsm_damaged_block_t b = {w->path, offset, size, lo.data, hi.data, lo.size, hi.size};
+    w->n++;
+    w->stopped = w->fn(w->arg, &b) != 0;
+    return w->stopped;
+}
+
+uint64_t lsm_list_damaged_blocks(const lsm_options_t *options, const char *name,
+                                 int (*fn)(void *arg, const lsm_damaged_block_t *b),
+                                 void *arg, char **errptr)
+{
+    env_t plain = {0};
+    env_t *env = options && options->env ? options->env : &plain;
+    repair_t r;
+    memset(&r, 0, sizeof(r));
+    r.dir = name;
+    status_t s = file_list_dir(name, list_one, &r);
+    if (!s && r.tables.n > 1)
+        qsort(r.tables.v, (size_t)r.tables.n, sizeof(uint64_t), cmp_u64);
+    damage_walk_t w = {NULL, fn, arg, 0, 0};
+    table_salvage_cb_t cb = {NULL, NULL, &w, report_bad_block};
+    for (int i = 0; !s && i < r.tables.n; i++) {
+        char path[4096];
+        fn_table(path, sizeof(path), name, r.tables.v[i]);
+        w.path = path;
+        table_salvage_stats_t ts;
+        s = table_salvage(env, path, &cb, &ts);
+        if (w.stopped || (s && st_errno(s) == ENOENT)) {
+            /* fn said stop; or the table went away since the listing */
+            st_free(s);
+            s = NULL;
+            if (w.stopped)
+                break;
+        } else if (s && st_code(s) == ST_CORRUPTION) {
+            /* footer or index unreadable: the whole table */
+            st_free(s);
+            s = NULL;
+            lsm_damaged_block_t b = {path, 0, 0, NULL, NULL, 0, 0};
+            w.n++;
+            if (fn(arg, &b))
+                break;
+        }
+    }
+    free(r.tables.v);
+    free(r.logs.v);
+    free(r.manifests.v);
+    st_to_errptr(s, errptr);
+    return w.n;
 }

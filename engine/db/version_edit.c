@@ -6,6 +6,7 @@
  * util/coding.h; each field is checked before it is stored, and on any error everything
  * decoded so far is released and the edit is left empty.
  */
+#include "util/vec.h"
 #include "db/version_edit.h"
 
 #include <stdlib.h>
@@ -84,22 +85,11 @@ void version_edit_free(version_edit_t *e)
 }
 
 /* Makes room for one more element in a growable array; 0 or -1. */
-static int grow(void **arr, int n, int *cap, size_t elem)
-{
-    if (n < *cap)
-        return 0;
-    int nc = *cap ? *cap * 2 : 4;
-    void *p = realloc(*arr, (size_t)nc * elem);
-    if (!p)
-        return -1;
-    *arr = p;
-    *cap = nc;
-    return 0;
-}
+static int grow(void *arr, int n, int *cap, size_t elem) { return vec_grow(arr, elem, n, cap, 4); }
 
 void version_edit_add_file(version_edit_t *e, int level, file_meta_t *f)
 {
-    if (grow((void **)&e->new_files, e->n_new_files, &e->cap_new_files, sizeof(ve_new_file_t))) {
+    if (grow(&e->new_files, e->n_new_files, &e->cap_new_files, sizeof(ve_new_file_t))) {
         e->oom = 1;
         return;
     }
@@ -126,7 +116,7 @@ void version_edit_add_new_file(version_edit_t *e, int level, uint64_t number, ui
 
 void version_edit_delete_file(version_edit_t *e, int level, uint64_t number)
 {
-    if (grow((void **)&e->deleted_files, e->n_deleted_files, &e->cap_deleted_files,
+    if (grow(&e->deleted_files, e->n_deleted_files, &e->cap_deleted_files,
              sizeof(ve_deleted_file_t))) {
         e->oom = 1;
         return;
@@ -146,7 +136,7 @@ void version_edit_set_compact_pointer(version_edit_t *e, int level, slice_t ikey
             return;
         }
     }
-    if (grow((void **)&e->compact_pointers, e->n_compact_pointers, &e->cap_compact_pointers,
+    if (grow(&e->compact_pointers, e->n_compact_pointers, &e->cap_compact_pointers,
              sizeof(ve_compact_pointer_t))) {
         e->oom = 1;
         return;
@@ -162,7 +152,7 @@ void version_edit_snapshot(version_edit_t *e, const char *name, size_t len, uint
                            int deleted)
 {
     if (len == 0 || len > VE_MAX_SNAPSHOT_NAME || memchr(name, 0, len) ||
-        grow((void **)&e->snapshots, e->n_snapshots, &e->cap_snapshots, sizeof(ve_snapshot_t))) {
+        grow(&e->snapshots, e->n_snapshots, &e->cap_snapshots, sizeof(ve_snapshot_t))) {
         e->oom = 1;
         return;
     }

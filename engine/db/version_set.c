@@ -15,6 +15,7 @@
  *    recovery (the old tail may be torn), after a write error, and in read-only sets.
  *  - Counters read without the DB mutex are atomics.
  */
+#include "util/vec.h"
 #include "db/version_set.h"
 
 #include <errno.h>
@@ -161,14 +162,8 @@ void file_list_free(file_list_t *l)
 
 static int file_list_push(file_list_t *l, file_meta_t *f)
 {
-    if (l->n == l->cap) {
-        int nc = l->cap ? l->cap * 2 : 8;
-        file_meta_t **p = realloc(l->v, (size_t)nc * sizeof(*p));
-        if (!p)
-            return -1;
-        l->v = p;
-        l->cap = nc;
-    }
+    if (vec_grow(&l->v, sizeof(*l->v), l->n, &l->cap, 8))
+        return -1;
     l->v[l->n++] = f;
     return 0;
 }
@@ -514,14 +509,8 @@ static status_t snap_apply(version_set_t *vs, const version_edit_t *e, int apply
             vs->snaps[at].seq = p->seq;
             continue;
         }
-        if (vs->n_snaps == vs->cap_snaps) {
-            int nc = vs->cap_snaps ? vs->cap_snaps * 2 : 8;
-            ve_snapshot_t *a = realloc(vs->snaps, (size_t)nc * sizeof(*a));
-            if (!a)
-                return st_error(ST_IO_ERROR, "%s: out of memory", vs->dir);
-            vs->snaps = a;
-            vs->cap_snaps = nc;
-        }
+        if (vec_grow(&vs->snaps, sizeof(*vs->snaps), vs->n_snaps, &vs->cap_snaps, 8))
+            return st_error(ST_IO_ERROR, "%s: out of memory", vs->dir);
         vs->snaps[vs->n_snaps++] = *p;
     }
     return NULL;

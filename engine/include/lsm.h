@@ -104,15 +104,20 @@ void lsm_checkpoint_create(lsm_t *db, const char *dir, uint64_t *seq, char **err
  *   "lsm.num-files-at-level<N>"    number of SST files at level N
  *   "lsm.estimate-num-keys", "lsm.cur-size-all-mem-tables", "lsm.num-immutable-mem-table"
  *   "lsm.reserve-bytes"            bytes the space reserve holds now (0 when released)
- *   "lsm.num-persistent-snapshots" persistent snapshots recorded in the MANIFEST */
+ *   "lsm.num-persistent-snapshots" persistent snapshots recorded in the MANIFEST
+ *   "lsm.wal-gap"                  empty, or why the open found a live WAL cut short: a
+ *                                  later WAL starts past the sequence where it ends, so
+ *                                  records between were lost (replay still went on) */
 char *lsm_property_value(lsm_t *db, const char *propname);
 /* Returns 0 and sets *out_val for a numeric property, -1 if unknown. */
 int lsm_property_int(lsm_t *db, const char *propname, uint64_t *out_val);
 
 /* Flushes the memtable to an SST (waits if the flush options say so). */
 void lsm_flush(lsm_t *db, const lsm_flushoptions_t *options, char **errptr);
-/* Makes everything written so far durable: fdatasync of the WAL through the write group,
- * so that many callers at once share one device flush. */
+/* sync = 1: makes everything written so far durable: fdatasync of the WAL through the
+ * write group, so that many callers at once share one device flush. sync = 0: only makes
+ * sure it is in the kernel (survives a process crash), which every lsm_write already
+ * did, so no device flush happens. */
 void lsm_flush_wal(lsm_t *db, unsigned char sync, char **errptr);
 /* Compacts the key range [start, limit] (NULL = open end) down the levels. */
 void lsm_compact_range(lsm_t *db, const char *start_key, size_t start_key_len,
@@ -137,6 +142,26 @@ int lsm_location_space(const char *name, uint64_t *total, uint64_t *free_bytes,
  * tables, WALs and MANIFESTs. Keeps every version and tombstone it can read; what lay in
  * a damaged block or an unreadable table is lost (reported on stderr). */
 void lsm_repair_db(const lsm_options_t *options, const char *name, char **errptr);
+/* One damaged part of a table, as lsm_list_damaged_blocks reports it: a data block at
+ * [offset, offset + size) of `table` (size 0: the table's index is unreadable from there
+ * on, or the whole table is unreadable). The keys it held cannot be read, but each of them
+ * lies in the user-key range [lo, hi] (both inclusive), taken from the table's index;
+ * lo NULL: open below, hi NULL: open above. The bounds may be shortened separators rather
+ * than keys that existed. Older versions of those keys in other tables are not damaged,
+ * so after lsm_repair_db such a key may read back as an older value or not at all. */
+typedef struct {
+    const char *table;
+    uint64_t offset, size;
+    const char *lo, *hi;
+    size_t lo_len, hi_len;
+} lsm_damaged_block_t;
+/* Reads every table of the store (as lsm_repair_db would salvage it, without the LOCK and
+ * without changing anything) and calls fn for each damaged data block or unreadable
+ * table; fn returning non-zero stops the walk. Returns the number reported (0: every
+ * block of every table reads); an I/O error other than damage goes to *errptr. */
+uint64_t lsm_list_damaged_blocks(const lsm_options_t *options, const char *name,
+                                 int (*fn)(void *arg, const lsm_damaged_block_t *b),
+                                 void *arg, char **errptr);
 
 /* ---- Write batch ------------------------------------------------------------------- */
 

@@ -147,12 +147,17 @@ memtable_t *memtable_new(void) { return memtable_new_sized(0); }
 
 memtable_t *memtable_new_sized(size_t write_buffer_size)
 {
+    return memtable_new_pooled(write_buffer_size, NULL);
+}
+
+memtable_t *memtable_new_pooled(size_t write_buffer_size, arena_pool_t *pool)
+{
     size_t size = (sizeof(memtable_t) + 63) & ~(size_t)63;
     memtable_t *m = aligned_alloc(64, size);
     if (!m)
         return NULL;
     if (write_buffer_size >= MEMTABLE_HUGE_MIN)
-        arena_init_huge(&m->arena);
+        arena_init_huge_pooled(&m->arena, pool);
     else
         arena_init(&m->arena, MT_ARENA_BLOCK);
     if (skiplist_init(&m->list, &m->arena, mt_cmp, NULL) < 0) {

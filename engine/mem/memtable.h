@@ -37,6 +37,9 @@ memtable_t *memtable_new(void);
  * MEMTABLE_HUGE_MIN up, the arena uses 2 MiB huge-page blocks (util/arena.h), which
  * makes random reads of a large memtable cheaper; memory_usage then grows in 2 MiB steps. */
 memtable_t *memtable_new_sized(size_t write_buffer_size);
+/* The same; a huge arena draws its blocks from pool and gives them back when the
+ * memtable goes (NULL: no pool). The retired memtable's pages then serve the next one. */
+memtable_t *memtable_new_pooled(size_t write_buffer_size, arena_pool_t *pool);
 #define MEMTABLE_HUGE_MIN (32u << 20)
 void memtable_ref(memtable_t *m);
 void memtable_unref(memtable_t *m);

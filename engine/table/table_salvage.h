@@ -6,6 +6,12 @@
  * hands every entry of every block that verifies (and decodes completely) to a callback.
  * A block that fails is skipped and counted; its key range is lost. Range tombstones are
  * taken from the range-del block when the metaindex and that block read correctly.
+ *
+ * For each damaged data block the optional bad_block callback gets the user-key range the
+ * block's entries lay in, from the index: [the previous index entry's key, this entry's
+ * key] (for the first block the lower bound is the properties block's smallest key). An
+ * index key is a separator (>= the last key of its block, < the first of the next), maybe
+ * shortened, so the bounds need not be keys that existed; every lost key lies between them.
  */
 #ifndef LSM_TABLE_TABLE_SALVAGE_H
 #define LSM_TABLE_TABLE_SALVAGE_H
@@ -22,6 +28,11 @@ typedef struct table_salvage_cb {
     /* Each range tombstone [start, end) at seq. Non-zero stops with an error. */
     int (*range_del)(void *arg, slice_t start, slice_t end, uint64_t seq);
     void *arg;
+    /* Optional: each damaged data block at [offset, offset + size) of the file (size 0:
+     * the rest of the index did not read, so the blocks from there on), with the user-key
+     * bounds of its entries, both inclusive; a bound with data NULL is open (unknown).
+     * Non-zero stops with an error. */
+    int (*bad_block)(void *arg, uint64_t offset, uint64_t size, slice_t lo, slice_t hi);
 } table_salvage_cb_t;
 
 typedef struct table_salvage_stats {

@@ -5,7 +5,8 @@
  * capacity (a failed fetch-add is never undone), which only means the block is full.
  * Requests larger than a quarter block get a block of their own so as not to waste the
  * rest of the current one. A block of a huge arena that came from mmap (`mapped`) is
- * exactly ARENA_HUGE_BLOCK bytes long, starts 2 MiB-aligned and is given back with munmap.
+ * exactly ARENA_HUGE_BLOCK bytes long, starts 2 MiB-aligned and is given back with munmap
+ * (or to the arena's pool, which then holds it with used reset, until reused or unmapped).
  */
 #include "util/arena.h"
 
@@ -40,10 +41,68 @@ static void *map_huge(void)
     return p;
 }
 
-/* A block with cap bytes of room; huge: an ARENA_HUGE_BLOCK mapping if possible. */
-static struct arena_block *block_new(size_t cap, int huge)
+/* An idle block of the pool, or NULL. */
+static struct arena_block *pool_take(arena_pool_t *p)
 {
-    struct arena_block *b = huge ? map_huge() : NULL;
+    if (!p)
+        return NULL;
+    pthread_mutex_lock(&p->mu);
+    struct arena_block *b = p->free;
+    if (b) {
+        p->free = b->next;
+        p->n--;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return b;
+}
+
+/* Gives a mapped block to the pool; 0 when the pool is full (the caller unmaps it). */
+static int pool_give(arena_pool_t *p, struct arena_block *b)
+{
+    int kept = 0;
+    pthread_mutex_lock(&p->mu);
+    if (p->n < p->max_blocks) {
+        b->next = p->free;
+        p->free = b;
+        p->n++;
+        kept = 1;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return kept;
+}
+
+arena_pool_t *arena_pool_new(size_t max_blocks)
+{
+    arena_pool_t *p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    pthread_mutex_init(&p->mu, NULL);
+    p->max_blocks = max_blocks;
+    atomic_init(&p->refs, 1);
+    return p;
+}
+
+void arena_pool_unref(arena_pool_t *p)
+{
+    if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
+        return;
+    struct arena_block *b = p->free;
+    while (b) {
+        struct arena_block *n = b->next;
+        munmap(b, ARENA_HUGE_BLOCK);
+        b = n;
+    }
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}
+
+/* A block with cap bytes of room; huge: an ARENA_HUGE_BLOCK mapping if possible (from
+ * pool first, when there is one). */
+static struct arena_block *block_new(size_t cap, int huge, arena_pool_t *pool)
+{
+    struct arena_block *b = huge ? pool_take(pool) : NULL;
+    if (!b && huge)
+        b = map_huge();
     int mapped = b != NULL;
     if (!b)
         b = malloc(sizeof(*b) + cap);
@@ -56,12 +115,12 @@ static struct arena_block *block_new(size_t cap, int huge)
     return b;
 }
 
-static void block_free(struct arena_block *b)
+static void block_free(struct arena_block *b, arena_pool_t *pool)
 {
-    if (b->mapped)
-        munmap(b, ARENA_HUGE_BLOCK);
-    else
+    if (!b->mapped)
         free(b);
+    else if (!pool || !pool_give(pool, b))
+        munmap(b, ARENA_HUGE_BLOCK);
 }
 
 void arena_init(arena_t *a, size_t block_size)
@@ -72,6 +131,7 @@ void arena_init(arena_t *a, size_t block_size)
         block_size = 4u << 20;
     a->block_size = block_size;
     a->huge = 0;
+    a->pool = NULL;
     pthread_mutex_init(&a->mu, NULL);
     a->blocks = NULL;
     atomic_init(&a->usage, 0);
@@ -84,17 +144,28 @@ void arena_init_huge(arena_t *a)
     a->huge = 1;
 }
 
+void arena_init_huge_pooled(arena_t *a, arena_pool_t *pool)
+{
+    arena_init_huge(a);
+    if (pool) {
+        atomic_fetch_add(&pool->refs, 1);
+        a->pool = pool;
+    }
+}
+
 void arena_destroy(arena_t *a)
 {
     struct arena_block *b = a->blocks;
     while (b) {
         struct arena_block *n = b->next;
-        block_free(b);
+        block_free(b, a->pool);
         b = n;
     }
     a->blocks = NULL;
     atomic_store(&a->cur, NULL);
     pthread_mutex_destroy(&a->mu);
+    arena_pool_unref(a->pool);
+    a->pool = NULL;
 }
 
 static void link_block(arena_t *a, struct arena_block *b)
@@ -115,7 +186,7 @@ void *arena_alloc(arena_t *a, size_t n)
         /* Decided before touching the current block: a fetch-add on it would mark the
          * rest of it used although the request is served elsewhere. */
         pthread_mutex_lock(&a->mu);
-        struct arena_block *big = block_new(n, 0);
+        struct arena_block *big = block_new(n, 0, NULL);
         if (big) {
             atomic_store_explicit(&big->used, n, memory_order_relaxed);
             link_block(a, big);
@@ -132,7 +203,7 @@ void *arena_alloc(arena_t *a, size_t n)
         }
         pthread_mutex_lock(&a->mu);
         if (atomic_load_explicit(&a->cur, memory_order_relaxed) == b) {
-            struct arena_block *nb = block_new(a->block_size, a->huge);
+            struct arena_block *nb = block_new(a->block_size, a->huge, a->pool);
             if (!nb) {
                 pthread_mutex_unlock(&a->mu);
                 return NULL;

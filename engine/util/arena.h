@@ -12,6 +12,13 @@
  * visit is also a TLB miss. Where huge pages or the aligned mapping are unavailable the
  * block falls back to a plain malloc'd block of the same size; behaviour is identical,
  * only slower.
+ *
+ * A huge arena may draw its regular blocks from an arena_pool_t and give them back to it
+ * when destroyed: the next memtable then reuses the retired one's pages instead of
+ * faulting in (and the kernel zeroing) fresh ones. A pooled block is NOT zeroed: callers
+ * never relied on zeroed arena memory (the malloc fallback is not zeroed either). The pool
+ * keeps at most max_blocks blocks; it is reference-counted (the owner and every arena
+ * drawing from it), so an arena may outlive the handle that made the pool.
  */
 #ifndef LSM_UTIL_ARENA_H
 #define LSM_UTIL_ARENA_H
@@ -22,6 +29,19 @@
 
 struct arena_block;
 
+typedef struct arena_pool {
+    pthread_mutex_t mu;
+    struct arena_block *free;     /* idle ARENA_HUGE_BLOCK mappings */
+    size_t n, max_blocks;
+    _Atomic size_t refs;
+} arena_pool_t;
+
+/* A pool keeping up to max_blocks idle huge blocks, with one reference; NULL when out of
+ * memory (callers then use unpooled arenas). */
+arena_pool_t *arena_pool_new(size_t max_blocks);
+/* Drops a reference; the last one unmaps the idle blocks and frees the pool. */
+void arena_pool_unref(arena_pool_t *p);
+
 typedef struct arena {
     _Atomic(struct arena_block *) cur;
     pthread_mutex_t mu;           /* guards blocks and block installation */
@@ -29,6 +49,7 @@ typedef struct arena {
     size_t block_size;
     int huge;                     /* regular blocks are ARENA_HUGE_BLOCK mappings */
     _Atomic size_t usage;
+    arena_pool_t *pool;           /* huge arenas only: where blocks come from / go back */
 } arena_t;
 
 /* Size of a regular block of a huge arena, header included. */
@@ -39,6 +60,8 @@ void arena_init(arena_t *a, size_t block_size);
 /* An arena whose regular blocks are ARENA_HUGE_BLOCK bytes backed by huge pages when the
  * system allows it (see above). */
 void arena_init_huge(arena_t *a);
+/* The same, drawing regular blocks from pool (NULL: none) and returning them to it. */
+void arena_init_huge_pooled(arena_t *a, arena_pool_t *pool);
 void arena_destroy(arena_t *a);
 /* Returns n bytes, 8-aligned, or NULL if the system is out of memory. */
 void *arena_alloc(arena_t *a, size_t n);

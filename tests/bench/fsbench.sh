@@ -4,7 +4,7 @@
 # Targets alternate inside each repetition (the order rotates per rep) so drift on the
 # machine hits them alike; every figure quoted is the median over the reps.
 #
-#   tests/bench/fsbench.sh [--reps N] [--quick] [--targets "lsmfs passthrough ext4"]
+#   tests/bench/fsbench.sh [--reps N] [--quick] [--targets "lsmfs lsmfs-rados passthrough ext4"]
 #                          [--O build] [--out FILE] [--keep]
 #
 #   --reps N     repetitions (default 3)          --quick   small sizes, for smoke tests
@@ -13,7 +13,13 @@
 #
 # Targets: lsmfs (its default transport: FUSE-over-io_uring, switched on here through
 # tools/enable-uring.sh, where the kernel has it), lsmfs-devfuse (-o nouring: read/write on
-# /dev/fuse), passthrough, ext4. LSMFS_OPTS adds -o options to both lsmfs targets.
+# /dev/fuse), lsmfs-rados (the store on Ceph RADOS: a one-node test cluster, memstore OSD on
+# loopback, that this script starts with tests/rados/cluster.sh and always stops; left out,
+# with the reason, when the Ceph daemons or the build's librados are missing; it measures
+# the client path, not a real cluster's disks and network; not in the default list: every
+# write of it waits for the OSD, so the full sizes take long; `make bench` runs it beside
+# lsmfs at the --quick sizes), passthrough, ext4.
+# LSMFS_OPTS adds -o options to the lsmfs targets.
 #
 # Battery: create/stat/readdir/rename/unlink of 20,000 empty files; 10,000 4 KiB files
 # written then read; cp -a of /usr/include in and diff -r out; tar extract of a tarball of
@@ -36,7 +42,7 @@ while [ $# -gt 0 ]; do
     --O) OBIN=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "fsbench: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -57,7 +63,7 @@ PT=$BENCH/passthrough_ll
 cc -O2 -Wall -Wextra -Werror -pthread -o "$HELPER" tests/bench/fs_bench.c || exit 1
 for t in $TARGETS; do
     case $t in
-    lsmfs|lsmfs-devfuse)
+    lsmfs|lsmfs-devfuse|lsmfs-rados)
         [ -x "$OBIN/lsmfs" ] && [ -x "$OBIN/mkfs.lsmfs" ] ||
             { echo "fsbench: $OBIN/lsmfs or $OBIN/mkfs.lsmfs missing (run make)" >&2; exit 1; } ;;
     passthrough)
@@ -76,13 +82,31 @@ case " $TARGETS " in *" lsmfs "*) tools/enable-uring.sh ;; esac
 WORK=$(mktemp -d /var/tmp/fsbench.XXXXXX) || exit 1
 MNT=$WORK/mnt
 DAEMON=
+RCONF=; RSEQ=0; RSTORE=
 cleanup() {
     [ -n "$MNT" ] && mountpoint -q "$MNT" 2>/dev/null && { fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT"; }
     [ -n "$DAEMON" ] && { kill "$DAEMON" 2>/dev/null; wait "$DAEMON" 2>/dev/null; }
+    [ -d "$WORK/cluster" ] && bash tests/rados/cluster.sh stop "$WORK/cluster"
     if [ $KEEP -eq 0 ]; then rm -rf --one-file-system "$WORK"; else echo "kept $WORK"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# lsmfs-rados: bring up the test cluster once (its OSD keeps objects in memory: each
+# store is emptied after its battery), or leave the target out with the reason.
+if [[ " $TARGETS " == *" lsmfs-rados "* ]]; then
+    why=
+    if ! { nm "$OBIN/lsmfs" 2>/dev/null | grep -q rados_connect || ldd "$OBIN/lsmfs" | grep -q librados; }; then
+        why="this build has no RADOS support (librados-dev missing at build time)"
+    elif ! RCONF=$(RADOS_OSD_BYTES=$((8 << 30)) bash tests/rados/cluster.sh start "$WORK/cluster" 2>"$WORK/cluster.err"); then
+        why="the test cluster did not start: $(tail -n 1 "$WORK/cluster.err")"
+    fi
+    if [ -n "$why" ]; then
+        echo "fsbench: lsmfs-rados left out: $why"
+        TARGETS=$(echo " $TARGETS " | sed 's/ lsmfs-rados / /; s/^ *//; s/ *$//')
+        RCONF=
+    fi
+fi
 
 DROP_OK=0
 if sync && echo 3 > /proc/sys/vm/drop_caches 2>/dev/null; then DROP_OK=1; fi
@@ -107,6 +131,13 @@ mount_target() { # target: leaves the filesystem under test at $MNT
         [ "$1" = lsmfs-devfuse ] && o=${o:+$o,}nouring
         "$OBIN/lsmfs" -f ${o:+-o "$o"} "$WORK/store" "$MNT" >>"$WORK/lsmfs.log" 2>&1 &
         DAEMON=$! ;;
+    lsmfs-rados)
+        MNT=$WORK/mnt; mkdir -p "$MNT"
+        RSEQ=$((RSEQ + 1)); RSTORE=fsbench$RSEQ
+        "$OBIN/mkfs.lsmfs" -o "conf=$RCONF" "rados://lsmfs/$RSTORE" >/dev/null || return 1
+        "$OBIN/lsmfs" -f -o "conf=$RCONF${LSMFS_OPTS:+,$LSMFS_OPTS}" "rados://lsmfs/$RSTORE" "$MNT" \
+            >>"$WORK/lsmfs.log" 2>&1 &
+        DAEMON=$! ;;
     passthrough)
         MNT=$WORK/mnt; mkdir -p "$MNT" "$WORK/ptsrc"
         "$PT" -f -o source="$WORK/ptsrc" "$MNT" >>"$WORK/passthrough.log" 2>&1 &
@@ -118,6 +149,11 @@ mount_target() { # target: leaves the filesystem under test at $MNT
 unmount_target() {
     if [ -n "$DAEMON" ]; then
         bench_unmount "$MNT"
+        if [ -n "$RSTORE" ]; then # free the OSD's memory: remove the store's objects
+            rados -c "$RCONF" -p lsmfs -N "$RSTORE" ls 2>/dev/null |
+                xargs -r rados -c "$RCONF" -p lsmfs -N "$RSTORE" rm 2>/dev/null
+            RSTORE=
+        fi
     else
         rm -rf --one-file-system "$MNT"
     fi
@@ -256,6 +292,7 @@ table() {
     [[ " ${TLIST[*]} " == *" lsmfs "* ]] && [[ " ${TLIST[*]} " == *" passthrough "* ]] && printf ' %10s' "lsmfs/pt"
     [[ " ${TLIST[*]} " == *" lsmfs "* ]] && [[ " ${TLIST[*]} " == *" ext4 "* ]] && printf ' %10s' "lsmfs/ext4"
     [[ " ${TLIST[*]} " == *" lsmfs "* ]] && [[ " ${TLIST[*]} " == *" lsmfs-devfuse "* ]] && printf ' %10s' "uring/dev"
+    [[ " ${TLIST[*]} " == *" lsmfs "* ]] && [[ " ${TLIST[*]} " == *" lsmfs-rados "* ]] && printf ' %10s' "rados/lsmfs"
     printf '\n'
     local m
     for m in "${METRICS[@]}"; do
@@ -269,6 +306,7 @@ table() {
         [[ -n "${med[lsmfs]:-}" && -n "${med[passthrough]:-}" ]] && printf ' %10s' "$(ratio "${med[lsmfs]}" "${med[passthrough]}")"
         [[ -n "${med[lsmfs]:-}" && -n "${med[ext4]:-}" ]] && printf ' %10s' "$(ratio "${med[lsmfs]}" "${med[ext4]}")"
         [[ -n "${med[lsmfs]:-}" && -n "${med[lsmfs-devfuse]:-}" ]] && printf ' %10s' "$(ratio "${med[lsmfs]}" "${med[lsmfs-devfuse]}")"
+        [[ -n "${med[lsmfs]:-}" && -n "${med[lsmfs-rados]:-}" ]] && printf ' %10s' "$(ratio "${med[lsmfs-rados]}" "${med[lsmfs]}")"
         printf '\n'
         unset med
     done

@@ -1237,8 +1237,27 @@ static int kvb_rm_cb(const char *path, const struct stat *sb, int flag, struct F
     return 0;
 }
 
+/* A store in Ceph RADOS (--db=rados://POOL, lsm backend only): no folder to remove; the
+ * engine removes its objects. */
+static int kvb_is_rados(const char *path)
+{
+    return strncmp(path, "rados://", 8) == 0;
+}
+
 static void kvb_rm_rf(const char *path)
 {
+    if (kvb_is_rados(path)) {
+#ifndef KVBENCH_NO_LSM
+        lsm_options_t *o = lsm_options_create();
+        char *e = NULL;
+        lsm_destroy_db(o, path, &e);
+        if (e)
+            fprintf(stderr, "kvbench: cannot remove %s: %s\n", path, e);
+        lsm_free(e);
+        lsm_options_destroy(o);
+#endif
+        return;
+    }
     struct stat st;
     if (lstat(path, &st) == 0)
         nftw(path, kvb_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
@@ -1249,6 +1268,10 @@ static int kvb_reset_dir(const char *path)
 {
     char probe[4096];
     struct stat st;
+    if (kvb_is_rados(path)) {
+        kvb_rm_rf(path);
+        return 0;
+    }
     if (lstat(path, &st) != 0)
         return 0;
     snprintf(probe, sizeof(probe), "%s/CURRENT", path);
@@ -1614,7 +1637,8 @@ static void kvb_usage(FILE *f)
             "  --threads=1,2,4        thread counts, each run in turn (default 1)\n"
             "  --sync=0|1             fsync the WAL on every write (default 0)\n"
             "  --reps=N               repetitions; backends alternate, medians shown (default 1)\n"
-            "  --db=DIR               store parent directory (default a temp dir under /tmp)\n"
+            "  --db=DIR               store parent directory (default a temp dir under /tmp);\n"
+"                         rados://POOL puts the lsm store in Ceph (namespace 'lsm')\n"
             "  --pipelined[=0|1]      pipelined write (lsm, rocksdb; default 0)\n"
             "  --concurrent-memtable[=0|1]  parallel memtable inserts (lsm, rocksdb; default 0)\n"
             "  --cache-size=BYTES     block cache (default 64M; K/M/G suffixes)\n"
@@ -1817,7 +1841,7 @@ int main(int argc, char **argv)
         return 2;
     if (cfg.db) {
         snprintf(d.dir, sizeof(d.dir), "%s", cfg.db);
-        if (mkdir(d.dir, 0755) != 0 && errno != EEXIST) {
+        if (!kvb_is_rados(d.dir) && mkdir(d.dir, 0755) != 0 && errno != EEXIST) {
             fprintf(stderr, "kvbench: cannot create %s: %s\n", d.dir, strerror(errno));
             return 1;
         }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # run.sh - the standard benchmark set of `make bench`: kvbench (engine vs RocksDB/LevelDB)
 # on the workloads the project tracks, then tests/bench/fsbench.sh when it exists, then
-# tests/bench/appbench.sh (applications vs ext4; LSMFS_OPTS passes extra lsmfs options).
+# tests/bench/appbench.sh (applications vs ext4; LSMFS_OPTS passes extra lsmfs options), then
+# fsbench's lsmfs-rados target (a store on a throw-away Ceph cluster) beside lsmfs.
 #
 #   tests/bench/run.sh [--quick]
 #
@@ -99,6 +100,34 @@ sub() {
 }
 sub fsbench.sh fsbench
 sub appbench.sh "appbench (applications: lsmfs vs ext4)"
+# Synced writes with group commit, the engine's store in Ceph RADOS (a one-node test cluster
+# started here and always stopped; skipped with the reason when it cannot start) beside the
+# same run on a local store.
+RCL=$(mktemp -d /tmp/kvbench-rados.XXXXXX)
+trap 'bash tests/rados/cluster.sh stop "$RCL/c"; rm -rf "$RCL"' EXIT
+if ! nm "$KVBENCH" 2>/dev/null | grep -q rados_connect; then
+    log ""
+    log "=== kvbench on RADOS skipped: kvbench was built without librados"
+elif RCONF=$(bash tests/rados/cluster.sh start "$RCL/c" 2>"$RCL/err"); then
+    BACKENDS=lsm kv "sync writes, group commit, local store" \
+        --num="$(n 20000)" --sync=1 --threads=1,4,16 --benchmarks=fillrandom
+    LSMFS_RADOS_CONF=$RCONF BACKENDS=lsm KVBENCH_ARGS="${KVBENCH_ARGS:-} --db=rados://lsmfs" \
+        kv "sync writes, group commit, store on RADOS (test cluster: the client path)" \
+        --num="$(n 20000)" --sync=1 --threads=1,4,16 --benchmarks=fillrandom
+    bash tests/rados/cluster.sh stop "$RCL/c"
+else
+    log ""
+    log "=== kvbench on RADOS skipped: $(tail -n 1 "$RCL/err")"
+fi
+
+# A store on Ceph RADOS beside a local one: fsbench starts a one-node test cluster (memstore
+# OSD on loopback) and stops it; quick sizes, since every write waits for the OSD.
+if [ -x tests/bench/fsbench.sh ]; then
+    log ""
+    log "=== fsbench on RADOS (lsmfs-rados vs lsmfs, quick sizes; test cluster: the client path)"
+    tests/bench/fsbench.sh --quick --targets "lsmfs lsmfs-rados" 2>&1 | tee -a "$OUT"
+    [ "${PIPESTATUS[0]}" -ne 0 ] && { log "=== FAILED: fsbench on RADOS"; status=1; }
+fi
 
 log ""
 log "results saved to $OUT"

@@ -139,9 +139,56 @@ damage_case badinode    "Inode 7 is corrupt"                       1 0 0
 damage_case sst-flip    "checksum mismatch"                        1 0 partial
 damage_case sst-missing "000.*sst"                                 1 0 0
 damage_case manifest    "MANIFEST"                                 1 0 1
+# The rebuild names the files it changed: every data block lost (verify's list) lies in a
+# byte range fsck -y printed for that file, with its path.
+log "damage: sst-data (fsck names the files the rebuild changed)"
+if fresh && "$DMG" "$STORE" sst-data >/dev/null; then
+    run_fsck 1 "Files changed:" -y
+    grep -q "^    /d1/d2/f3 (inode 7): data, offset 0, length [0-9]*" <<<"$FSCK_OUT" ||
+        fail "sst-data: /d1/d2/f3's damaged block 0 not named: $(grep -A5 'Files changed' <<<"$FSCK_OUT")"
+    lostlist=$("$DMG" "$STORE" verify 2>&1 | sed -n 's/^verify: block \([0-9]*\) of inode \([0-9]*\) is wrong$/\1 \2/p')
+    [ -n "$lostlist" ] || fail "sst-data: verify found nothing lost (the damage missed?)"
+    while read -r blk ino; do
+        [ -n "$blk" ] || continue
+        ok=0
+        while read -r off len; do
+            [ $((blk * 4096)) -ge "$off" ] && [ $((blk * 4096)) -lt $((off + len)) ] && ok=1
+        done < <(sed -n "s/^    \/.* (inode $ino): data, offset \([0-9]*\), length \([0-9]*\): .*/\1 \2/p" <<<"$FSCK_OUT")
+        [ $ok = 1 ] || fail "sst-data: lost block $blk of inode $ino is not in any range fsck named"
+    done <<<"$lostlist"
+    run_fsck 0 "" -n
+    grep -q "Files changed" <<<"$FSCK_OUT" && fail "sst-data: a clean run still names changed files"
+fi
 # A WAL damaged mid-log: -y recovers the prefix (point-in-time), which keeps everything
 # populate flushed to tables.
 damage_case wal         "write-ahead log is damaged"               1 0 1
+
+# A WAL cut short in its middle: two live WALs (the second continues the first's
+# history), built from a copy of the store taken while the first was live; the whole pair
+# is clean, the first cut to half its size is reported (-n: 4, nothing changed), -y keeps
+# the history after the gap, and a second -n is clean.
+log "damage: WAL cut short in its middle"
+if fresh && "$DMG" "$STORE" wal-batches >/dev/null; then
+    IMG=$TMPROOT/img
+    rm -rf "$IMG" && cp -a "$STORE" "$IMG" && rm -f "$IMG/LOCK"
+    first=$(cd "$IMG" && ls *.log | sort | tail -n 1)
+    "$DMG" "$STORE" wal-batches >/dev/null || fail "fsck_damage wal-batches (2) failed"
+    second=$(cd "$STORE" && ls *.log | sort | tail -n 1)
+    [ "$first" != "$second" ] || fail "wal cut: the second run wrote to the same WAL $first"
+    cp "$STORE/$second" "$IMG/"
+    SAVED=$STORE
+    STORE=$IMG
+    run_fsck 0 "" -n      # two whole WALs: no alarm
+    truncate -s $(( $(stat -c %s "$IMG/$first") / 2 )) "$IMG/$first"
+    before=$(store_sum)
+    run_fsck 4 "write-ahead log was cut short in its middle: .*$first: cut short" -n
+    [ "$before" = "$(store_sum)" ] || fail "wal cut: fsck -n changed the store"
+    run_fsck 4 "RUN fsck MANUALLY" -p
+    [ "$before" = "$(store_sum)" ] || fail "wal cut: fsck -p changed the store"
+    run_fsck 1 "Recover? yes" -y
+    run_fsck 0 "" -n
+    STORE=$SAVED
+fi
 
 # ---- random damage: whatever -y does, a second run must find nothing ----
 log "random damage, 20 seeds: -y converges"

@@ -7,7 +7,8 @@
 # store is refused while the first holds its lock; a frozen owner is taken over with
 # -o takeover and fenced (its late writes fail, the new owner's data is intact); one-line
 # errors, within the timeout, for an unreachable cluster, a missing pool, a missing store
-# (lsmfs, and fsck.lsmfs: exit 8, never "damaged").
+# (lsmfs, and fsck.lsmfs: exit 8, never "damaged"); mkfs/fsck -o conf=,id=,rados_timeout=
+# without the environment, and a bad -o option refused with one line, nothing made.
 # Skips (77, with the reason) when the Ceph daemons are not installed, the build has no
 # librados, or FUSE is not usable.
 set -u
@@ -115,6 +116,29 @@ out=$("$O/lsmfs" rados://nopool/t1 "$T/mnt-a" 2>&1) && fail "mount from a missin
 echo "$out" | grep -q "pool 'nopool' does not exist" || fail "missing pool: $out"
 out=$("$O/lsmfs" rados://lsmfs/nothere "$T/mnt-a" 2>&1) && fail "mount of a missing store"
 echo "$out" | grep -q "does not exist\|no lsmfs store" || fail "missing store: $out"
+
+# ---- mkfs/fsck -o: the connection options, without the environment ----
+S2=rados://lsmfs/t2
+OPTS="conf=$CONF,id=admin,rados_timeout=20"
+env -u LSMFS_RADOS_CONF "$O/mkfs.lsmfs" -q -o "$OPTS" $S2 || fail "mkfs.lsmfs -o $OPTS"
+out=$(env -u LSMFS_RADOS_CONF "$O/fsck.lsmfs" -n -o "$OPTS" $S2 2>&1) ||
+    fail "fsck.lsmfs -n -o $OPTS: $out"
+# the option really reaches the backend: a config that does not exist is named
+out=$(env -u LSMFS_RADOS_CONF "$O/fsck.lsmfs" -n -o conf=$T/none.conf $S2 2>&1); rc=$?
+[ $rc -eq 8 ] && echo "$out" | grep -q "cannot read the Ceph config $T/none.conf" ||
+    fail "fsck -o conf=missing: exit $rc: $out"
+# a bad option: one line, usage exit status, nothing made
+for tool in mkfs fsck; do
+    for bad in colour=blue rados_timeout=soon lease=0; do
+        if [ $tool = mkfs ]; then want=1; args=(-q -o "$bad" rados://lsmfs/t3)
+        else want=16; args=(-n -o "$bad" $S2); fi
+        err=$("$O/$tool.lsmfs" "${args[@]}" 2>&1 >/dev/null); rc=$?
+        [ $rc -eq $want ] || fail "$tool.lsmfs -o $bad exits $rc (want $want)"
+        [ "$(echo "$err" | wc -l)" -eq 1 ] && echo "$err" | grep -q "^$tool.lsmfs: .*'$bad'" ||
+            fail "$tool.lsmfs -o $bad: not one clear line: $err"
+    done
+done
+out=$("$O/fsck.lsmfs" -n rados://lsmfs/t3 2>&1) && fail "mkfs with a bad -o made a store: $out"
 
 echo "test_rados: $FAILS failure(s), $((SECONDS - t0))s"
 [ $FAILS -eq 0 ]

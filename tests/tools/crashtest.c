@@ -524,6 +524,16 @@ static int verify(state_t *S, const cfg_t *cfg, uint32_t round, const uint64_t *
         lsm_free(err);
         return -1;
     }
+    /* A crash never leaves a live WAL cut short in its middle (wal_history.h): the open
+     * must not report one, or fsck would raise a false alarm after every such crash. */
+    char *gap = lsm_property_value(db, "lsm.wal-gap");
+    if (gap && gap[0]) {
+        fprintf(stderr, "FAIL: round %u: reopen reports a WAL cut short: %s\n", round, gap);
+        lsm_free(gap);
+        lsm_close(db);
+        return -1;
+    }
+    lsm_free(gap);
     static slot_t got[MAX_THREADS][NKEYS];
     int rc = read_store(db, cfg, got);
     lsm_close(db);

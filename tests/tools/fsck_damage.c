@@ -25,6 +25,7 @@
 
 #include "lsm.h"
 #include "schema.h"
+#include "schema_rows.h"
 
 enum { D1 = 3, D2 = 4, F1 = 5, F2 = 6, F3 = 7, SL = 8, NEXT_FREE = 9 };
 static const char SL_TARGET[] = "d1/f1";
@@ -105,22 +106,18 @@ static int load_inode(lsm_t *db, uint64_t ino, fs_inode_t *in)
 
 static void put_inode(lsm_writebatch_t *b, uint64_t ino, const fs_inode_t *in)
 {
-    char k[FS_KEY_MAX], v[FS_INODE_SIZE];
-    lsm_writebatch_put(b, k, fs_key_inode(k, ino), v, fs_inode_encode(in, v));
+    fs_row_put_inode(b, ino, in);
 }
 
 static void put_dentry(lsm_writebatch_t *b, uint64_t parent, const char *name, uint64_t child,
                        uint32_t mode)
 {
-    char k[FS_KEY_MAX], v[FS_DENTRY_SIZE];
-    size_t klen = fs_key_dentry(k, parent, name, strlen(name));
-    lsm_writebatch_put(b, k, klen, v, fs_dentry_encode(child, (mode & S_IFMT) >> 12, v));
+    fs_row_put_dentry(b, parent, name, strlen(name), child, (mode & S_IFMT) >> 12);
 }
 
 static void del_dentry(lsm_writebatch_t *b, uint64_t parent, const char *name)
 {
-    char k[FS_KEY_MAX];
-    lsm_writebatch_delete(b, k, fs_key_dentry(k, parent, name, strlen(name)));
+    fs_row_del_dentry(b, parent, name, strlen(name));
 }
 
 static unsigned char pattern(uint64_t ino, uint64_t off)
@@ -354,6 +351,43 @@ static int flip_byte(const char *path, double where)
     return 0;
 }
 
+/* Flips a byte inside the stored data of block `index` of inode `ino` (populate's pattern,
+ * found in the uncompressed table by a whole block's bytes: a shorter run of one inode's
+ * pattern can match another inode's). */
+static int flip_file_block(const char *path, uint64_t ino, uint64_t index, uint32_t bs)
+{
+    unsigned char want[4096];
+    if (bs > sizeof(want))
+        return 2;
+    for (uint64_t i = 0; i < sizeof(want); i++)
+        want[i] = pattern(ino, index * bs + i);
+    (void)bs;
+    int fd = open(path, O_RDWR);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || st.st_size <= 0)
+        return 2;
+    unsigned char *buf = malloc((size_t)st.st_size);
+    if (!buf || pread(fd, buf, (size_t)st.st_size, 0) != st.st_size)
+        return 2;
+    for (off_t off = 0; off + (off_t)sizeof(want) <= st.st_size; off++) {
+        if (memcmp(buf + off, want, sizeof(want)) != 0)
+            continue;
+        unsigned char c = buf[off + 10] ^ 0x5a;
+        free(buf);
+        if (pwrite(fd, &c, 1, off + 10) != 1 || fsync(fd) != 0)
+            return 2;
+        close(fd);
+        printf("flipped a byte of block %llu of inode %llu in %s at offset %lld\n",
+               (unsigned long long)index, (unsigned long long)ino, path, (long long)off + 10);
+        return 0;
+    }
+    fprintf(stderr, "fsck_damage: %s: block %llu of inode %llu not found (compressed?)\n",
+            path, (unsigned long long)index, (unsigned long long)ino);
+    free(buf);
+    close(fd);
+    return 2;
+}
+
 static int current_manifest(const char *store, char *out, size_t n)
 {
     char path[4096], name[256] = "";
@@ -547,7 +581,7 @@ int main(int argc, char **argv)
     if (argc != 3) {
         fprintf(stderr, "usage: fsck_damage STORE populate|verify|dangling|nlink|unreachable|"
                 "cycle|beyond|orphan|xattr|hwm|badname|super|badinode|dirlink|nolf|"
-                "sst-flip|sst-missing|manifest|wal\n");
+                "sst-flip|sst-data|sst-missing|manifest|wal|wal-batches\n");
         return 2;
     }
     const char *store = argv[1], *cls = argv[2];
@@ -557,14 +591,20 @@ int main(int argc, char **argv)
             return 2;
         return flip_byte(path, 0.3);
     }
+    if (strcmp(cls, "sst-data") == 0) {   /* block 0 of /d1/d2/f3 */
+        if (newest_file(store, ".sst", path, sizeof(path)) != 0)
+            return 2;
+        return flip_file_block(path, F3, 0, FS_BLOCK_SIZE_DEFAULT);
+    }
     if (strcmp(cls, "sst-missing") == 0) {
         if (newest_file(store, ".sst", path, sizeof(path)) != 0 || unlink(path) != 0)
             return 2;
         printf("removed %s\n", path);
         return 0;
     }
-    if (strcmp(cls, "wal") == 0) {
-        /* 200 files in 200 batches that stay in the WAL, then a byte flipped mid-log. */
+    if (strcmp(cls, "wal") == 0 || strcmp(cls, "wal-batches") == 0) {
+        /* 200 files in 200 batches that stay in the WAL, then (wal) a byte flipped mid-log;
+         * wal-batches leaves the WAL whole. */
         lsm_t *db = open_db(store);
         fs_inode_t root;
         if (load_inode(db, FS_ROOT_INO, &root) != 0)
@@ -582,6 +622,8 @@ int main(int argc, char **argv)
             write_batch(db, b);
         }
         lsm_close(db);
+        if (strcmp(cls, "wal-batches") == 0)
+            return 0;
         if (newest_file(store, ".log", path, sizeof(path)) != 0)
             return 2;
         return flip_byte(path, 0.5);

@@ -16,6 +16,7 @@
 
 #include "lsm.h"
 #include "schema.h"
+#include "schema_rows.h"
 
 static void die(const char *what, char *err)
 {
@@ -25,16 +26,13 @@ static void die(const char *what, char *err)
 
 static void put_inode(lsm_writebatch_t *b, uint64_t ino, const fs_inode_t *in)
 {
-    char k[FS_KEY_MAX], v[FS_INODE_SIZE];
-    lsm_writebatch_put(b, k, fs_key_inode(k, ino), v, fs_inode_encode(in, v));
+    fs_row_put_inode(b, ino, in);
 }
 
 static void put_dentry(lsm_writebatch_t *b, uint64_t parent, const char *name, uint64_t child,
                        uint32_t mode)
 {
-    char k[FS_KEY_MAX], v[FS_DENTRY_SIZE];
-    size_t klen = fs_key_dentry(k, parent, name, strlen(name));
-    lsm_writebatch_put(b, k, klen, v, fs_dentry_encode(child, (mode & S_IFMT) >> 12, v));
+    fs_row_put_dentry(b, parent, name, strlen(name), child, (mode & S_IFMT) >> 12);
 }
 
 int main(int argc, char **argv)

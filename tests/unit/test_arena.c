@@ -249,6 +249,46 @@ static void test_huge_arena(void **state)
     arena_destroy(&a);
 }
 
+/* A pooled huge arena gives its blocks back to the pool when destroyed, the next arena
+ * reuses them (same addresses, contents intact until written), the pool keeps no more
+ * than its limit, and an arena may outlive the pool's owner. */
+static void test_pooled_arena(void **state)
+{
+    (void)state;
+    arena_pool_t *pool = arena_pool_new(2);
+    assert_non_null(pool);
+    arena_t a;
+    arena_init_huge_pooled(&a, pool);
+    /* three regular blocks' worth */
+    size_t step = ARENA_HUGE_BLOCK / 8;
+    void *first = NULL;
+    for (int i = 0; i < 3 * 8; i++) {
+        char *p = arena_alloc(&a, step);
+        assert_non_null(p);
+        memset(p, 0x11, step);
+        if (!first)
+            first = p;
+    }
+    size_t blocks = arena_memory_usage(&a) / ARENA_HUGE_BLOCK;
+    assert_true(blocks >= 3);
+    arena_destroy(&a);
+    if (pool->n == 0)
+        skip(); /* no huge mappings here (malloc fallback): nothing to pool */
+    assert_int_equal(pool->n, 2);     /* the limit, not all of them */
+
+    arena_t b;
+    arena_init_huge_pooled(&b, pool);
+    char *q = arena_alloc(&b, 64);
+    assert_non_null(q);
+    assert_int_equal(pool->n, 1);     /* one block taken back out */
+    assert_int_equal((unsigned char)q[0], 0x11); /* reused, not zeroed */
+    memset(q, 0x22, 64);
+    assert_int_equal(arena_memory_usage(&b), ARENA_HUGE_BLOCK);
+    arena_pool_unref(pool);           /* the owner lets go first */
+    assert_int_equal(q[63], 0x22);
+    arena_destroy(&b);                /* the last reference: the pool goes too */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -258,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_large_allocations),
         cmocka_unit_test(test_concurrent_no_overlap),
         cmocka_unit_test(test_huge_arena),
+        cmocka_unit_test(test_pooled_arena),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

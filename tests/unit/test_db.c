@@ -21,6 +21,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "db/filename.h"
 #include "db/version_edit.h"
 #include "lsm.h"
@@ -34,16 +36,13 @@ static char g_dir[64];
 static int setup(void **state)
 {
     (void)state;
-    strcpy(g_dir, "/tmp/test_db.XXXXXX");
-    return mkdtemp(g_dir) ? 0 : -1;
+    return tu_make_tmpdir(g_dir, sizeof(g_dir), "test_db");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_rm_rf(g_dir);
 }
 
 static lsm_t *open_db(lsm_options_t *o)

@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "lsm.h"
 #include "util/random.h"
 
@@ -24,16 +26,13 @@ static char g_dir[64];
 static int setup(void **state)
 {
     (void)state;
-    strcpy(g_dir, "/tmp/test_db_levels.XXXXXX");
-    return mkdtemp(g_dir) ? 0 : -1;
+    return tu_make_tmpdir(g_dir, sizeof(g_dir), "test_db_levels");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_rm_rf(g_dir);
 }
 
 static long rss_kib(void)

@@ -19,6 +19,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "db/version_edit.h"
 #include "lsm.h"
 
@@ -28,8 +30,7 @@ static char g_ckpt[96];
 static int setup(void **state)
 {
     (void)state;
-    strcpy(g_dir, "/tmp/test_dbsnap.XXXXXX");
-    if (!mkdtemp(g_dir))
+    if (tu_make_tmpdir(g_dir, sizeof(g_dir), "test_dbsnap"))
         return -1;
     snprintf(g_ckpt, sizeof(g_ckpt), "%s.ckpt", g_dir);
     return 0;
@@ -38,9 +39,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s %s %s.tmp", g_dir, g_ckpt, g_ckpt);
-    return system(cmd) == 0 ? 0 : -1;
+    char tmp[sizeof(g_ckpt) + 8];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", g_ckpt);
+    return tu_rm_rf(g_dir) | tu_rm_rf(g_ckpt) | tu_rm_rf(tmp);
 }
 
 static lsm_options_t *opts(void)

@@ -141,8 +141,8 @@ static void schedule_unlocked_fn(void *db) { db_maybe_schedule(db); }
 static void test_engine_checks_db_mutex(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/test_mutex.XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    char dir[64];
+    assert_int_equal(tu_make_tmpdir(dir, sizeof(dir), "test_mutex"), 0);
     lsm_options_t *o = lsm_options_create();
     lsm_options_set_create_if_missing(o, 1);
     char *err = NULL;

@@ -5,6 +5,8 @@
  * and pass lsm_verify_checksum, and every key must read back exactly as a model says:
  * the latest state, computed without the entries that lay in the lost part (so a deletion
  * comes back only if its own tombstone was lost).
+ * lsm_list_damaged_blocks: nothing on a healthy store; for the flipped block, exactly that
+ * block, with bounds that hold every lost key and no key of the next block.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +22,8 @@
 #include <dirent.h>
 
 #include <cmocka.h>
+
+#include "testutil.h"
 
 #include "base/dbformat.h"
 #include "lsm.h"
@@ -104,8 +108,7 @@ static void flush(lsm_t *db)
 
 static void build_store(fixture_t *f)
 {
-    strcpy(f->dir, "/tmp/test_repair.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    assert_int_equal(tu_make_tmpdir(f->dir, sizeof(f->dir), "test_repair"), 0);
     memset(f->lost, 0, sizeof(f->lost));
     lsm_options_t *o = make_opts();
     lsm_writeoptions_t *wo = lsm_writeoptions_create();
@@ -273,12 +276,7 @@ static void repair_and_check(fixture_t *f)
     lsm_options_destroy(o);
 }
 
-static void cleanup(fixture_t *f)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
-}
+static void cleanup(fixture_t *f) { tu_remove_tree(f->dir); }
 
 static void overwrite(const char *path, off_t off, const char *bytes, size_t n)
 {
@@ -298,14 +296,10 @@ static void test_undamaged(void **state)
     cleanup(&f);
 }
 
-static void test_flipped_data_block(void **state)
+/* Flips a byte inside the first data block of phase B's table (its path into p). */
+static void flip_first_block(const fixture_t *f, char *p)
 {
-    (void)state;
-    fixture_t f;
-    build_store(&f);
-    mark_lost(&f, f.b_table, 0);
-    char p[128];
-    sst_path(&f, f.b_table, p);
+    sst_path(f, f->b_table, p);
     char c;
     int fd = open(p, O_RDWR);
     assert_true(fd >= 0);
@@ -313,6 +307,16 @@ static void test_flipped_data_block(void **state)
     c ^= 0x40;
     assert_int_equal(pwrite(fd, &c, 1, 20), 1);
     close(fd);
+}
+
+static void test_flipped_data_block(void **state)
+{
+    (void)state;
+    fixture_t f;
+    build_store(&f);
+    mark_lost(&f, f.b_table, 0);
+    char p[128];
+    flip_first_block(&f, p);
     /* The damage is real: the store no longer verifies. */
     lsm_options_t *o = make_opts();
     char *err = NULL;
@@ -325,6 +329,86 @@ static void test_flipped_data_block(void **state)
     lsm_free(err);
     lsm_options_destroy(o);
     repair_and_check(&f);
+    cleanup(&f);
+}
+
+typedef struct {
+    int n;
+    char table[128];
+    uint64_t offset;
+    char lo[32], hi[32];
+    size_t lo_len, hi_len;
+    int lo_open, hi_open;
+} damage_seen_t;
+
+static int on_damage(void *arg, const lsm_damaged_block_t *b)
+{
+    damage_seen_t *d = arg;
+    d->n++;
+    snprintf(d->table, sizeof(d->table), "%s", b->table);
+    d->offset = b->offset;
+    d->lo_open = b->lo == NULL;
+    d->hi_open = b->hi == NULL;
+    d->lo_len = b->lo_len < sizeof(d->lo) ? b->lo_len : sizeof(d->lo);
+    d->hi_len = b->hi_len < sizeof(d->hi) ? b->hi_len : sizeof(d->hi);
+    if (b->lo)
+        memcpy(d->lo, b->lo, d->lo_len);
+    if (b->hi)
+        memcpy(d->hi, b->hi, d->hi_len);
+    return 0;
+}
+
+static int cmp_bound(const char *k, size_t kl, const char *b, size_t bl)
+{
+    int c = memcmp(k, b, kl < bl ? kl : bl);
+    return c ? c : (kl > bl) - (kl < bl);
+}
+
+static void test_list_damaged_blocks(void **state)
+{
+    (void)state;
+    fixture_t f;
+    build_store(&f);
+    lsm_options_t *o = make_opts();
+    char *err = NULL;
+    damage_seen_t d;
+    memset(&d, 0, sizeof(d));
+    assert_int_equal(lsm_list_damaged_blocks(o, f.dir, on_damage, &d, &err), 0);
+    assert_null(err);
+    assert_int_equal(d.n, 0);
+
+    mark_lost(&f, f.b_table, 0);
+    char p[128];
+    flip_first_block(&f, p);
+    assert_int_equal(lsm_list_damaged_blocks(o, f.dir, on_damage, &d, &err), 1);
+    assert_null(err);
+    assert_int_equal(d.n, 1);
+    assert_string_equal(d.table, p);
+    assert_int_equal(d.offset, 0);
+    assert_false(d.lo_open); /* the first block: bounded by the table's smallest key */
+    assert_false(d.hi_open);
+    /* Every key of that table in the lost block lies in [lo, hi]; the others above hi. */
+    int lost = 0, above = 0;
+    for (int i = 0; i < NA; i++) {
+        if (i % 3 != 0 && i % 5 != 0)
+            continue; /* not in table B */
+        char k[16];
+        akey(i, k);
+        if (f.lost[i]) {
+            assert_true(cmp_bound(k, 6, d.lo, d.lo_len) >= 0);
+            assert_true(cmp_bound(k, 6, d.hi, d.hi_len) <= 0);
+            lost++;
+        } else {
+            assert_true(cmp_bound(k, 6, d.hi, d.hi_len) > 0);
+            above++;
+        }
+    }
+    assert_true(lost > 0 && above > 0);
+    /* Nothing was changed: a repair still finds (and loses) the same block. */
+    repair_and_check(&f);
+    assert_int_equal(lsm_list_damaged_blocks(o, f.dir, on_damage, &d, &err), 0);
+    assert_null(err);
+    lsm_options_destroy(o);
     cleanup(&f);
 }
 
@@ -401,8 +485,7 @@ static void test_busy_while_open(void **state)
 {
     (void)state;
     char dir[64];
-    strcpy(dir, "/tmp/test_repair.XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    assert_int_equal(tu_make_tmpdir(dir, sizeof(dir), "test_repair"), 0);
     lsm_options_t *o = make_opts();
     char *err = NULL;
     lsm_t *db = lsm_open(o, dir, &err);
@@ -417,9 +500,7 @@ static void test_busy_while_open(void **state)
     assert_non_null(err);
     lsm_free(err);
     lsm_options_destroy(o);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    tu_remove_tree(dir);
 }
 
 int main(void)
@@ -427,6 +508,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_undamaged),
         cmocka_unit_test(test_flipped_data_block),
+        cmocka_unit_test(test_list_damaged_blocks),
         cmocka_unit_test(test_missing_table),
         cmocka_unit_test(test_truncated_manifest),
         cmocka_unit_test(test_garbled_manifest),

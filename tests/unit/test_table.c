@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "base/dbformat.h"
 #include "db/filename.h"
 #include "table/cache.h"
@@ -1130,28 +1132,17 @@ static void test_concurrent_readers(void **state)
     model_free(&m);
 }
 
-static int rm_one(void *arg, const char *name)
-{
-    char p[512];
-    snprintf(p, sizeof(p), "%s/%s", (const char *)arg, name);
-    unlink(p);
-    return 0;
-}
-
 static int setup(void **state)
 {
     (void)state;
     memset(&env, 0, sizeof(env));
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_table.XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return tu_make_tmpdir(tmpdir, sizeof(tmpdir), "test_table");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    file_list_dir(tmpdir, rm_one, tmpdir);
-    rmdir(tmpdir);
-    return 0;
+    return tu_rm_rf(tmpdir);
 }
 
 int main(void)

@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "base/dbformat.h"
 #include "db/filename.h"
 #include "db/version_read.h"
@@ -42,8 +44,7 @@ static int setup(void **state)
     fixture_t *f = calloc(1, sizeof(*f));
     if (!f)
         return -1;
-    strcpy(f->dir, "/tmp/test_vread.XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (tu_make_tmpdir(f->dir, sizeof(f->dir), "test_vread"))
         return -1;
     mutex_init(&f->mu);
     vset_options_t o;
@@ -59,24 +60,15 @@ static int setup(void **state)
     return 0;
 }
 
-static int rm_entry(void *arg, const char *name)
-{
-    char p[256];
-    snprintf(p, sizeof(p), "%s/%s", (const char *)arg, name);
-    unlink(p);
-    return 0;
-}
-
 static int teardown(void **state)
 {
     fixture_t *f = *state;
     table_cache_destroy(f->tc);
     vset_close(f->vs);
-    st_free(file_list_dir(f->dir, rm_entry, f->dir));
-    rmdir(f->dir);
+    int r = tu_rm_rf(f->dir);
     mutex_destroy(&f->mu);
     free(f);
-    return 0;
+    return r;
 }
 
 #define OK(expr) do { status_t s__ = (expr); if (s__) fail_msg("%s: %s", #expr, st_msg(s__)); } while (0)

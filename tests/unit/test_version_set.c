@@ -23,6 +23,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "base/dbformat.h"
 #include "db/filename.h"
 #include "db/version_edit.h"
@@ -58,8 +60,7 @@ static int setup(void **state)
     fixture_t *f = calloc(1, sizeof(*f));
     if (!f)
         return -1;
-    strcpy(f->dir, "/tmp/test_vset.XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (tu_make_tmpdir(f->dir, sizeof(f->dir), "test_vset"))
         return -1;
     f->env.fault_hook = fault_hook;
     f->env.fault_arg = f;
@@ -74,22 +75,13 @@ static int setup(void **state)
     return 0;
 }
 
-static int rm_entry(void *arg, const char *name)
-{
-    char p[256];
-    snprintf(p, sizeof(p), "%s/%s", (const char *)arg, name);
-    unlink(p);
-    return 0;
-}
-
 static int teardown(void **state)
 {
     fixture_t *f = *state;
-    st_free(file_list_dir(f->dir, rm_entry, f->dir));
-    rmdir(f->dir);
+    int r = tu_rm_rf(f->dir);
     mutex_destroy(&f->mu);
     free(f);
-    return 0;
+    return r;
 }
 
 /* ---- helpers ---- */

@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "util/coding.h"
 #include "util/crc32c.h"
 #include "util/random.h"
@@ -33,8 +35,7 @@ static int setup(void **state)
     fixture_t *f = calloc(1, sizeof(*f));
     if (!f)
         return -1;
-    strcpy(f->dir, "/tmp/test_wal.XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (tu_make_tmpdir(f->dir, sizeof(f->dir), "test_wal"))
         return -1;
     snprintf(f->path, sizeof(f->path), "%s/000007.log", f->dir);
     *state = f;
@@ -44,10 +45,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture_t *f = *state;
-    unlink(f->path);
-    rmdir(f->dir);
+    int r = tu_rm_rf(f->dir);
     free(f);
-    return 0;
+    return r;
 }
 
 /* ---- helpers ---- */
