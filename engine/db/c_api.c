@@ -56,6 +56,7 @@ void lsm_options_set_block_cache_size(lsm_options_t *o, size_t b) { o->block_cac
 void lsm_options_set_bloom_bits_per_key(lsm_options_t *o, int b) { o->bloom_bits_per_key = b; }
 void lsm_options_set_block_size(lsm_options_t *o, size_t b) { o->block_size = b; }
 void lsm_options_set_max_open_files(lsm_options_t *o, int n) { o->max_open_files = n; }
+void lsm_options_set_mmap_reads(lsm_options_t *o, int on) { o->mmap_reads = on != 0; }
 void lsm_options_set_reserve_bytes(lsm_options_t *o, uint64_t b) { o->reserve_bytes = b; }
 void lsm_options_set_idle_flush_seconds(lsm_options_t *o, int s) { o->idle_flush_seconds = s < 0 ? 0 : s; }
 void lsm_options_set_info_log(lsm_options_t *o, lsm_logger_fn fn, void *arg)

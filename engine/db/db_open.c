@@ -348,7 +348,7 @@ static status_t open_impl(const lsm_options_t *options, const char *name, int re
     }
     if (!st) {
         db->block_cache = db->opt.block_cache_size ? cache_new(db->opt.block_cache_size) : NULL;
-        table_read_options_t tro = {db->block_cache, &db->tstats, 1};
+        table_read_options_t tro = {db->block_cache, &db->tstats, 1, db->opt.mmap_reads};
         db->tcache = table_cache_new(db->env, db->dir, db->opt.max_open_files, &tro);
         if (!db->tcache || (db->opt.block_cache_size && !db->block_cache))
             st = st_io(ENOMEM, "%s: caches", name);

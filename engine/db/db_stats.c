@@ -83,6 +83,7 @@ static void stats_text(lsm_t *db, buf_t *b)
     buf_printf(b, "block-cache.hits: %llu\n", (unsigned long long)hit);
     buf_printf(b, "block-cache.misses: %llu\n", (unsigned long long)miss);
     buf_printf(b, "block-cache.hit-rate: %.3f\n", hit + miss ? (double)hit / (double)(hit + miss) : 0.0);
+    buf_printf(b, "blocks.mapped-reads: %llu\n", (unsigned long long)ld(&db->tstats.block_mapped));
     buf_printf(b, "bloom.checked: %llu\n", (unsigned long long)ld(&db->tstats.bloom_checked));
     buf_printf(b, "bloom.useful: %llu\n", (unsigned long long)ld(&db->tstats.bloom_useful));
     buf_printf(b, "tables.open: %zu\n", table_cache_open_tables(db->tcache));

@@ -24,6 +24,7 @@ void options_init_defaults(lsm_options_t *o)
     o->bloom_bits_per_key = 10;
     o->block_size = 4096;
     o->max_open_files = 1000;
+    o->mmap_reads = 1;
     o->idle_flush_seconds = 10;
 }
 

@@ -37,6 +37,7 @@ struct lsm_options_t {
     int bloom_bits_per_key;                /* 10 */
     size_t block_size;                     /* 4 KiB */
     int max_open_files;                    /* 1000 */
+    int mmap_reads;                        /* 1: uncompressed data blocks read through mmap */
     uint64_t reserve_bytes;                /* 0 = no space reserve (RESERVE file) */
     int idle_flush_seconds;                /* 10; 0 = never flush an idle memtable */
     lsm_logger_fn info_log;                /* NULL = stderr (db_log.c) */

@@ -241,6 +241,14 @@ void lsm_options_set_block_cache_size(lsm_options_t *opt, size_t bytes);
 void lsm_options_set_bloom_bits_per_key(lsm_options_t *opt, int bits);
 void lsm_options_set_block_size(lsm_options_t *opt, size_t bytes);
 void lsm_options_set_max_open_files(lsm_options_t *opt, int n);
+/* 1 (default): tables in local files are mapped, and uncompressed data blocks are read
+ * where they lie in the mapping (the page cache is their cache, as in LevelDB; the block
+ * cache then holds only compressed blocks). An I/O error while reading a mapped block is
+ * an I/O error status, not a crash: the first open installs a process-wide SIGBUS handler
+ * that turns a fault inside the engine's guarded read into that status and hands every
+ * other SIGBUS to the handler that was there before. 0: every block is read with pread
+ * into the block cache, and no handler is installed. */
+void lsm_options_set_mmap_reads(lsm_options_t *opt, int on);
 /* Space reserve (default 0 = none): the store keeps a file (RESERVE) of this many allocated
  * bytes for the writes that free space on a full file system (lsm_release_reserve), and
  * makes it again once flushes and compactions have left room for it twice over. */

@@ -25,6 +25,7 @@
 #include "table/index_search.h"
 #include "util/arena.h"
 #include "util/coding.h"
+#include "util/mapguard.h"
 
 struct table {
     _Atomic int refs;
@@ -39,6 +40,7 @@ struct table {
     uint64_t index_off;
     char *filter;
     size_t filter_len;
+    const char *map;         /* the whole file mapped (rfile_map), or NULL: see map_block */
     block_t rdel;            /* data NULL when the table has no tombstones */
     int has_rd;
     arena_t arena;
@@ -193,6 +195,12 @@ status_t table_open(env_t *env, const char *path, uint64_t file_number, uint64_t
     t->data_limit = actual - FOOTER_SIZE;
     t->cache = ro->block_cache;
     t->stats = ro->stats;
+    if (ro->mmap_reads && mapguard_available()) {
+        uint64_t mlen;
+        t->map = rfile_map(f, &mlen);
+        if (mlen != actual)
+            t->map = NULL;
+    }
     props_init(&t->props);
     int verify = ro->verify_checksums;
 
@@ -357,8 +365,74 @@ static int cache_probe(table_t *t, block_handle_t bh, char key[16], blkref_t *r)
     return 0;
 }
 
+/* ---- mapped reads ----
+ * With a mapping (ro->mmap_reads on a local file), an uncompressed data block is used where
+ * it lies in the mapping, as LevelDB does: no pread, copy, allocation or block-cache
+ * insert, and no cache lookup either (the page cache is the cache). Every page of the
+ * block is touched under util/mapguard.h first, so an I/O error while paging it in is an
+ * error status, not a crash; the checksum and the parse follow right after, on pages
+ * just made resident. Compressed blocks take the cached path (inflating on every read
+ * would cost more than the copy saves). */
+typedef struct {
+    const volatile char *p;
+    size_t n;
+} touch_t;
+
+static void touch_pages(void *arg)
+{
+    touch_t *tc = arg;
+    for (size_t i = 0; i < tc->n; i += 4096)
+        (void)tc->p[i];
+    (void)tc->p[tc->n - 1];
+}
+
+/* 1: r is set up over the mapped block; 0: not mapped or compressed, use the cache path;
+ * -1: *err set. */
+static int map_block(table_t *t, block_handle_t bh, int verify, blkref_t *r, status_t *err)
+{
+    r->blk = NULL;
+    r->h = NULL;
+    status_t s = block_handle_check(tpath(t), t->data_limit, bh);
+    if (s) {
+        *err = annotate(s, "data block");
+        return -1;
+    }
+    touch_t tc = {t->map + bh.offset, (size_t)bh.size + BLOCK_TRAILER_SIZE};
+    if (mapguard_run(touch_pages, &tc) < 0) {
+        *err = st_io(EIO, "%s: data block at offset %llu: read error (SIGBUS on the mapped file)",
+                     tpath(t), (unsigned long long)bh.offset);
+        return -1;
+    }
+    const char *raw = t->map + bh.offset;
+    if (raw[bh.size] != BLOCK_TYPE_NONE)
+        return 0;
+    block_contents_t c;
+    int borrowed;
+    s = block_decode(tpath(t), bh, raw, verify, &c, &borrowed);
+    if (s) {
+        *err = annotate(s, "data block");
+        return -1;
+    }
+    STAT_ADD(t, block_read_bytes, bh.size);
+    STAT_ADD(t, block_mapped, 1);
+    if (block_init(&r->own, c.data, c.size, borrowed ? NULL : c.data) < 0) {
+        block_release(&r->own);
+        *err = st_error(ST_CORRUPTION, "%s: data block at offset %llu is malformed (restart array)",
+                        tpath(t), (unsigned long long)bh.offset);
+        return -1;
+    }
+    r->blk = &r->own;
+    return 1;
+}
+
 static status_t get_block(table_t *t, block_handle_t bh, int verify, int fill, blkref_t *r)
 {
+    if (t->map) {
+        status_t err = NULL;
+        int m = map_block(t, bh, verify, r, &err);
+        if (m)
+            return err;
+    }
     char key[16];
     if (cache_probe(t, bh, key, r))
         return NULL;
@@ -497,7 +571,9 @@ status_t table_get(table_t *t, slice_t user_key, uint64_t snapshot, int verify_c
  * doubling up to RA_MAX), are decoded in place and not inserted into the cache, so a long
  * scan neither mallocs nor syscalls per block, nor evicts the hot blocks of point reads.
  * A block in the window is in use only while it is it->cur, and the window is refilled
- * only from load_block after clear_data has dropped it. */
+ * only from load_block after clear_data has dropped it. A mapped table (map_block) keeps
+ * no window of its own: the same window sizes are announced to the kernel with
+ * rfile_map_willneed and the blocks are read in place. */
 #define RA_MIN (32u << 10)
 #define RA_MAX (256u << 10)
 
@@ -568,6 +644,21 @@ static status_t ra_fill(titer_t *it, uint64_t off, size_t need)
 static status_t get_block_scan(titer_t *it, block_handle_t bh, blkref_t *r)
 {
     table_t *t = it->t;
+    if (t->map) {
+        /* the window is only announced (one madvise per window, as one pread was): a
+         * cold scan then reads ahead instead of faulting in one page at a time */
+        if (bh.offset < it->ra_off || bh.offset - it->ra_off >= it->ra_len) {
+            size_t want = it->ra_next;
+            if (want > t->data_limit - bh.offset)
+                want = (size_t)(t->data_limit - bh.offset);
+            rfile_map_willneed(t->file, bh.offset, want);
+            it->ra_off = bh.offset;
+            it->ra_len = want;
+            if (it->ra_next < RA_MAX)
+                it->ra_next *= 2;
+        }
+        return get_block(t, bh, it->verify, it->fill, r);
+    }
     char key[16];
     if (cache_probe(t, bh, key, r))
         return NULL;

@@ -3,8 +3,10 @@
  *
  * table_open reads the footer, metaindex, properties, index, bloom filter and range-del
  * block once and keeps them in the table_t: a get then costs one filter probe, one binary
- * search of the in-memory index and one data block (from the block cache when there is
- * one). A truncated or damaged file gives a Corruption naming the file and what is wrong.
+ * search of the in-memory index and one data block (read in place from a mapping of the
+ * file with ro->mmap_reads, else from the block cache when there is one). A truncated or
+ * damaged file gives a Corruption naming the file and what is wrong; an I/O error while
+ * paging in a mapped block is an I/O error (util/mapguard.h), never a crash.
  *
  * Checksums: the blocks read by table_open (and the footer) are verified when
  * ro->verify_checksums is set (the normal case; off only to salvage a damaged file).
@@ -36,12 +38,15 @@ typedef struct table_stats {
     _Atomic uint64_t block_cache_hit;   /* data blocks found in the block cache */
     _Atomic uint64_t block_cache_miss;  /* data blocks read from the file */
     _Atomic uint64_t block_read_bytes;  /* bytes of data blocks read from files */
+    _Atomic uint64_t block_mapped;      /* data blocks read in place from a mapping */
 } table_stats_t;
 
 typedef struct table_read_options {
     cache_t *block_cache;       /* may be NULL; keyed by fixed64 number | fixed64 offset */
     table_stats_t *stats;       /* may be NULL */
     int verify_checksums;       /* for the blocks table_open reads */
+    int mmap_reads;             /* 1: read uncompressed data blocks through a mapping of the
+                                 * file (no block-cache copy; table.c "mapped reads") */
 } table_read_options_t;
 
 typedef struct table table_t;

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -286,6 +287,9 @@ struct rfile {
     char *path;
     int remote;
     robj_t ro;
+    char *map;       /* rfile_map's mapping (NULL: none yet or none possible) */
+    size_t map_len;
+    int map_tried;
 };
 
 static status_t remote_rfile_open(env_t *env, const char *path, rfile_t **out, uint64_t *size)
@@ -375,10 +379,46 @@ status_t rfile_read(rfile_t *f, uint64_t off, size_t n, char *buf)
     return NULL;
 }
 
+const char *rfile_map(rfile_t *f, uint64_t *len)
+{
+    *len = 0;
+    if (!f->map_tried) {
+        f->map_tried = 1;
+        struct stat stt;
+#ifdef LSM_TESTING
+        if (f->env && f->env->fault_hook)
+            return NULL; /* tests inject read errors through rfile_read: keep reads there */
+#endif
+        if (f->remote || fstat(f->fd, &stt) < 0 || stt.st_size <= 0 ||
+            (uint64_t)stt.st_size > SIZE_MAX)
+            return NULL;
+        void *m = mmap(NULL, (size_t)stt.st_size, PROT_READ, MAP_SHARED, f->fd, 0);
+        if (m == MAP_FAILED)
+            return NULL;
+        madvise(m, (size_t)stt.st_size, MADV_RANDOM);
+        f->map = m;
+        f->map_len = (size_t)stt.st_size;
+    }
+    *len = f->map_len;
+    return f->map;
+}
+
+void rfile_map_willneed(rfile_t *f, uint64_t off, uint64_t len)
+{
+    if (!f->map || off >= f->map_len)
+        return;
+    if (len > f->map_len - off)
+        len = f->map_len - off;
+    uint64_t start = off & ~(uint64_t)4095;
+    madvise(f->map + start, (size_t)(off + len - start), MADV_WILLNEED);
+}
+
 void rfile_close(rfile_t *f)
 {
     if (!f)
         return;
+    if (f->map)
+        munmap(f->map, f->map_len);
     if (!f->remote)
         close(f->fd);
     free(f->path);

@@ -71,6 +71,17 @@ status_t rfile_open(env_t *env, const char *path, rfile_t **out, uint64_t *size)
 /* Reads exactly n bytes at off into buf; a short read is a Corruption (file truncated). */
 status_t rfile_read(rfile_t *f, uint64_t off, size_t n, char *buf);
 void rfile_close(rfile_t *f);
+/* A read-only shared mapping of the whole file as it is at the first call (its length in
+ * *len), or NULL where there is none: a RADOS object, an empty file, an env with a fault
+ * hook (tests inject read errors through rfile_read), or mmap failed. Made by the first
+ * call, which must come before the handle is shared between threads; unmapped by
+ * rfile_close. Touching the mapping can raise SIGBUS on an I/O error: read it only under
+ * util/mapguard.h. */
+const char *rfile_map(rfile_t *f, uint64_t *len);
+/* Asks the kernel to read [off, off + len) of the mapping into the page cache ahead of use
+ * (MADV_WILLNEED: the mapping is MADV_RANDOM, so page faults alone read one page each).
+ * Best effort; no-op without a mapping. */
+void rfile_map_willneed(rfile_t *f, uint64_t off, uint64_t len);
 const char *rfile_path(const rfile_t *f);
 /* Advises the kernel that the file will be read sequentially (compaction). */
 void rfile_hint_sequential(rfile_t *f);

@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char path[128];
     fuzz_write_file("000007.sst", data, size, path, sizeof(path));
-    table_read_options_t ro = {NULL, NULL, 1};
+    table_read_options_t ro = {NULL, NULL, 1, 0};
     cache_t *cache = cache_new(64 * 1024);
     table_t *t = NULL;
     for (int pass = 0; pass < 2; pass++) {

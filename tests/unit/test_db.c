@@ -26,6 +26,7 @@
 #include "db/filename.h"
 #include "db/version_edit.h"
 #include "lsm.h"
+#include "util/mapguard.h"
 #include "util/file.h"
 #include "util/random.h"
 #include "write/wal.h"
@@ -799,10 +800,74 @@ static void test_model_partitioned(void **state)
     model_run(4);
 }
 
+/* The number after "name: " in lsm.stats. */
+static uint64_t stat_of(lsm_t *db, const char *name)
+{
+    char *v = lsm_property_value(db, "lsm.stats");
+    assert_non_null(v);
+    char *p = strstr(v, name);
+    assert_non_null(p);
+    uint64_t n = strtoull(p + strlen(name) + 2, NULL, 10);
+    lsm_free(v);
+    return n;
+}
+
+/* mmap_reads on (the default): gets and a scan of flushed data read their blocks from the
+ * mapping, none through the block cache; off: all through the block cache. Same answers. */
+static void test_mmap_reads_option(void **state)
+{
+    if (!MAPGUARD_SUPPORTED) { /* TSan build: tables read with pread (mapguard.h) */
+        print_message("skipped: no guarded mapped reads in this build\n");
+        skip();
+    }
+    for (int on = 1; on >= 0; on--) {
+        teardown(state);
+        assert_int_equal(setup(state), 0);
+        lsm_options_t *o = default_opts();
+        if (!on)
+            lsm_options_set_mmap_reads(o, 0);
+        lsm_t *db = open_db(o);
+        char k[32], v[64];
+        for (int i = 0; i < 3000; i++) {
+            snprintf(k, sizeof(k), "key%06d", i);
+            snprintf(v, sizeof(v), "value-%d-%0*d", i, 40, i);
+            put(db, k, v);
+        }
+        char *err = NULL;
+        lsm_flush(db, NULL, &err);
+        assert_null(err);
+        for (int i = 0; i < 3000; i += 3) {
+            snprintf(k, sizeof(k), "key%06d", i);
+            snprintf(v, sizeof(v), "value-%d-%0*d", i, 40, i);
+            assert_get(db, NULL, k, v);
+        }
+        assert_get(db, NULL, "key999999", NULL);
+        lsm_readoptions_t *ro = lsm_readoptions_create();
+        lsm_iterator_t *it = lsm_create_iterator(db, ro);
+        int n = 0;
+        for (lsm_iter_seek_to_first(it); lsm_iter_valid(it); lsm_iter_next(it))
+            n++;
+        assert_int_equal(n, 3000);
+        lsm_iter_destroy(it);
+        lsm_readoptions_destroy(ro);
+        uint64_t mapped = stat_of(db, "blocks.mapped-reads"), miss = stat_of(db, "block-cache.misses");
+        if (on) {
+            assert_true(mapped >= 1000 / 30);
+            assert_int_equal(miss, 0);
+        } else {
+            assert_int_equal(mapped, 0);
+            assert_true(miss > 0);
+        }
+        lsm_close(db);
+        lsm_options_destroy(o);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_basic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mmap_reads_option, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_and_iterate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshots, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),

@@ -199,7 +199,7 @@ static void mark_lost(fixture_t *f, uint64_t num, int whole_table)
     char p[128];
     sst_path(f, num, p);
     env_t env = {0};
-    table_read_options_t ro = {NULL, NULL, 1};
+    table_read_options_t ro = {NULL, NULL, 1, 0};
     table_t *t;
     assert_null(table_open(&env, p, num, 0, &ro, &t));
     iter_t *it = table_iter_new(t, 1, 0);

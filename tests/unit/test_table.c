@@ -30,6 +30,7 @@
 #include "util/buf.h"
 #include "util/coding.h"
 #include "util/file.h"
+#include "util/mapguard.h"
 #include "util/random.h"
 
 /* ---- the reference model ---- */
@@ -207,7 +208,7 @@ static table_t *open_table(uint64_t number, uint64_t size, cache_t *bc, table_st
 {
     char path[256];
     table_file(path, sizeof(path), number);
-    table_read_options_t ro = {bc, stats, 1};
+    table_read_options_t ro = {bc, stats, 1, 0};
     table_t *t = NULL;
     status_t s = table_open(&env, path, number, size, &ro, &t);
     if (s)
@@ -607,7 +608,7 @@ static int check_damaged(const model_t *m, uint64_t number, uint64_t size, uint3
 {
     char path[256];
     table_file(path, sizeof(path), number);
-    table_read_options_t ro = {NULL, NULL, 1};
+    table_read_options_t ro = {NULL, NULL, 1, 0};
     table_t *t;
     status_t s = table_open(&env, path, number, size, &ro, &t);
     if (s) {
@@ -710,7 +711,7 @@ static void test_truncated(void **state)
     char *orig;
     size_t n;
     assert_null(file_read_all(&env, path, &orig, &n));
-    table_read_options_t ro = {NULL, NULL, 1};
+    table_read_options_t ro = {NULL, NULL, 1, 0};
     for (size_t len = 0; len < n; len++) {
         write_bytes(path, orig, len);
         table_t *t;
@@ -857,6 +858,84 @@ static void test_scan_readahead(void **state)
     model_free(&m);
 }
 
+
+/* Mapped reads (ro.mmap_reads): gets and iterators over an uncompressed table see exactly
+ * the model, without a single block-cache lookup or insert; a zlib table still goes
+ * through the cache. When the file is cut short under the mapping, a get or a seek that
+ * needs a lost block returns an I/O error (SIGBUS caught), and blocks still there keep
+ * reading. */
+static void test_mapped_reads(void **state)
+{
+    (void)state;
+    if (!MAPGUARD_SUPPORTED) { /* TSan build: tables read with pread (mapguard.h) */
+        print_message("skipped: no guarded mapped reads in this build\n");
+        skip();
+    }
+    for (int z = 0; z < 2; z++) {
+        model_t m;
+        uint64_t number = 41 + (uint64_t)z;
+        model_build(&m, 6000, 0, z, number);
+        table_options_t o;
+        table_options_default(&o);
+        o.compression = z ? BLOCK_TYPE_ZLIB : BLOCK_TYPE_NONE;
+        table_builder_t *b = write_table(&m, number, &o);
+        uint64_t size = table_builder_file_size(b);
+        table_builder_destroy(b);
+        char path[256];
+        table_file(path, sizeof(path), number);
+        cache_t *bc = cache_new(1 << 20);
+        table_stats_t st = {0};
+        table_read_options_t ro = {bc, &st, 1, 1};
+        table_t *t = NULL;
+        assert_null(table_open(&env, path, number, size, &ro, &t));
+        check_gets(t, &m, 0, 6000, 7);
+        check_iterators(t, &m, 8);
+        uint64_t lookups = atomic_load(&st.block_cache_hit) + atomic_load(&st.block_cache_miss);
+        if (z) {
+            assert_true(lookups > 0);
+            table_close(t);
+            cache_destroy(bc);
+            model_free(&m);
+            continue;
+        }
+        assert_int_equal(lookups, 0);
+        assert_int_equal(cache_entries(bc), 0);
+        assert_true(atomic_load(&st.block_read_bytes) > 0);
+
+        /* cut the file to its first quarter under the open table */
+        assert_int_equal(truncate(path, (off_t)(size / 4)), 0);
+        buf_t v;
+        buf_init(&v);
+        char kb[700];
+        table_get_result_t got;
+        uint64_t seq;
+        int errors = 0, found = 0;
+        for (uint32_t i = 0; i < 6000; i += 7) {
+            slice_t uk = ukey_of(kb, 0, i);
+            status_t s = table_get(t, uk, MAX_SEQUENCE, 1, 1, &v, &got, &seq);
+            if (s) {
+                assert_int_equal(st_code(s), ST_IO_ERROR);
+                assert_non_null(strstr(st_msg(s), "SIGBUS"));
+                st_free(s);
+                errors++;
+            } else if (got == TABLE_FOUND) {
+                found++;
+            }
+        }
+        assert_true(errors > 0);
+        assert_true(found > 0);
+        iter_t *it = table_iter_new(t, 1, 1);
+        iter_seek(it, EK(&m, m.n - 1));
+        assert_false(iter_valid(it));
+        assert_non_null(iter_status(it));
+        assert_int_equal(st_code(iter_status(it)), ST_IO_ERROR);
+        iter_destroy(it);
+        buf_free(&v);
+        table_close(t);
+        cache_destroy(bc);
+        model_free(&m);
+    }
+}
 /* A damaged block met by a readahead scan ends it with a Corruption naming the block,
  * after every entry before it came out intact. */
 static void test_scan_corrupt_block(void **state)
@@ -913,7 +992,7 @@ static void test_table_cache(void **state)
         table_builder_destroy(b);
     }
     cache_t *bc = cache_new(1 << 20);
-    table_read_options_t ro = {bc, NULL, 1};
+    table_read_options_t ro = {bc, NULL, 1, 0};
     table_cache_t *tc = table_cache_new(&env, tmpdir, 2, &ro);
     buf_t v;
     buf_init(&v);
@@ -1081,6 +1160,7 @@ int main(void)
         cmocka_unit_test(test_small_cache_reuse),
         cmocka_unit_test(test_scan_readahead),
         cmocka_unit_test(test_scan_corrupt_block),
+        cmocka_unit_test(test_mapped_reads),
         cmocka_unit_test(test_table_cache),
         cmocka_unit_test(test_concurrent_readers),
     };

@@ -52,7 +52,7 @@ static int setup(void **state)
     o.num_levels = 4;
     if (vset_create(&f->env, f->dir, &o, &f->vs))
         return -1;
-    table_read_options_t ro = {NULL, NULL, 1};
+    table_read_options_t ro = {NULL, NULL, 1, 0};
     f->tc = table_cache_new(&f->env, f->dir, 16, &ro);
     if (!f->tc)
         return -1;
