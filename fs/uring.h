@@ -30,16 +30,24 @@ typedef struct fs_uring fs_uring_t;
 
 typedef struct {
     uint64_t requests;      /* requests served through the rings */
+    uint64_t polled;        /* of those, found by the busy poll instead of a sleep */
     unsigned queues;        /* kernel queues (possible CPUs) */
     unsigned per_queue;     /* worker threads (ring entries) per queue */
     int registered;         /* 1 once every worker's entry has carried a request */
 } fs_uring_info_t;
 
+typedef struct {
+    unsigned per_queue;     /* worker threads (ring entries) per kernel queue, >= 1 */
+    unsigned poll_us;       /* after committing a reply, spin this long for the next
+                             * request before sleeping in the kernel; 0 = sleep at once */
+    int nopin;              /* 1: workers float instead of being pinned to their CPU */
+} fs_uring_conf_t;
+
 /* Makes the rings and the (idle) workers for session `se` on /dev/fuse descriptor `devfd`:
- * `per_queue` workers for each of the kernel's queues, each with a payload buffer of
+ * conf->per_queue workers for each of the kernel's queues, each with a payload buffer of
  * `payload` bytes (>= the kernel's max write). Returns 0 or -errno with *out NULL. */
-int fs_uring_setup(fs_uring_t **out, struct fuse_session *se, int devfd, unsigned per_queue,
-                   size_t payload);
+int fs_uring_setup(fs_uring_t **out, struct fuse_session *se, int devfd,
+                   const fs_uring_conf_t *conf, size_t payload);
 
 /* INIT has been answered with FUSE_OVER_IO_URING: the workers register their entries. */
 void fs_uring_start(fs_uring_t *u);
