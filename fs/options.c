@@ -172,8 +172,9 @@ static int one_opt(fs_opts_t *o, const char *opt)
         return 0;
     }
     if (eq && KEY("uring_poll")) {
-        size_t n;
-        if (parse_size(val, &n) != 0 || n > 1000) {
+        char *end;
+        unsigned long n = strtoul(val, &end, 10);
+        if (*val < '0' || *val > '9' || *end != '\0' || n > 1000) { /* decimal only */
             fprintf(stderr, "lsmfs: invalid option 'uring_poll=%s': expected microseconds, "
                     "0 to 1000\n", val);
             return -2; /* reported */

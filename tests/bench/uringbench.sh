@@ -12,8 +12,8 @@
 # for the label `ext4`, a plain folder on the disk. Targets alternate inside each
 # repetition (the order rotates per rep); every figure is the median over the reps.
 # Workloads: N null requests (fgetxattr of a missing name), create / stat (caches
-# dropped first) / rename / unlink of N empty files in one folder, tar x of /usr/include,
-# then rm -rf of that tree. For each: wall time, daemon CPU ms (task-clock) and daemon
+# dropped first) / rename / unlink of N empty files in one folder, 4 threads creating N
+# 4 KiB files in all (par4), tar x of /usr/include, then rm -rf of that tree. For each: wall time, daemon CPU ms (task-clock) and daemon
 # context switches; "us/op" is the daemon CPU per operation (per file for tar and rm).
 # Needs root (FUSE mounts, drop_caches) and perf. Scratch lives in build/bench.
 set -u
@@ -84,6 +84,8 @@ battery() { # label dir
     measure "$l" stat "$N" "$HELPER" stat "$d/meta" "$N"
     measure "$l" rename "$N" "$HELPER" rename "$d/meta" "$N"
     measure "$l" unlink "$N" "$HELPER" unlink "$d/meta" "$N"
+    mkdir "$d/par"
+    measure "$l" par4 "$N" "$HELPER" par_create "$d/par" 4 $((N / 4)) 4096
     mkdir "$d/tar"
     measure "$l" "tar_x" "$NTAR" tar -C "$d/tar" -xf "$TARBALL"
     drop_caches
@@ -117,7 +119,7 @@ print("%-10s %-8s %9s %10s %9s %10s %8s" % ("target", "workload", "wall s", "us/
                                             "cpu ms", "us/op cpu", "cs/op"))
 for t in sys.argv[2:]:
     label = t.split("=", 1)[0]
-    for wl in ("null", "create", "stat", "rename", "unlink", "tar_x", "rm_rf"):
+    for wl in ("null", "create", "stat", "rename", "unlink", "par4", "tar_x", "rm_rf"):
         r = [x for x in rows if x[0] == label and x[1] == wl]
         if not r:
             continue
