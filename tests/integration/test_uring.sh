@@ -86,6 +86,7 @@ fs_unmount || fail "unmount"
 polled() { # the "N found by polling" of the last served line
     grep -a 'io_uring served' "$TMPROOT/daemon.log" | tail -n 1 | sed -n 's/.*; \([0-9]*\) found by polling.*/\1/p'
 }
+cp "$TMPROOT/big.ref" "$TMPROOT/big.orig" # workload() writes a new big.ref
 for popts in uring_poll=1000 uring_poll=20,uring_nopin,uring_threads=1; do
     : > "$TMPROOT/daemon.log"
     FS_MOUNT_OPTS=$popts fs_mount || { fail "mount with $popts"; fs_done; }
@@ -93,6 +94,7 @@ for popts in uring_poll=1000 uring_poll=20,uring_nopin,uring_threads=1; do
     ops=$(workload "$d")
     echo 2 > /proc/sys/vm/drop_caches
     verify "$d"
+    cp "$TMPROOT/big.orig" "$TMPROOT/big.ref"
     verify "$MNT"
     fs_unmount || fail "unmount ($popts)"
     n=$(served); p=$(polled)
