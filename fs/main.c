@@ -262,6 +262,8 @@ int main(int argc, char **argv)
     status = r == 0 ? 0 : 1;
 out:
     if (fs) {
+        /* join the ring workers before the handlers' state (fs->se, /dev/fuse) goes away */
+        fs_uring_quiesce(fs->uring);
         fs_ctl_stop(fs->ctl);
         fs->ctl = NULL;
         fs->se = NULL;

@@ -482,7 +482,7 @@ ssize_t fs_uring_reply(fs_uring_t *u, const struct iovec *iov, int count)
     return 0;
 }
 
-void fs_uring_stop(fs_uring_t *u)
+void fs_uring_quiesce(fs_uring_t *u)
 {
     if (!u)
         return;
@@ -491,8 +491,17 @@ void fs_uring_stop(fs_uring_t *u)
     pthread_cond_broadcast(&u->cv);
     pthread_mutex_unlock(&u->mu);
     for (unsigned i = 0; i < u->nworkers; i++)
-        if (u->w[i].started)
+        if (u->w[i].started) {
             pthread_join(u->w[i].th, NULL);
+            u->w[i].started = 0;
+        }
+}
+
+void fs_uring_stop(fs_uring_t *u)
+{
+    if (!u)
+        return;
+    fs_uring_quiesce(u);
     for (unsigned i = 0; i < u->nworkers; i++)
         worker_free(u, &u->w[i]);
     free(u->w);

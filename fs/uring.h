@@ -15,7 +15,9 @@
  *   when setup succeeded and the kernel offered it, then calls fs_uring_start().
  *   fs_uring_reply()   devio's writev hook: a reply to a request that came through a ring
  *                      is copied into that ring entry instead of being written to /dev/fuse.
- *   fs_uring_stop()    after the session loop and the unmount: joins the workers.
+ *   fs_uring_quiesce() after the session loop, before the unmount: joins the workers, so
+ *                      no handler touches the session or /dev/fuse while they go away.
+ *   fs_uring_stop()    after the unmount: closes the rings, frees everything.
  * Forgets, interrupts and notifications keep travelling through /dev/fuse (the kernel sends
  * them there), so the libfuse loop keeps running beside the rings.
  */
@@ -57,7 +59,12 @@ void fs_uring_start(fs_uring_t *u);
  * returns 0 when the reply is not for a ring request (the caller writes it to /dev/fuse). */
 ssize_t fs_uring_reply(fs_uring_t *u, const struct iovec *iov, int count);
 
-/* Stops and joins the workers and frees everything (NULL is fine). Call after the session
+/* Stops and joins the workers (each leaves within IDLE_WAIT_NS, at once when the connection
+ * is gone), so no handler runs on a ring afterwards; the rings stay open until
+ * fs_uring_stop. Call once the session loop has ended, before the unmount. NULL is fine. */
+void fs_uring_quiesce(fs_uring_t *u);
+
+/* Stops and joins the workers (if fs_uring_quiesce did not) and frees everything (NULL is fine). Call after the session
  * loop has ended and the file system is unmounted. */
 void fs_uring_stop(fs_uring_t *u);
 
