@@ -515,8 +515,7 @@ void fs_uring_info(fs_uring_t *u, fs_uring_info_t *out)
     memset(out, 0, sizeof(*out));
     if (!u)
         return;
-    for (unsigned i = 0; i < u->nworkers; i++)
-    {
+    for (unsigned i = 0; i < u->nworkers; i++) {
         out->requests += atomic_load_explicit(&u->w[i].served, memory_order_relaxed);
         out->polled += atomic_load_explicit(&u->w[i].polled, memory_order_relaxed);
     }

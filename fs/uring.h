@@ -64,8 +64,8 @@ ssize_t fs_uring_reply(fs_uring_t *u, const struct iovec *iov, int count);
  * fs_uring_stop. Call once the session loop has ended, before the unmount. NULL is fine. */
 void fs_uring_quiesce(fs_uring_t *u);
 
-/* Stops and joins the workers (if fs_uring_quiesce did not) and frees everything (NULL is fine). Call after the session
- * loop has ended and the file system is unmounted. */
+/* Stops and joins the workers (if fs_uring_quiesce did not) and frees everything (NULL is
+ * fine). Call after the session loop has ended and the file system is unmounted. */
 void fs_uring_stop(fs_uring_t *u);
 
 void fs_uring_info(fs_uring_t *u, fs_uring_info_t *out);
