@@ -13,8 +13,9 @@
 # repetition (the order rotates per rep); every figure is the median over the reps.
 # Workloads: N null requests (fgetxattr of a missing name), create / stat (caches
 # dropped first) / rename / unlink of N empty files in one folder, 4 threads creating N
-# 4 KiB files in all (par4), tar x of /usr/include, then rm -rf of that tree. For each: wall time, daemon CPU ms (task-clock) and daemon
-# context switches; "us/op" is the daemon CPU per operation (per file for tar and rm).
+# 4 KiB files in all (par4), tar x of /usr/include, then rm -rf of that tree. For each:
+# wall time, daemon CPU ms (task-clock) and daemon context switches; "us/op" is the
+# daemon CPU per operation (per file for tar and rm).
 # Needs root (FUSE mounts, drop_caches) and perf. Scratch lives in build/bench.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -26,7 +27,7 @@ while [ $# -gt 0 ]; do
     --O) OBIN=$2; shift 2 ;;
     --n) N=$2; shift 2 ;;
     --nnull) NNULL=$2; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *=*) TARGETS+=("$1"); shift ;;
     *) echo "uringbench: unknown argument $1 (targets are LABEL=OPTS)" >&2; exit 2 ;;
     esac

@@ -146,7 +146,7 @@ echo Y > "$PARAM"
 fs_mount || { fail "mount before abort"; fs_done; }
 echo synced > "$MNT/synced"; sync "$MNT/synced"
 mkdir "$MNT/spin"
-( i=0; while [ $i -lt 100000 ]; do echo $i > "$MNT/spin/$((i % 50))" 2>/dev/null || break
+( i=0; while [ $i -lt 100000 ]; do { echo $i > "$MNT/spin/$((i % 50))"; } 2>/dev/null || break
       i=$((i + 1)); done ) &
 spinner=$!
 sleep 1
