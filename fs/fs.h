@@ -49,6 +49,8 @@ typedef struct {
     int ro, sync, allow_other, writeback;
     int uring;              /* serve requests through io_uring where the kernel allows */
     unsigned uring_threads; /* io_uring workers (ring entries) per kernel queue */
+    unsigned uring_poll;    /* us an io_uring worker spins for the next request (uring.h) */
+    int uring_nopin;        /* io_uring workers not pinned to their queue's CPU */
     int atime_mode;
     double entry_timeout, attr_timeout;
     size_t block_cache, write_buffer;

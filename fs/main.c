@@ -52,6 +52,9 @@ static void usage(FILE *f)
 "     nouring          always use read/write on /dev/fuse\n"
 "     acl, noacl       POSIX ACLs (setfacl/getfacl) on (default) or off\n"
 "     uring_threads=N  io_uring workers per CPU queue (default 4, 1-64)\n"
+"     uring_poll=US    after a reply, an io_uring worker spins up to US microseconds\n"
+"                      for the next request before it sleeps (default 0, 0-1000)\n"
+"     uring_nopin      do not pin io_uring workers to their queue's CPU\n"
 "     fsname=NAME      name shown in /proc/mounts (default: the store path)\n"
 "     log=FILE         append the daemon's messages to FILE (absolute path) instead of\n"
 "                      syslog (when detached) or stderr (-f)\n"
@@ -233,8 +236,9 @@ int main(int argc, char **argv)
     mounted = 1;
     if (opts.uring) {
         /* the kernel's largest request: max_write and max_pages are 1 MiB (fs_init) */
-        r = fs_uring_setup(&fs->uring, se, fuse_session_fd(se), opts.uring_threads,
-                           (1u << 20) + 4096);
+        fs_uring_conf_t uc = {.per_queue = opts.uring_threads, .poll_us = opts.uring_poll,
+                              .nopin = opts.uring_nopin};
+        r = fs_uring_setup(&fs->uring, se, fuse_session_fd(se), &uc, (1u << 20) + 4096);
         if (r != 0)
             fuse_log(FUSE_LOG_NOTICE, "lsmfs: cannot set up the io_uring transport (%s); "
                      "requests go through /dev/fuse\n", strerror(-r));
@@ -258,6 +262,8 @@ int main(int argc, char **argv)
     status = r == 0 ? 0 : 1;
 out:
     if (fs) {
+        /* join the ring workers before the handlers' state (fs->se, /dev/fuse) goes away */
+        fs_uring_quiesce(fs->uring);
         fs_ctl_stop(fs->ctl);
         fs->ctl = NULL;
         fs->se = NULL;
@@ -267,8 +273,9 @@ out:
     if (fs && fs->uring) { /* after the unmount: the kernel has let go of every entry */
         fs_uring_info_t ui;
         fs_uring_info(fs->uring, &ui);
-        fuse_log(FUSE_LOG_INFO, "lsmfs: io_uring served %llu requests (%u queues x %u)\n",
-                 (unsigned long long)ui.requests, ui.queues, ui.per_queue);
+        fuse_log(FUSE_LOG_INFO, "lsmfs: io_uring served %llu requests (%u queues x %u; "
+                 "%llu found by polling)\n", (unsigned long long)ui.requests, ui.queues,
+                 ui.per_queue, (unsigned long long)ui.polled);
         fs_uring_stop(fs->uring);
         fs->uring = NULL;
     }

@@ -167,6 +167,21 @@ static int one_opt(fs_opts_t *o, const char *opt)
         o->uring = opt[0] == 'u';
         return 0;
     }
+    if (!eq && strcmp(opt, "uring_nopin") == 0) {
+        o->uring_nopin = 1;
+        return 0;
+    }
+    if (eq && KEY("uring_poll")) {
+        char *end;
+        unsigned long n = strtoul(val, &end, 10);
+        if (*val < '0' || *val > '9' || *end != '\0' || n > 1000) { /* decimal only */
+            fprintf(stderr, "lsmfs: invalid option 'uring_poll=%s': expected microseconds, "
+                    "0 to 1000\n", val);
+            return -2; /* reported */
+        }
+        o->uring_poll = (unsigned)n;
+        return 0;
+    }
     if (eq && KEY("uring_threads")) {
         size_t n;
         if (parse_size(val, &n) != 0 || n < 1 || n > 64)
@@ -212,7 +227,12 @@ int fs_opts_parse(fs_opts_t *o, const char *list)
         return -1;
     int rc = 0;
     for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        if (one_opt(o, t) != 0) {
+        int r = one_opt(o, t);
+        if (r == -2) { /* one_opt said what was wrong */
+            rc = -1;
+            break;
+        }
+        if (r != 0) {
             fprintf(stderr, "lsmfs: unknown or invalid option '%s' (see lsmfs --help)\n", t);
             rc = -1;
             break;

@@ -25,6 +25,14 @@
  * unique matches. A reply made later from another thread is handed over under the worker's
  * mutex; the worker waits for it before committing.
  *
+ * Polling (-o uring_poll=US, default 0): after a reply the worker submits the commit without
+ * waiting and spins up to US microseconds for the next request (reading the ring's
+ * IORING_SQ_TASKRUN flag, entering the kernel only when the kernel has queued one) before it
+ * sleeps in io_uring_enter as usual. Measured on a loaded 2-CPU machine it did not pay:
+ * the request still costs the daemon one context switch (a worker pinned to the caller's
+ * CPU is preempted by the woken caller instead of sleeping) and the spin is added CPU time;
+ * see docs/BENCHMARKS.md. -o uring_nopin lets workers float instead of being pinned.
+ *
  * Invariants: a worker's entry is in exactly one of: not registered, armed in the kernel,
  * or in-flight (w->inflight != 0) until its reply has been captured; w->inflight is set
  * before the request is processed and cleared before the commit is submitted; fs_uring_reply
@@ -43,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- the kernel's io_uring ABI for FUSE (7.42), as laid out by the kernel ---- */
@@ -93,6 +102,7 @@ typedef struct worker {
     pthread_mutex_t mu;             /* for replies made by another thread */
     pthread_cond_t cv;
     atomic_uint_fast64_t served;
+    atomic_uint_fast64_t polled;    /* requests found by the busy poll (no sleep) */
 } worker_t;
 
 struct fs_uring {
@@ -100,6 +110,8 @@ struct fs_uring {
     int devfd;
     size_t payload;
     unsigned nqueues, per_queue, nworkers;
+    long long poll_ns;              /* busy-poll budget after a commit; 0 = block at once */
+    int pin;                        /* pin each worker to its queue's CPU */
     worker_t *w;
     pthread_mutex_t mu;             /* guards the fields below */
     pthread_cond_t cv;
@@ -161,7 +173,7 @@ static int ring_init(worker_t *w)
     struct io_uring_params p;
     memset(&p, 0, sizeof(p));
     p.flags = IORING_SETUP_SQE128 | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
-              IORING_SETUP_COOP_TASKRUN;
+              IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
     int r = io_uring_queue_init_params(4, &w->ring, &p);
     if (r == -EINVAL) { /* an older kernel without the task-run flags */
         memset(&p, 0, sizeof(p));
@@ -169,6 +181,48 @@ static int ring_init(worker_t *w)
         r = io_uring_queue_init_params(4, &w->ring, &p);
     }
     return r;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Submits what is queued (the commit of the last reply, which also re-arms the entry) and
+ * spins up to the poll budget for the next request. With deferred task run the kernel
+ * hands a request over as task work that only runs when this thread enters the kernel;
+ * it raises IORING_SQ_TASKRUN in the shared ring flags when there is some, so the spin
+ * reads memory and enters the kernel (GETEVENTS, no wait) only when a request is there.
+ * Returns the completion, or NULL when the budget ran out (or on a submit error: the
+ * blocking wait reports it). */
+static struct io_uring_cqe *poll_next(worker_t *w)
+{
+    struct io_uring_cqe *cqe = NULL;
+    if (io_uring_submit(&w->ring) < 0)
+        return NULL;
+    long long deadline = now_ns() + w->u->poll_ns;
+    for (unsigned spin = 0;; spin++) {
+        if (io_uring_cq_ready(&w->ring) && io_uring_peek_cqe(&w->ring, &cqe) == 0)
+            return cqe;
+        if (IO_URING_READ_ONCE(*w->ring.sq.kflags) & IORING_SQ_TASKRUN) {
+            (void)io_uring_get_events(&w->ring);
+            continue;
+        }
+        if ((spin & 15) == 0 && (now_ns() >= deadline || atomic_load(&w->u->stop)))
+            return NULL;
+        cpu_relax();
+    }
 }
 
 static void pin_to_queue_cpu(worker_t *w)
@@ -243,7 +297,8 @@ static void *worker_main(void *arg)
 {
     worker_t *w = arg;
     fs_uring_t *u = w->u;
-    pin_to_queue_cpu(w);
+    if (u->pin)
+        pin_to_queue_cpu(w);
     int r = ring_init(w);
     w->ring_ok = r == 0;
     note_ring_made(u, r);
@@ -255,7 +310,12 @@ static void *worker_main(void *arg)
     struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = IDLE_WAIT_NS};
     while (!atomic_load(&u->stop)) {
         struct io_uring_cqe *cqe = NULL;
-        r = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
+        if (u->poll_ns && !registering && (cqe = poll_next(w)) != NULL) {
+            atomic_fetch_add_explicit(&w->polled, 1, memory_order_relaxed);
+            r = 0;
+        } else {
+            r = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
+        }
         if (r == -ETIME || r == -EINTR || r == -EAGAIN || (r >= 0 && !cqe))
             continue;
         if (r < 0) {
@@ -298,6 +358,7 @@ static int worker_alloc(fs_uring_t *u, worker_t *w, unsigned qid)
     atomic_init(&w->inflight, 0);
     atomic_init(&w->replied, 0);
     atomic_init(&w->served, 0);
+    atomic_init(&w->polled, 0);
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     w->hdr = aligned_alloc(4096, 4096);
@@ -323,9 +384,10 @@ static void worker_free(fs_uring_t *u, worker_t *w)
     pthread_cond_destroy(&w->cv);
 }
 
-int fs_uring_setup(fs_uring_t **out, struct fuse_session *se, int devfd, unsigned per_queue,
-                   size_t payload)
+int fs_uring_setup(fs_uring_t **out, struct fuse_session *se, int devfd,
+                   const fs_uring_conf_t *conf, size_t payload)
 {
+    unsigned per_queue = conf->per_queue;
     *out = NULL;
     fs_uring_t *u = calloc(1, sizeof(*u));
     if (!u)
@@ -336,6 +398,8 @@ int fs_uring_setup(fs_uring_t **out, struct fuse_session *se, int devfd, unsigne
     u->nqueues = possible_cpus();
     u->per_queue = per_queue ? per_queue : 1;
     u->nworkers = u->nqueues * u->per_queue;
+    u->poll_ns = (long long)conf->poll_us * 1000;
+    u->pin = !conf->nopin;
     pthread_mutex_init(&u->mu, NULL);
     pthread_cond_init(&u->cv, NULL);
     atomic_init(&u->stop, 0);
@@ -418,7 +482,7 @@ ssize_t fs_uring_reply(fs_uring_t *u, const struct iovec *iov, int count)
     return 0;
 }
 
-void fs_uring_stop(fs_uring_t *u)
+void fs_uring_quiesce(fs_uring_t *u)
 {
     if (!u)
         return;
@@ -427,8 +491,17 @@ void fs_uring_stop(fs_uring_t *u)
     pthread_cond_broadcast(&u->cv);
     pthread_mutex_unlock(&u->mu);
     for (unsigned i = 0; i < u->nworkers; i++)
-        if (u->w[i].started)
+        if (u->w[i].started) {
             pthread_join(u->w[i].th, NULL);
+            u->w[i].started = 0;
+        }
+}
+
+void fs_uring_stop(fs_uring_t *u)
+{
+    if (!u)
+        return;
+    fs_uring_quiesce(u);
     for (unsigned i = 0; i < u->nworkers; i++)
         worker_free(u, &u->w[i]);
     free(u->w);
@@ -442,8 +515,10 @@ void fs_uring_info(fs_uring_t *u, fs_uring_info_t *out)
     memset(out, 0, sizeof(*out));
     if (!u)
         return;
-    for (unsigned i = 0; i < u->nworkers; i++)
+    for (unsigned i = 0; i < u->nworkers; i++) {
         out->requests += atomic_load_explicit(&u->w[i].served, memory_order_relaxed);
+        out->polled += atomic_load_explicit(&u->w[i].polled, memory_order_relaxed);
+    }
     out->queues = u->nqueues;
     out->per_queue = u->per_queue;
     pthread_mutex_lock(&u->mu);

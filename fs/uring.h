@@ -15,7 +15,9 @@
  *   when setup succeeded and the kernel offered it, then calls fs_uring_start().
  *   fs_uring_reply()   devio's writev hook: a reply to a request that came through a ring
  *                      is copied into that ring entry instead of being written to /dev/fuse.
- *   fs_uring_stop()    after the session loop and the unmount: joins the workers.
+ *   fs_uring_quiesce() after the session loop, before the unmount: joins the workers, so
+ *                      no handler touches the session or /dev/fuse while they go away.
+ *   fs_uring_stop()    after the unmount: closes the rings, frees everything.
  * Forgets, interrupts and notifications keep travelling through /dev/fuse (the kernel sends
  * them there), so the libfuse loop keeps running beside the rings.
  */
@@ -30,16 +32,24 @@ typedef struct fs_uring fs_uring_t;
 
 typedef struct {
     uint64_t requests;      /* requests served through the rings */
+    uint64_t polled;        /* of those, found by the busy poll instead of a sleep */
     unsigned queues;        /* kernel queues (possible CPUs) */
     unsigned per_queue;     /* worker threads (ring entries) per queue */
     int registered;         /* 1 once every worker's entry has carried a request */
 } fs_uring_info_t;
 
+typedef struct {
+    unsigned per_queue;     /* worker threads (ring entries) per kernel queue, >= 1 */
+    unsigned poll_us;       /* after committing a reply, spin this long for the next
+                             * request before sleeping in the kernel; 0 = sleep at once */
+    int nopin;              /* 1: workers float instead of being pinned to their CPU */
+} fs_uring_conf_t;
+
 /* Makes the rings and the (idle) workers for session `se` on /dev/fuse descriptor `devfd`:
- * `per_queue` workers for each of the kernel's queues, each with a payload buffer of
+ * conf->per_queue workers for each of the kernel's queues, each with a payload buffer of
  * `payload` bytes (>= the kernel's max write). Returns 0 or -errno with *out NULL. */
-int fs_uring_setup(fs_uring_t **out, struct fuse_session *se, int devfd, unsigned per_queue,
-                   size_t payload);
+int fs_uring_setup(fs_uring_t **out, struct fuse_session *se, int devfd,
+                   const fs_uring_conf_t *conf, size_t payload);
 
 /* INIT has been answered with FUSE_OVER_IO_URING: the workers register their entries. */
 void fs_uring_start(fs_uring_t *u);
@@ -49,8 +59,13 @@ void fs_uring_start(fs_uring_t *u);
  * returns 0 when the reply is not for a ring request (the caller writes it to /dev/fuse). */
 ssize_t fs_uring_reply(fs_uring_t *u, const struct iovec *iov, int count);
 
-/* Stops and joins the workers and frees everything (NULL is fine). Call after the session
- * loop has ended and the file system is unmounted. */
+/* Stops and joins the workers (each leaves within IDLE_WAIT_NS, at once when the connection
+ * is gone), so no handler runs on a ring afterwards; the rings stay open until
+ * fs_uring_stop. Call once the session loop has ended, before the unmount. NULL is fine. */
+void fs_uring_quiesce(fs_uring_t *u);
+
+/* Stops and joins the workers (if fs_uring_quiesce did not) and frees everything (NULL is
+ * fine). Call after the session loop has ended and the file system is unmounted. */
 void fs_uring_stop(fs_uring_t *u);
 
 void fs_uring_info(fs_uring_t *u, fs_uring_info_t *out);

@@ -7,6 +7,9 @@
 #     unlinks, an unlinked open file, fsync, xattrs, readdir;
 #   - notifications still travel through /dev/fuse while the rings serve requests:
 #     strictatime reads drop the kernel's cached attributes, and stat sees the new atime;
+#   - with -o uring_poll=1000 (pinned) and uring_poll=20,uring_nopin,uring_threads=1 the
+#     workload is served over the rings too (served count), requests are found by the poll,
+#     and a bad uring_poll value (abc, -1, 1001, 20x, empty) is refused with one line;
 #   - -o nouring serves everything through /dev/fuse (no ring line, 0 served);
 #   - with enable_uring = N, -o uring falls back to /dev/fuse with one clear log line;
 #   - an aborted connection (/sys/fs/fuse/connections/N/abort) mid-workload: the daemon
@@ -79,6 +82,44 @@ a2=$(stat -c %X "$MNT/w/g3")
 [ "$a2" -gt "$a1" ] || fail "strictatime read did not show a new atime ($a1 -> $a2)"
 fs_unmount || fail "unmount"
 
+# ---- busy polling (-o uring_poll=US): the same requests, over the rings ----------------------
+polled() { # the "N found by polling" of the last served line
+    grep -a 'io_uring served' "$TMPROOT/daemon.log" | tail -n 1 | sed -n 's/.*; \([0-9]*\) found by polling.*/\1/p'
+}
+cp "$TMPROOT/big.ref" "$TMPROOT/big.orig" # workload() writes a new big.ref
+for popts in uring_poll=1000 uring_poll=20,uring_nopin,uring_threads=1; do
+    : > "$TMPROOT/daemon.log"
+    FS_MOUNT_OPTS=$popts fs_mount || { fail "mount with $popts"; fs_done; }
+    d=$MNT/poll-${popts%%,*}
+    ops=$(workload "$d")
+    echo 2 > /proc/sys/vm/drop_caches
+    verify "$d"
+    cp "$TMPROOT/big.orig" "$TMPROOT/big.ref"
+    verify "$MNT"
+    fs_unmount || fail "unmount ($popts)"
+    n=$(served); p=$(polled)
+    log "$popts: io_uring served ${n:-none} requests, ${p:-none} found by polling, ~$ops operations"
+    [ -n "$n" ] && [ "$n" -ge "$ops" ] || fail "$popts: io_uring served ${n:-no} requests, expected >= $ops"
+    [ -n "$p" ] && [ "$p" -le "$n" ] || fail "$popts: polled count '${p}' missing or above served $n"
+done
+# a 1 ms budget covers the gap between the requests of one operation (lookup, create, ...)
+: > "$TMPROOT/daemon.log"
+FS_MOUNT_OPTS=uring_poll=1000 fs_mount || { fail "mount with uring_poll=1000"; fs_done; }
+for i in $(seq 1 50); do echo "$i" > "$MNT/pp$i"; done
+fs_unmount || fail "unmount (uring_poll=1000)"
+p=$(polled)
+[ -n "$p" ] && [ "$p" -gt 0 ] || fail "uring_poll=1000: no request was found by polling (${p:-none})"
+
+# ---- a bad uring_poll value is refused with one clear line, nothing mounted -----------------
+for bad in abc -1 1001 20x ""; do
+    err=$("$O/lsmfs" -f -o "uring_poll=$bad" "$STORE" "$MNT" 2>&1 >/dev/null </dev/null)
+    rc=$?
+    [ $rc -ne 0 ] || fail "uring_poll=$bad was accepted"
+    assert_eq 1 "$(printf '%s\n' "$err" | grep -c .)" "lines of error for uring_poll=$bad"
+    case "$err" in *"uring_poll=$bad"*expected*) ;; *) fail "uring_poll=$bad: unclear error: $err" ;; esac
+    mountpoint -q "$MNT" && fail "uring_poll=$bad mounted"
+done
+
 # ---- -o nouring ----------------------------------------------------------------------------
 : > "$TMPROOT/daemon.log"
 FS_MOUNT_OPTS=nouring fs_mount || { fail "nouring mount"; fs_done; }
@@ -105,7 +146,7 @@ echo Y > "$PARAM"
 fs_mount || { fail "mount before abort"; fs_done; }
 echo synced > "$MNT/synced"; sync "$MNT/synced"
 mkdir "$MNT/spin"
-( i=0; while [ $i -lt 100000 ]; do echo $i > "$MNT/spin/$((i % 50))" 2>/dev/null || break
+( i=0; while [ $i -lt 100000 ]; do { echo $i > "$MNT/spin/$((i % 50))"; } 2>/dev/null || break
       i=$((i + 1)); done ) &
 spinner=$!
 sleep 1
