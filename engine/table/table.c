@@ -572,8 +572,8 @@ status_t table_get(table_t *t, slice_t user_key, uint64_t snapshot, int verify_c
  * scan neither mallocs nor syscalls per block, nor evicts the hot blocks of point reads.
  * A block in the window is in use only while it is it->cur, and the window is refilled
  * only from load_block after clear_data has dropped it. A mapped table (map_block) keeps
- * no window of its own: the same window sizes are announced to the kernel with
- * rfile_map_willneed and the blocks are read in place. */
+ * no window of its own: windows are announced to the kernel with rfile_map_willneed, one
+ * ahead of the reader (map_lookahead), and the blocks are read in place. */
 #define RA_MIN (32u << 10)
 #define RA_MAX (256u << 10)
 
@@ -639,24 +639,46 @@ static status_t ra_fill(titer_t *it, uint64_t off, size_t need)
     return NULL;
 }
 
+/* Mapped scans: the window is only announced to the kernel (madvise WILLNEED, no copy),
+ * and announced one window ahead of the reader, so the disk reads the next window while
+ * this one is parsed; [ra_off, ra_off + ra_len) is what has been announced. A block outside
+ * it (first use, a jump) announces two windows from there; a block within the last window
+ * announces the next one. Windows start at RA_MAP_MIN and double up to RA_MAP_MAX: larger
+ * than a pread window, as they cost the daemon no buffer and no copy. */
+#define RA_MAP_MIN (128u << 10)
+#define RA_MAP_MAX (1u << 20)
+static void map_lookahead(titer_t *it, uint64_t off)
+{
+    table_t *t = it->t;
+    if (it->ra_next < RA_MAP_MIN)
+        it->ra_next = RA_MAP_MIN;
+    uint64_t end = it->ra_off + it->ra_len, from, len;
+    if (off < it->ra_off || off >= end) {
+        from = off;
+        len = 2 * (uint64_t)it->ra_next;
+        it->ra_off = off;
+        it->ra_len = 0;
+    } else if (end - off <= it->ra_next && end < t->data_limit) {
+        from = end;
+        len = it->ra_next;
+    } else {
+        return;
+    }
+    if (len > t->data_limit - from)
+        len = t->data_limit - from;
+    rfile_map_willneed(t->file, from, len);
+    it->ra_len += (size_t)len;
+    if (it->ra_next < RA_MAP_MAX)
+        it->ra_next *= 2;
+}
+
 /* get_block for scan mode: cache hits as usual, misses from the readahead window, decoded
  * in place (crc checked when verify) and owned by r, not cached. */
 static status_t get_block_scan(titer_t *it, block_handle_t bh, blkref_t *r)
 {
     table_t *t = it->t;
     if (t->map) {
-        /* the window is only announced (one madvise per window, as one pread was): a
-         * cold scan then reads ahead instead of faulting in one page at a time */
-        if (bh.offset < it->ra_off || bh.offset - it->ra_off >= it->ra_len) {
-            size_t want = it->ra_next;
-            if (want > t->data_limit - bh.offset)
-                want = (size_t)(t->data_limit - bh.offset);
-            rfile_map_willneed(t->file, bh.offset, want);
-            it->ra_off = bh.offset;
-            it->ra_len = want;
-            if (it->ra_next < RA_MAX)
-                it->ra_next *= 2;
-        }
+        map_lookahead(it, bh.offset);
         return get_block(t, bh, it->verify, it->fill, r);
     }
     char key[16];

@@ -79,7 +79,9 @@ status_t table_get(table_t *t, slice_t user_key, uint64_t snapshot, int verify_c
  * times in a row, blocks not already in the block cache are read through a private
  * readahead window (one pread of 32 KiB, doubling up to 256 KiB), checked (crc when
  * verify_checksums) and decoded in place, and not inserted into the cache whatever
- * fill_cache says; any seek, seek_to_first/last or backward move leaves that mode. */
+ * fill_cache says; any seek, seek_to_first/last or backward move leaves that mode. A
+ * mapped table reads blocks in place instead and announces the window to the kernel one
+ * window ahead of the reader (128 KiB doubling up to 1 MiB). */
 #define TABLE_SCAN_AFTER 2
 iter_t *table_iter_new(table_t *t, int verify_checksums, int fill_cache);
 /* The same, calling cleanup(a, b) when destroyed (after dropping its table reference). */

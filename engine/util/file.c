@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define WBUF_SIZE (64 * 1024)
@@ -189,6 +190,61 @@ status_t wfile_append(wfile_t *f, const void *data, size_t n)
     f->buffered = n;
     f->size += n;
     return NULL;
+}
+
+/* Writes iov[0..cnt) (total n bytes) at the end of the file, continuing short writes;
+ * the buffer must be empty or be iov[0]. */
+static status_t writev_all(wfile_t *f, struct iovec *iov, int cnt, size_t n)
+{
+    FAULT(f->env, FOP_WRITE, f->path);
+    uint64_t off = f->size - f->buffered;
+    while (cnt > 0) {
+        ssize_t w = writev(f->fd, iov, cnt > IOV_MAX ? IOV_MAX : cnt);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return st_io(errno, "%s: write", f->path);
+        }
+        size_t done = (size_t)w;
+        while (cnt > 0 && done >= iov->iov_len) {
+            done -= iov->iov_len;
+            iov++;
+            cnt--;
+        }
+        if (cnt > 0) {
+            iov->iov_base = (char *)iov->iov_base + done;
+            iov->iov_len -= done;
+        }
+    }
+    OBSERVE(f->env, FOP_WRITE, f->path, off, n);
+    (void)off;
+    (void)n;
+    return NULL;
+}
+
+status_t wfile_appendv(wfile_t *f, const slice_t *parts, int n)
+{
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += parts[i].size;
+    if (f->remote || f->buffered + total <= WBUF_SIZE || n > WFILE_APPENDV_MAX) {
+        for (int i = 0; i < n; i++)
+            ST_RETURN_IF_ERR(wfile_append(f, parts[i].data, parts[i].size));
+        return NULL;
+    }
+    struct iovec iov[WFILE_APPENDV_MAX + 1];
+    int cnt = 0;
+    if (f->buffered)
+        iov[cnt++] = (struct iovec){f->buf, f->buffered};
+    for (int i = 0; i < n; i++)
+        if (parts[i].size)
+            iov[cnt++] = (struct iovec){(void *)parts[i].data, parts[i].size};
+    status_t s = writev_all(f, iov, cnt, f->buffered + total);
+    /* As in wfile_append: on failure none of it may be assumed written (the caller
+     * truncates back), and the size counts it either way. */
+    f->buffered = 0;
+    f->size += total;
+    return s;
 }
 
 status_t wfile_sync(wfile_t *f)

@@ -46,6 +46,12 @@ typedef struct wfile wfile_t;
 /* Creates (truncating) or, with append=1, opens for appending. */
 status_t wfile_open(env_t *env, const char *path, int append, wfile_t **out);
 status_t wfile_append(wfile_t *f, const void *data, size_t n);
+/* Appends parts[0..n) in order, as wfile_append of each would. When they do not fit the
+ * buffer, the buffered bytes and the parts go to the kernel in one writev(2), copied by
+ * nobody in user space (the parts need only live until the call returns); RADOS objects
+ * take the buffered path. n <= WFILE_APPENDV_MAX. */
+#define WFILE_APPENDV_MAX 512
+status_t wfile_appendv(wfile_t *f, const slice_t *parts, int n);
 status_t wfile_flush(wfile_t *f);
 status_t wfile_sync(wfile_t *f);
 /* Flushes and closes; the handle is freed even when an error is returned. */

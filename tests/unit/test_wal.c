@@ -1,6 +1,6 @@
 /*
  * test_wal.c - the log format: round trips across block boundaries, reopen-and-append,
- * torn tails at every byte, zero-filled tails (and the writer's zero-fill ahead of small
+ * large records written by writev from the caller's memory, torn tails at every byte, zero-filled tails (and the writer's zero-fill ahead of small
  * synced appends), and mid-log corruption reported with the file name and offset (never
  * skipped).
  */
@@ -316,6 +316,47 @@ static void test_block_boundaries(void **state)
         fail_msg("%s", st_msg(rb.err));
     assert_int_equal(rb.got, n);
     assert_int_equal(rb.dropped, 0);
+    written_free(&w);
+}
+
+/* Records far past the file buffer go out by writev in 64-fragment batches straight from
+ * the caller's memory (wfile_appendv): batches that end exactly on a fragment count, a
+ * record of many batches, and small buffered records before and between them all read
+ * back byte for byte, at the offsets the block layout dictates. */
+static void test_large_records_gathered(void **state)
+{
+    fixture_t *f = *state;
+    const size_t B = LOG_BLOCK_SIZE, H = LOG_HEADER_SIZE;
+    size_t sizes[] = {
+        B - H,               /* block 0 exactly: the next record starts at B */
+        64 * (B - H),        /* exactly one batch of 64 fragments */
+        10,
+        65 * (B - H) + 1,    /* one batch and then two more fragments */
+        (3u << 20) + 5,      /* several batches */
+        20000,
+        40000,               /* buffered then spilled with the buffer in front */
+        0,
+        129 * (B - H),
+    };
+    size_t n = sizeof(sizes) / sizeof(sizes[0]);
+    written_t w;
+    write_log(f->path, sizes, n, &w);
+    assert_int_equal(w.offsets[1], B);
+    assert_int_equal(w.offsets[2], 65 * B);
+    size_t len;
+    char *data = slurp(f->path, &len);
+    assert_int_equal(len, w.end);
+    assert_int_equal(data[B + 6], LOG_FIRST);
+    assert_int_equal(data[64 * B + 6], LOG_LAST);
+    assert_int_equal(data[65 * B + 6], LOG_FULL);
+    free(data);
+    readback_t rb = read_back(f->path, &w);
+    if (rb.err)
+        fail_msg("%s", st_msg(rb.err));
+    assert_true(rb.eof);
+    assert_int_equal(rb.got, n);
+    assert_int_equal(rb.dropped, 0);
+    assert_int_equal(rb.valid_end, w.end);
     written_free(&w);
 }
 
@@ -873,6 +914,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_empty_and_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_trip_random_sizes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_block_boundaries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_records_gathered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_and_append, setup, teardown),
         cmocka_unit_test_setup_teardown(test_torn_tail_every_offset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_torn_tail_after_trailer, setup, teardown),
