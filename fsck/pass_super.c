@@ -215,5 +215,7 @@ void fsck_pass_super(fsck_t *f)
         fsck_commit(f, b);
     }
     check_key_space(f);
+    if (!f->snap)
+        fsck_check_snapslots(f);
     fsck_progress(f, N_ROW_TYPES + 3, N_ROW_TYPES + 3);
 }
