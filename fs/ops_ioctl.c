@@ -79,10 +79,10 @@ static void snap_create(fs_t *fs, struct lsmfs_ctl *c)
     if (!fs_ctl_snapshot_name_ok(c->data))
         return fail(c, EINVAL, NULL, "snapshot name (1..255 bytes, no '/', not . or ..)");
     char *err = NULL;
-    uint64_t seq = lsm_create_persistent_snapshot(fs->db, c->data, &err);
-    if (err)
-        return fail(c, lsm_error_errno(err) == EINVAL ? EEXIST : lsm_error_errno(err), err,
-                    "snapshot create");
+    uint64_t seq = 0;
+    int r = fs_snapview_snapshot_create(fs, c->data, &seq, &err);
+    if (r)
+        return fail(c, -r, err, "snapshot create");
     c->len = 0;
     say(c, "%" PRIu64 "\n", seq);
 }
@@ -90,10 +90,9 @@ static void snap_create(fs_t *fs, struct lsmfs_ctl *c)
 static void snap_delete(fs_t *fs, struct lsmfs_ctl *c)
 {
     char *err = NULL;
-    lsm_delete_persistent_snapshot(fs->db, c->data, &err);
-    if (err)
-        return fail(c, lsm_error_errno(err), err, "snapshot delete");
-    fs_snapview_forget_name(fs, c->data); /* MNT/.snapshots lets go of it */
+    int r = fs_snapview_snapshot_delete(fs, c->data, &err); /* the view lets go of it too */
+    if (r)
+        return fail(c, -r, err, "snapshot delete");
     c->len = 0;
     say(c, "%s", "");
 }

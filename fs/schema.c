@@ -77,6 +77,15 @@ size_t fs_key_inode(char *out, uint64_t ino) { return key_ino(out, FS_ROW_INODE,
 size_t fs_key_symlink(char *out, uint64_t ino) { return key_ino(out, FS_ROW_SYMLINK, ino); }
 size_t fs_key_orphan(char *out, uint64_t ino) { return key_ino(out, FS_ROW_ORPHAN, ino); }
 
+size_t fs_key_snapslot(char *out, const char *name, size_t namelen)
+{
+    if (namelen == 0 || namelen > FS_NAME_MAX || memchr(name, '\0', namelen))
+        return 0;
+    out[0] = FS_ROW_SNAPSLOT;
+    memcpy(out + 1, name, namelen);
+    return 1 + namelen;
+}
+
 size_t fs_key_dentry(char *out, uint64_t parent, const char *name, size_t namelen)
 {
     return key_ino_name(out, FS_ROW_DENTRY, parent, name, namelen);
@@ -138,6 +147,12 @@ int fs_key_parse(const char *key, size_t len, fs_key_t *out)
             return -EUCLEAN;
         out->ino = get_be64(key + 1);
         out->index = get_be64(key + 9);
+        return 0;
+    case FS_ROW_SNAPSLOT:
+        if (len < 2 || len > 1 + FS_NAME_MAX || memchr(key + 1, '\0', len - 1))
+            return -EUCLEAN;
+        out->name = key + 1;
+        out->namelen = len - 1;
         return 0;
     case FS_ROW_DENTRY:
     case FS_ROW_XATTR:
@@ -425,6 +440,22 @@ int fs_orphan_decode(const char *val, size_t len, int64_t *since_sec)
     const char *p = val + 1;
     *since_sec = (int64_t)get_le(&p, 8);
     return 0;
+}
+
+size_t fs_snapslot_encode(unsigned slot, char *out)
+{
+    char *p = put_le(out, FS_VALUE_VERSION, 1);
+    p = put_le(p, slot, 2);
+    return (size_t)(p - out);
+}
+
+int fs_snapslot_decode(const char *val, size_t len, unsigned *slot)
+{
+    if (len != FS_SNAPSLOT_SIZE || (unsigned char)val[0] != FS_VALUE_VERSION)
+        return -EUCLEAN;
+    const char *p = val + 1;
+    *slot = (unsigned)get_le(&p, 2);
+    return *slot >= 1 && *slot <= FS_SNAPSLOT_MAX ? 0 : -EUCLEAN;
 }
 
 int fs_block_check(size_t len, uint32_t block_size)

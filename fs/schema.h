@@ -12,6 +12,8 @@
  *   L ino                      symlink target
  *   X ino name                 extended attribute (name: 1..255 bytes, no NUL)
  *   O ino                      orphan: nlink 0 but still open; reclaimed at last release/mount
+ *   N name                     the MNT/.snapshots slot of persistent snapshot `name` (its
+ *                              view's inode numbers derive from it; fs/snapview.c)
  *
  * Every D row of a directory shares the 9-byte prefix "D"+parent, so a directory is one
  * contiguous key range; the same holds for B and X rows of an inode; B rows of an inode
@@ -58,6 +60,7 @@ enum {
     FS_ROW_SYMLINK = 'L',
     FS_ROW_XATTR = 'X',
     FS_ROW_ORPHAN = 'O',
+    FS_ROW_SNAPSLOT = 'N',
 };
 
 /* Longest key any builder makes: type + ino + 255-byte name. */
@@ -82,6 +85,8 @@ size_t fs_key_block(char *out, uint64_t ino, uint64_t index);
 size_t fs_key_symlink(char *out, uint64_t ino);
 size_t fs_key_xattr(char *out, uint64_t ino, const char *name, size_t namelen);
 size_t fs_key_orphan(char *out, uint64_t ino);
+/* The slot row of persistent snapshot `name` (1..255 bytes, no NUL; 0 otherwise). */
+size_t fs_key_snapslot(char *out, const char *name, size_t namelen);
 /* [start, end) covering every row of `type` (D, B or X) that belongs to `ino`. */
 size_t fs_key_range_start(char *out, int type, uint64_t ino);
 size_t fs_key_range_end(char *out, int type, uint64_t ino);
@@ -92,9 +97,9 @@ size_t fs_key_type_end(char *out, int type);
 /* A key taken apart. `name` points into the parsed key. */
 typedef struct {
     int type;               /* FS_ROW_* */
-    uint64_t ino;           /* owner (parent for D rows); 0 for S */
+    uint64_t ino;           /* owner (parent for D rows); 0 for S and N */
     uint64_t index;         /* block index of a B row */
-    const char *name;       /* D and X rows */
+    const char *name;       /* D, X and N rows */
     size_t namelen;
 } fs_key_t;
 
@@ -178,6 +183,11 @@ int fs_xattr_decode(const char *val, size_t len, const char **data, size_t *n);
 /* Orphan rows carry the time they were made (for fsck's report). */
 size_t fs_orphan_encode(int64_t since_sec, char *out);
 int fs_orphan_decode(const char *val, size_t len, int64_t *since_sec);
+/* Snapshot slot rows: version byte + 16-bit slot, 1 .. FS_SNAPSLOT_MAX. */
+#define FS_SNAPSLOT_SIZE 3
+#define FS_SNAPSLOT_MAX 4095
+size_t fs_snapslot_encode(unsigned slot, char *out);
+int fs_snapslot_decode(const char *val, size_t len, unsigned *slot);
 
 /* ---- data blocks ---------------------------------------------------------------------------
  * Raw bytes; the check only bounds the length by the block size. */

@@ -23,6 +23,7 @@
 #include "snapview.h"
 #include "data.h"
 #include "ops_ioctl.h"
+#include "snapslot.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,7 +34,7 @@
 #define SV_BIT (1ULL << 63)
 #define SV_SLOT_SHIFT 48
 #define SV_INO_MASK ((1ULL << SV_SLOT_SHIFT) - 1)
-#define SV_SLOTS 4096
+#define SV_SLOTS (FS_SNAPSLOT_MAX + 1)
 #define SV_DIR (SV_BIT | FS_ROOT_INO) /* slot 0 */
 
 typedef struct {
@@ -47,7 +48,8 @@ typedef struct {
 } sv_slot_t;
 
 struct fs_snapview {
-    pthread_mutex_t mu;
+    pthread_mutex_t mu;       /* the slot table and refs */
+    pthread_mutex_t alloc_mu; /* taken before mu: handing out slots, creating, deleting */
     sv_slot_t *slot[SV_SLOTS];
 };
 
@@ -57,11 +59,12 @@ typedef struct {
     int kind;
     sv_slot_t *s;
     uint64_t ino;
+    uint64_t node; /* as given */
 } sv_node_t;
 
 static sv_node_t sv_decode(fs_t *fs, uint64_t node)
 {
-    sv_node_t n = {SV_LIVE, NULL, node};
+    sv_node_t n = {SV_LIVE, NULL, node, node};
     if (!(node & SV_BIT))
         return n;
     unsigned idx = (unsigned)((node & ~SV_BIT) >> SV_SLOT_SHIFT);
@@ -160,60 +163,210 @@ static int snap_seq(fs_t *fs, const char *name, uint64_t *seq)
     return r;
 }
 
+/* The in-memory slot of snapshot (name, seq), with one more reference: 1, or 0 if none. */
+static int slot_find(struct fs_snapview *sv, const char *name, uint64_t seq, sv_slot_t **out)
+{
+    pthread_mutex_lock(&sv->mu);
+    for (unsigned i = 1; i < SV_SLOTS; i++) {
+        sv_slot_t *s = sv->slot[i];
+        if (s && !s->deleted && s->seq == seq && strcmp(s->name, name) == 0) {
+            s->refs++;
+            *out = s;
+            pthread_mutex_unlock(&sv->mu);
+            return 1;
+        }
+    }
+    pthread_mutex_unlock(&sv->mu);
+    return 0;
+}
+
+/* Makes the slot idx (free in memory) for snapshot `name`, with one reference. */
+static int slot_make(fs_t *fs, const char *name, unsigned idx, sv_slot_t **out)
+{
+    struct fs_snapview *sv = fs->snapview;
+    sv_slot_t *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    s->idx = idx;
+    s->name = strdup(name);
+    s->view = calloc(1, sizeof(*s->view));
+    s->snap = lsm_get_persistent_snapshot(fs->db, name);
+    int r = -ENOMEM;
+    if (s->name && s->view && s->snap) {
+        fs_t *v = s->view;
+        v->db = fs->db;
+        v->opts = fs->opts;
+        v->sb = fs->sb;
+        v->bsize = fs->bsize;
+        v->snap = s->snap;
+        v->ropt = lsm_readoptions_create();
+        lsm_readoptions_set_snapshot(v->ropt, s->snap);
+        s->seq = lsm_snapshot_get_sequence_number(s->snap);
+        s->refs = 1;
+        pthread_mutex_lock(&sv->mu);
+        sv->slot[idx] = s;
+        pthread_mutex_unlock(&sv->mu);
+        *out = s;
+        return 0;
+    }
+    if (s->name && s->view && !s->snap)
+        r = -ENOENT; /* deleted in between */
+    free(s->view);
+    s->view = NULL;
+    slot_free(s, fs);
+    return r;
+}
+
+/* 1 if slot idx is taken in memory (by any snapshot, deleted ones still in use too). */
+static int slot_busy(struct fs_snapview *sv, unsigned idx)
+{
+    pthread_mutex_lock(&sv->mu);
+    int busy = sv->slot[idx] != NULL;
+    pthread_mutex_unlock(&sv->mu);
+    return busy;
+}
+
+/* Under alloc_mu: the lowest slot that neither an existing snapshot's row nor memory
+ * holds; its row for `name` (and the deletion of stale rows) is added to b. */
+static int slot_pick(fs_t *fs, const char *name, lsm_writebatch_t *b, unsigned *idx)
+{
+    unsigned char used[FS_SNAPSLOT_MAX + 1];
+    int r = fs_snapslot_scan(fs, used, b, 0, NULL);
+    if (r)
+        return r;
+    for (unsigned i = 1; i < SV_SLOTS; i++)
+        if (!used[i] && !slot_busy(fs->snapview, i)) {
+            fs_snapslot_put(b, name, i);
+            *idx = i;
+            return 0;
+        }
+    return -ENFILE;
+}
+
+/* Under alloc_mu: the slot of snapshot `name` for this mount: its row's, or (made by an
+ * older build, offline, or the row was lost) a new one, persisted and synced before any
+ * node id with it is handed out. On a read-only mount a new slot is kept in memory only. */
+static int slot_assign(fs_t *fs, const char *name, unsigned *idx)
+{
+    int r = fs_snapslot_load(fs, name, idx);
+    if (r == 0 && !slot_busy(fs->snapview, *idx))
+        return 0;
+    if (r && r != -ENOENT)
+        return r;
+    lsm_writebatch_t *b = lsm_writebatch_create();
+    if ((r = slot_pick(fs, name, b, idx)) != 0) {
+        lsm_writebatch_destroy(b);
+        return r;
+    }
+    r = fs_commit(fs, b);
+    if (r == -EROFS)
+        return 0;
+    char *err = NULL;
+    if (r == 0)
+        lsm_flush_wal(fs->db, 1, &err);
+    return err ? fs_err(fs, err, "sync snapshot slot") : r;
+}
+
 /* The slot of snapshot `name` (made on first use), with one more reference. */
 static int slot_get(fs_t *fs, const char *name, sv_slot_t **out)
 {
     struct fs_snapview *sv = fs->snapview;
     uint64_t seq;
+    unsigned idx;
     int r = snap_seq(fs, name, &seq);
     if (r)
         return r;
-    pthread_mutex_lock(&sv->mu);
-    unsigned freeidx = 0;
-    for (unsigned i = 1; i < SV_SLOTS; i++) {
-        sv_slot_t *s = sv->slot[i];
-        if (!s) {
-            if (!freeidx)
-                freeidx = i;
-        } else if (!s->deleted && s->seq == seq && strcmp(s->name, name) == 0) {
-            s->refs++;
-            *out = s;
-            pthread_mutex_unlock(&sv->mu);
-            return 0;
-        }
+    if (slot_find(sv, name, seq, out))
+        return 0;
+    pthread_mutex_lock(&sv->alloc_mu);
+    if (!slot_find(sv, name, seq, out)) {
+        r = slot_assign(fs, name, &idx);
+        if (r == 0)
+            r = slot_make(fs, name, idx, out);
     }
-    r = -ENFILE;
-    sv_slot_t *s = freeidx ? calloc(1, sizeof(*s)) : NULL;
-    if (s) {
-        s->idx = freeidx;
-        s->name = strdup(name);
-        s->view = calloc(1, sizeof(*s->view));
-        s->snap = lsm_get_persistent_snapshot(fs->db, name);
-        r = -ENOMEM;
-        if (s->name && s->view && s->snap) {
-            fs_t *v = s->view;
-            v->db = fs->db;
-            v->opts = fs->opts;
-            v->sb = fs->sb;
-            v->bsize = fs->bsize;
-            v->snap = s->snap;
-            v->ropt = lsm_readoptions_create();
-            lsm_readoptions_set_snapshot(v->ropt, s->snap);
-            s->seq = lsm_snapshot_get_sequence_number(s->snap);
-            s->refs = 1;
-            sv->slot[freeidx] = s;
-            *out = s;
-            r = 0;
-        } else if (s->name && s->view && !s->snap) {
-            r = -ENOENT; /* deleted in between */
-        }
-        if (r) {
-            free(s->view);
-            s->view = NULL;
-            slot_free(s, fs);
-        }
+    pthread_mutex_unlock(&sv->alloc_mu);
+    return r;
+}
+
+/* The slot idx, not in memory yet (a file handle from before a remount): made from the
+ * row that holds idx, with one more reference. -ESTALE when no snapshot has it. */
+static int slot_get_idx(fs_t *fs, unsigned idx, sv_slot_t **out)
+{
+    struct fs_snapview *sv = fs->snapview;
+    unsigned char used[FS_SNAPSLOT_MAX + 1];
+    char *name = NULL;
+    int r = -ESTALE;
+    if (idx == 0 || idx >= SV_SLOTS)
+        return r;
+    pthread_mutex_lock(&sv->alloc_mu);
+    pthread_mutex_lock(&sv->mu);
+    sv_slot_t *s = sv->slot[idx];
+    if (s && !s->deleted) {
+        s->refs++;
+        *out = s;
+        r = 0;
     }
     pthread_mutex_unlock(&sv->mu);
+    if (r != 0 && !s && (r = fs_snapslot_scan(fs, used, NULL, idx, &name)) == 0) {
+        uint64_t seq;
+        sv_slot_t *other;
+        r = -ESTALE;
+        if (name && snap_seq(fs, name, &seq) == 0) {
+            if (slot_find(sv, name, seq, &other))
+                sv_unref(fs, other, 1); /* the name lives in another slot this mount */
+            else if ((r = slot_make(fs, name, idx, out)) == -ENOENT)
+                r = -ESTALE;
+        }
+    }
+    pthread_mutex_unlock(&sv->alloc_mu);
+    free(name);
+    return r;
+}
+
+int fs_snapview_snapshot_create(fs_t *fs, const char *name, uint64_t *seq, char **err)
+{
+    struct fs_snapview *sv = fs->snapview;
+    uint64_t old;
+    unsigned idx;
+    *err = NULL;
+    pthread_mutex_lock(&sv->alloc_mu);
+    int r = snap_seq(fs, name, &old) == 0 ? -EEXIST : 0;
+    lsm_writebatch_t *b = r ? NULL : lsm_writebatch_create();
+    if (b && (r = slot_pick(fs, name, b, &idx)) != 0)
+        lsm_writebatch_destroy(b);
+    if (b && r == 0)
+        r = fs_commit(fs, b); /* made durable by the creation's WAL sync */
+    if (r == 0) {
+        *seq = lsm_create_persistent_snapshot(fs->db, name, err);
+        if (*err) {
+            int e = lsm_error_errno(*err);
+            r = e == EINVAL ? -EEXIST : -(e > 0 ? e : EIO);
+            b = lsm_writebatch_create();
+            fs_snapslot_del(b, name);
+            fs_commit(fs, b);
+        }
+    }
+    pthread_mutex_unlock(&sv->alloc_mu);
+    return r;
+}
+
+int fs_snapview_snapshot_delete(fs_t *fs, const char *name, char **err)
+{
+    struct fs_snapview *sv = fs->snapview;
+    *err = NULL;
+    pthread_mutex_lock(&sv->alloc_mu);
+    lsm_delete_persistent_snapshot(fs->db, name, err);
+    int r = 0;
+    if (*err) {
+        int e = lsm_error_errno(*err);
+        r = -(e > 0 ? e : EIO);
+    } else {
+        lsm_writebatch_t *b = lsm_writebatch_create();
+        fs_snapslot_del(b, name);
+        fs_commit(fs, b); /* if lost, the row is stale and the next pick drops it */
+        fs_snapview_forget_name(fs, name);
+    }
+    pthread_mutex_unlock(&sv->alloc_mu);
     return r;
 }
 
@@ -221,8 +374,10 @@ struct fs_snapview *fs_snapview_create(fs_t *fs)
 {
     (void)fs;
     struct fs_snapview *sv = calloc(1, sizeof(*sv));
-    if (sv)
+    if (sv) {
         pthread_mutex_init(&sv->mu, NULL);
+        pthread_mutex_init(&sv->alloc_mu, NULL);
+    }
     return sv;
 }
 
@@ -234,6 +389,7 @@ void fs_snapview_destroy(struct fs_snapview *sv, fs_t *fs)
         if (sv->slot[i])
             slot_free(sv->slot[i], fs);
     pthread_mutex_destroy(&sv->mu);
+    pthread_mutex_destroy(&sv->alloc_mu);
     free(sv);
 }
 
@@ -332,21 +488,34 @@ static void lookup_self(fuse_req_t req, fs_t *fs, sv_node_t *p, const char *name
     int dotdot = name[1] == '.';
     if (p->kind == SV_IN_DIR)
         return dotdot ? fs_op_lookup_self(req, FUSE_ROOT_ID, ".") : reply_dir_entry(req, fs);
-    if (p->kind != SV_IN_SNAP)
-        return fs_reply_err(req, -ESTALE);
+    int taken = 0, r;
+    if (p->kind != SV_IN_SNAP) { /* a handle from before a remount: slots are persisted */
+        unsigned idx = (unsigned)((p->node & ~SV_BIT) >> SV_SLOT_SHIFT);
+        if ((r = slot_get_idx(fs, idx, &p->s)) != 0)
+            return fs_reply_err(req, r);
+        taken = 1;
+    }
     uint64_t ino = p->ino;
-    int r = fs_inode_load(p->s->view, ino, &in);
+    r = fs_inode_load(p->s->view, ino, &in);
     if (r == 0 && dotdot) {
         if (!S_ISDIR(in.mode) || (ino != FS_ROOT_INO && in.parent == 0))
-            return fs_reply_err(req, -ENOTDIR);
-        if (ino == FS_ROOT_INO)
-            return reply_dir_entry(req, fs);
+            r = -ENOTDIR;
+        else if (ino == FS_ROOT_INO)
+            r = 1;
+        if (r) {
+            if (taken)
+                sv_unref(fs, p->s, 1);
+            return r == 1 ? reply_dir_entry(req, fs) : fs_reply_err(req, r);
+        }
         ino = in.parent;
         r = fs_inode_load(p->s->view, ino, &in);
     }
-    if (r)
+    if (r) {
+        if (taken)
+            sv_unref(fs, p->s, 1);
         return fs_reply_err(req, r == -ENOENT ? -ESTALE : r);
-    reply_snap_entry(req, fs, p->s, ino, &in, 0, fs->opts->entry_timeout);
+    }
+    reply_snap_entry(req, fs, p->s, ino, &in, taken, fs->opts->entry_timeout);
 }
 
 static void sv_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -486,12 +655,12 @@ static void snap_create(fuse_req_t req, fs_t *fs, const char *name)
     if (!fs_ctl_snapshot_name_ok(name))
         return fs_reply_err(req, strlen(name) > FS_NAME_MAX ? -ENAMETOOLONG : -EINVAL);
     char *err = NULL;
-    lsm_create_persistent_snapshot(fs->db, name, &err);
-    if (err) {
-        int e = lsm_error_errno(err);
+    uint64_t seq;
+    int r = fs_snapview_snapshot_create(fs, name, &seq, &err);
+    if (err)
         fs_err(fs, err, "snapshot create");
-        return fs_reply_err(req, e == EINVAL ? -EEXIST : -(e > 0 ? e : EIO));
-    }
+    if (r)
+        return fs_reply_err(req, r);
     lookup_in_dir(req, fs, name);
 }
 
@@ -519,13 +688,10 @@ static void sv_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
     if (!may_change(req))
         return fs_reply_err(req, -EPERM);
     char *err = NULL;
-    lsm_delete_persistent_snapshot(fs->db, name, &err);
-    if (err) {
-        int e = lsm_error_errno(err);
-        lsm_free(err);
-        return fs_reply_err(req, -(e > 0 ? e : EIO));
-    }
-    fs_snapview_forget_name(fs, name);
+    int r = fs_snapview_snapshot_delete(fs, name, &err);
+    lsm_free(err);
+    if (r)
+        return fs_reply_err(req, r);
     fs_reply_err(req, 0);
 }
 

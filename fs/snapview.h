@@ -21,6 +21,12 @@ void fs_snapview_destroy(struct fs_snapview *sv, fs_t *fs);
 /* Replaces the operations of ops that must know the view by wrappers (call after every
  * live operation is set). */
 void fs_snapview_install(struct fuse_lowlevel_ops *ops);
+/* Creates / deletes persistent snapshot `name` with its persisted slot (snapslot.h): every
+ * creation and deletion goes through here (mkdir/rmdir in .snapshots, lsmfsctl). Return 0
+ * or a negative errno (-EEXIST for an existing name); *err: the engine's message (the
+ * caller frees it), NULL if none. */
+int fs_snapview_snapshot_create(fs_t *fs, const char *name, uint64_t *seq, char **err);
+int fs_snapview_snapshot_delete(fs_t *fs, const char *name, char **err);
 /* The persistent snapshot `name` was deleted (rmdir or lsmfsctl): the view lets go of it
  * once nothing of it is known to the kernel or open any more. */
 void fs_snapview_forget_name(fs_t *fs, const char *name);

@@ -197,6 +197,8 @@ void fsck_damage_report(fsck_t *f);
 /* Pass 1: opens the store (f->db) or ends the run with the right status. */
 void fsck_pass_engine(fsck_t *f);
 void fsck_pass_super(fsck_t *f);
+/* In pass 2, live store only: the snapshots' slot rows (snapslots.c). */
+void fsck_check_snapslots(fsck_t *f);
 void fsck_pass_inodes(fsck_t *f);
 void fsck_pass_dirs(fsck_t *f);
 void fsck_pass_links(fsck_t *f);

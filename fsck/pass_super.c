@@ -10,7 +10,7 @@
  * exactly the block size), the uuid is new and the label is lost. A newer format or
  * unknown feature bits end the run (status 8): this fsck cannot judge such a store.
  *
- * Keys outside every row type (the gaps between 'B', 'D', 'I', 'L', 'O', 'S', 'X') and
+ * Keys outside every row type (the gaps between 'B', 'D', 'I', 'L', 'N', 'O', 'S', 'X') and
  * malformed S keys are reported and deleted; the gaps are empty in a sound store, so
  * scanning them is cheap.
  */
@@ -24,8 +24,8 @@
 #include <time.h>
 
 static const int row_types[] = {
-    FS_ROW_BLOCK, FS_ROW_DENTRY, FS_ROW_INODE, FS_ROW_SYMLINK, FS_ROW_ORPHAN, FS_ROW_SUPER,
-    FS_ROW_XATTR,
+    FS_ROW_BLOCK, FS_ROW_DENTRY, FS_ROW_INODE, FS_ROW_SYMLINK, FS_ROW_SNAPSLOT, FS_ROW_ORPHAN,
+    FS_ROW_SUPER, FS_ROW_XATTR,
 };
 #define N_ROW_TYPES (sizeof(row_types) / sizeof(row_types[0]))
 
@@ -215,5 +215,7 @@ void fsck_pass_super(fsck_t *f)
         fsck_commit(f, b);
     }
     check_key_space(f);
+    if (!f->snap)
+        fsck_check_snapslots(f);
     fsck_progress(f, N_ROW_TYPES + 3, N_ROW_TYPES + 3);
 }

@@ -6,6 +6,8 @@ PKGS="build-essential pkg-config libfuse3-dev fuse3 liburing-dev libcmocka-dev z
       librocksdb-dev libleveldb-dev clang libclang-rt-14-dev sqlite3 attr psmisc fio e2fsprogs"
 # setfacl/getfacl for the POSIX ACL test (tests/integration/test_acl.sh)
 PKGS="$PKGS acl"
+# rsync: restoring a tree from MNT/.snapshots (tests/integration/test_snapshot_tools.sh)
+PKGS="$PKGS rsync"
 # Stores on Ceph RADOS (rados://POOL/NAME): librados to build the backend, and the Ceph
 # daemons for the test that starts a one-node cluster (tests/rados/cluster.sh). About two
 # minutes of apt-get on a fresh machine; RADOS=0 leaves them out (the RADOS test then skips).

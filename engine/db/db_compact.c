@@ -303,7 +303,11 @@ void *db_compact_thread(void *arg)
 
 /* ---- manual compaction ---- */
 
-static status_t compact_level_range(lsm_t *db, int level, const slice_t *b, const slice_t *e)
+/* One compaction of level's files in [b, e) into the next level. rewrite: never a trivial
+ * move (the bottom of a manual compaction: its tables are rewritten so that versions no
+ * snapshot needs any more, and tombstones with nothing below, are dropped). */
+static status_t compact_level_range(lsm_t *db, int level, const slice_t *b, const slice_t *e,
+                                    int rewrite)
 {
     status_t st = NULL;
     mutex_lock(&db->mu);
@@ -318,6 +322,8 @@ static status_t compact_level_range(lsm_t *db, int level, const slice_t *b, cons
         }
         if (st || !c)
             break;
+        if (rewrite)
+            c->trivial_move = 0;
         mutex_unlock(&db->mu);
         st = db_run_compaction(db, c);
         mutex_lock(&db->mu);
@@ -361,6 +367,7 @@ void lsm_compact_range(lsm_t *db, const char *start, size_t slen, const char *li
         if (version_overlap_in_level(v, l, bp, ep))
             deepest = l;
     version_unref(v);
+    int bottom = deepest; /* 0: no level below L0 holds any of the range */
     if (deepest == 0)
         deepest = 1;
     status_t st = NULL;
@@ -369,8 +376,15 @@ void lsm_compact_range(lsm_t *db, const char *start, size_t slen, const char *li
         int here = version_overlap_in_level(v, level, bp, ep);
         version_unref(v);
         if (here)
-            st = compact_level_range(db, level, bp, ep);
+            st = compact_level_range(db, level, bp, ep, 0);
     }
+    /* Then the deepest level itself, rewritten (into the next level, the last one into
+     * itself): versions only a since-deleted snapshot kept, and overwritten ones that sat
+     * at the bottom already, are dropped only by rewriting the bottom (RocksDB's
+     * bottommost_level_compaction = force); without it, `lsmfsctl compact` after deleting
+     * a snapshot freed nothing. */
+    if (!st && bottom > 0)
+        st = compact_level_range(db, bottom, bp, ep, 1);
     mutex_lock(&db->mu);
     db->manual_compaction--;
     pthread_cond_broadcast(&db->bg_cv);

@@ -116,6 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             case FS_ROW_SYMLINK: n = fs_key_symlink(a, k.ino); break;
             case FS_ROW_XATTR: n = fs_key_xattr(a, k.ino, k.name, k.namelen); break;
             case FS_ROW_ORPHAN: n = fs_key_orphan(a, k.ino); break;
+            case FS_ROW_SNAPSLOT: n = fs_key_snapslot(a, k.name, k.namelen); break;
             default: abort(); /* parse accepted a type no builder makes */
             }
             same(a, n, val, len); /* keys have one spelling */

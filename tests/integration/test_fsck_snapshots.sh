@@ -6,7 +6,8 @@
 #   - damage that a snapshot holds (a wrong link count written before the snapshot) stays
 #     in it after `fsck -y` repaired the live tree: -y exits with 4 set, saying the snapshot
 #     cannot be repaired and how to delete it; -n then exits 4; once the snapshot is deleted,
-#     fsck -n exits 0.
+#     fsck -n exits 0;
+#   - the snapshots' slot rows: a malformed one and a duplicated slot are found and fixed.
 . "$(dirname "$0")/lib.sh"
 [ "$LSMFS_TARGET" = lsmfs ] || skip "lsmfs only"
 fs_require_tool fsck_damage
@@ -51,4 +52,27 @@ fs_mount || fail "mount"
 fs_unmount
 out=$("$FSCK" -n "$STORE" 2>&1); rc=$?
 assert_eq 0 "$rc" "fsck -n once the damaged snapshot is deleted (output: $out)"
+
+# the snapshots' slot rows (their inode numbers in MNT/.snapshots): a malformed row and a
+# slot two snapshots claim are found (-n: exit 4) and deleted (-y); the daemon then gives
+# those snapshots free slots at their first lookup, and the store checks clean again
+fs_mount || fail "mount"
+for s in bad dup-a dup-b; do "$CTL" snapshot create "$MNT" "$s" >/dev/null || fail "create $s"; done
+fs_unmount
+"$TOOLS/fsck_damage" "$STORE" snapslot-bad || fail "damage snapslot-bad"
+out=$("$FSCK" -n "$STORE" 2>&1); rc=$?
+assert_eq 4 "$rc" "fsck -n with a malformed and a duplicate slot row (output: $out)"
+echo "$out" | grep -q "bad.*slot row (1 bytes) does not decode" || fail "malformed slot row not named: $out"
+echo "$out" | grep -q "dup-b.* has slot 1, which another snapshot has" || fail "duplicate slot not named: $out"
+out=$("$FSCK" -y "$STORE" 2>&1); rc=$?
+assert_eq 1 "$rc" "fsck -y fixes the slot rows (output: $out)"
+out=$("$FSCK" -n "$STORE" 2>&1); rc=$?
+assert_eq 0 "$rc" "fsck -n after fsck -y fixed the slot rows (output: $out)"
+fs_mount || fail "mount"
+slots=$(for s in bad dup-a dup-b; do echo $(( ($(stat -c %i "$MNT/.snapshots/$s") >> 48) & 0x7fff )); done |
+        sort -u | wc -l)
+assert_eq 3 "$slots" "distinct slots of bad, dup-a, dup-b after the repair"
+fs_unmount
+out=$("$FSCK" -n "$STORE" 2>&1); rc=$?
+assert_eq 0 "$rc" "fsck -n once the daemon gave them new slots (output: $out)"
 fs_done

@@ -177,22 +177,40 @@ fs_remount
 assert_eq "s1" "$(names)" "snapshots after remount"
 assert_eq "$before" "$(tree_sig "$MNT/.snapshots/s1")" "s1 after remount"
 
-# ---- file handles of snapshot files ----
-# Slots (the node id's snapshot part) are given out per mount in lookup order: now s1 has
-# slot 1, hA gets 2, hB 3. After the remount hB is looked up second and gets slot 2, so
-# hA's handle names hB's file (same inode number): the generation must make it ESTALE.
+# ---- file handles and inode numbers of snapshot files, across remounts ----
+# A snapshot's slot (the node id's snapshot part) is persisted when the snapshot is made,
+# so after a remount the same file has the same inode number and its handle opens it -
+# also when the snapshots are looked up in another order than before (hB first). Once
+# the snapshot is deleted its handle is ESTALE, also after another remount.
 echo A > "$MNT/fh"; mkdir "$MNT/.snapshots/hA"
 echo B > "$MNT/fh"; mkdir "$MNT/.snapshots/hB"
 H=$TMPROOT/handles; mkdir -p "$H"
 "$TOOLS/fhandle" save "$MNT/.snapshots/hA/fh" "$H/a" || fail "fhandle save"
+"$TOOLS/fhandle" save "$MNT/.snapshots/hB/fh" "$H/b" || fail "fhandle save"
+ia=$(stat -c %i "$MNT/.snapshots/hA/fh"); ib=$(stat -c %i "$MNT/.snapshots/hB/fh")
 sync; echo 2 > /proc/sys/vm/drop_caches
-out=$("$TOOLS/fhandle" open "$MNT" "$H/a")
-assert_eq "ino $(stat -c %i "$MNT/.snapshots/hA/fh")
-A" "$out" "a snapshot file's handle after drop_caches"
+assert_eq "ino $ia
+A" "$("$TOOLS/fhandle" open "$MNT" "$H/a")" "a snapshot file's handle after drop_caches"
 fs_remount
-stat "$MNT/.snapshots/s1" >/dev/null; stat "$MNT/.snapshots/hB/fh" >/dev/null
+assert_eq "ino $ia
+A" "$("$TOOLS/fhandle" open "$MNT" "$H/a")" "hA's handle after a remount, before any lookup"
+stat "$MNT/.snapshots/hB/fh" >/dev/null
+assert_eq "$ib" "$(stat -c %i "$MNT/.snapshots/hB/fh")" "hB/fh's inode number after a remount"
+assert_eq "$ia" "$(stat -c %i "$MNT/.snapshots/hA/fh")" "hA/fh's inode number after a remount"
+assert_eq "ino $ib
+B" "$("$TOOLS/fhandle" open "$MNT" "$H/b")" "hB's handle after a remount"
+assert_ok rmdir "$MNT/.snapshots/hA"
+sync; echo 2 > /proc/sys/vm/drop_caches
+assert_eq ESTALE "$("$TOOLS/fhandle" open "$MNT" "$H/a")" "a deleted snapshot's file handle"
+fs_remount # hA's slot is free now (nothing of hA is in use any more): hC may take it
+mkdir "$MNT/.snapshots/hC" || fail "mkdir hC"
+slot() { echo $(( ($1 >> 48) & 0x7fff )); }
+[ "$(slot "$(stat -c %i "$MNT/.snapshots/hC")")" = "$(slot "$ia")" ] &&
+    log "hC took hA's slot $(slot "$ia"): the generation has to tell them apart"
 assert_eq ESTALE "$("$TOOLS/fhandle" open "$MNT" "$H/a")" \
-    "a snapshot file's handle after a remount, its slot now hB's"
+    "a deleted snapshot's file handle after a remount and a new snapshot"
+assert_eq "ino $ib
+B" "$("$TOOLS/fhandle" open "$MNT" "$H/b")" "hB's handle after a second remount"
 
 # ---- atomicity under 8 writers ----
 # Writer w, step i: append line i to logs/w, then rename its token tA/w.(i-1) or

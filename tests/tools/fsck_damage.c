@@ -495,6 +495,25 @@ static int damage_rows(lsm_t *db, const char *cls)
         return 2;
     if (strcmp(cls, "dangling") == 0) {
         put_dentry(b, D1, "ghost", 999999, S_IFREG);
+    } else if (strcmp(cls, "snapslots-gone") == 0) { /* as a build before slot rows left it */
+        lsm_readoptions_t *ro = lsm_readoptions_create();
+        lsm_iterator_t *it = lsm_create_iterator(db, ro);
+        char lo[1] = {FS_ROW_SNAPSLOT};
+        for (lsm_iter_seek(it, lo, 1); lsm_iter_valid(it); lsm_iter_next(it)) {
+            size_t klen;
+            const char *key = lsm_iter_key(it, &klen);
+            if (klen == 0 || key[0] != FS_ROW_SNAPSLOT)
+                break;
+            lsm_writebatch_delete(b, key, klen);
+        }
+        lsm_iter_destroy(it);
+        lsm_readoptions_destroy(ro);
+    } else if (strcmp(cls, "snapslot-bad") == 0) { /* a malformed and a duplicate slot row */
+        size_t klen = fs_key_snapslot(k, "bad", 3);
+        lsm_writebatch_put(b, k, klen, "\x07", 1);
+        fs_snapslot_encode(1, v);
+        lsm_writebatch_put(b, k, fs_key_snapslot(k, "dup-a", 5), v, FS_SNAPSLOT_SIZE);
+        lsm_writebatch_put(b, k, fs_key_snapslot(k, "dup-b", 5), v, FS_SNAPSLOT_SIZE);
     } else if (strcmp(cls, "nlink") == 0) {
         load_inode(db, F2, &in);
         in.nlink = 5;
@@ -581,7 +600,7 @@ int main(int argc, char **argv)
     if (argc != 3) {
         fprintf(stderr, "usage: fsck_damage STORE populate|verify|dangling|nlink|unreachable|"
                 "cycle|beyond|orphan|xattr|hwm|badname|super|badinode|dirlink|nolf|"
-                "sst-flip|sst-data|sst-missing|manifest|wal|wal-batches\n");
+                "sst-flip|sst-data|sst-missing|manifest|wal|wal-batches|snapslots-gone|snapslot-bad\n");
         return 2;
     }
     const char *store = argv[1], *cls = argv[2];

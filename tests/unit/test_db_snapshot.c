@@ -292,6 +292,45 @@ static void test_kept_by_compaction_and_freed(void **state)
     lsm_close(db);
 }
 
+/* Overwritten (not deleted) values kept for a snapshot sit at the bottom level after a
+ * compaction; once the snapshot is deleted, one manual compaction of the whole range gives
+ * their space back (it rewrites the bottom level instead of stopping above it). */
+static void test_overwrite_freed_by_manual_compaction(void **state)
+{
+    (void)state;
+    lsm_t *db = open_at(g_dir);
+    char k[32], val[1024];
+    memset(val, 'a', sizeof(val) - 1);
+    val[sizeof(val) - 1] = 0;
+    for (int i = 0; i < 1000; i++) {
+        snprintf(k, sizeof(k), "key%05d", i);
+        put(db, k, val);
+    }
+    flush_and_compact(db);
+    uint64_t one = sst_bytes(db);
+    char *err = NULL;
+    lsm_create_persistent_snapshot(db, "keep", &err);
+    assert_null(err);
+    memset(val, 'b', sizeof(val) - 1);
+    for (int i = 0; i < 1000; i++) {
+        snprintf(k, sizeof(k), "key%05d", i);
+        put(db, k, val);
+    }
+    flush_and_compact(db);
+    uint64_t two = sst_bytes(db);
+    assert_true(two > one + one / 2); /* both versions */
+    lsm_delete_persistent_snapshot(db, "keep", &err);
+    assert_null(err);
+    flush_and_compact(db);
+    uint64_t after = sst_bytes(db);
+    assert_true(after < one + one / 4);
+    expect_at(db, NULL, "key00500", val);
+    flush_and_compact(db); /* again: nothing left to drop, the data stays */
+    expect_at(db, NULL, "key00999", val);
+    assert_true(sst_bytes(db) < one + one / 4);
+    lsm_close(db);
+}
+
 /* A snapshot created just before a SIGKILL is there after recovery, with its data. */
 static void test_survives_kill(void **state)
 {
@@ -369,6 +408,8 @@ int main(void)
         cmocka_unit_test(test_edit_roundtrip),
         cmocka_unit_test_setup_teardown(test_create_get_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kept_by_compaction_and_freed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_overwrite_freed_by_manual_compaction, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_survives_kill, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint, setup, teardown),
     };

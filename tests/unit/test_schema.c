@@ -204,6 +204,12 @@ static void test_bytes_rows_roundtrip(void **state)
     assert_int_equal(len, FS_ORPHAN_SIZE);
     assert_int_equal(fs_orphan_decode(buf, len, &since), 0);
     assert_int_equal(since, -12345);
+    /* snapshot slot */
+    unsigned slot = 0;
+    len = fs_snapslot_encode(4095, buf);
+    assert_int_equal(len, FS_SNAPSLOT_SIZE);
+    assert_int_equal(fs_snapslot_decode(buf, len, &slot), 0);
+    assert_int_equal(slot, 4095);
     /* blocks: raw bytes bounded by the block size */
     assert_int_equal(fs_block_check(0, 4096), 0);
     assert_int_equal(fs_block_check(4096, 4096), 0);
@@ -250,6 +256,16 @@ static void test_key_parse_roundtrip(void **state)
     n = fs_key_orphan(k, 4);
     assert_int_equal(fs_key_parse(k, n, &pk), 0);
     assert_int_equal(pk.type, FS_ROW_ORPHAN);
+    n = fs_key_snapslot(k, "daily", 5);
+    assert_int_equal(n, 6);
+    assert_int_equal(fs_key_parse(k, n, &pk), 0);
+    assert_int_equal(pk.type, FS_ROW_SNAPSLOT);
+    assert_int_equal(pk.namelen, 5);
+    assert_memory_equal(pk.name, "daily", 5);
+    assert_int_equal(fs_key_parse(k, 1, &pk), -EUCLEAN); /* "N" without a name */
+    assert_int_equal(fs_key_snapslot(k, "", 0), 0);
+    assert_int_equal(fs_key_snapslot(k, name, FS_NAME_MAX + 1), 0);
+    assert_int_equal(fs_key_snapslot(k, "a\0b", 3), 0);
     /* name builders refuse empty and too long names */
     assert_int_equal(fs_key_dentry(k, 1, "", 0), 0);
     assert_int_equal(fs_key_dentry(k, 1, name, FS_NAME_MAX + 1), 0);
@@ -530,6 +546,17 @@ static void test_small_rows_malformed(void **state)
     assert_int_equal(fs_orphan_decode(buf, len + 1, &since), -EUCLEAN);
     buf[0] = 3;
     assert_int_equal(fs_orphan_decode(buf, len, &since), -EUCLEAN);
+
+    unsigned slot;
+    len = fs_snapslot_encode(0, buf); /* slot 0 is .snapshots itself, never a snapshot */
+    assert_int_equal(fs_snapslot_decode(buf, len, &slot), -EUCLEAN);
+    len = fs_snapslot_encode(FS_SNAPSLOT_MAX + 1, buf);
+    assert_int_equal(fs_snapslot_decode(buf, len, &slot), -EUCLEAN);
+    len = fs_snapslot_encode(7, buf);
+    assert_int_equal(fs_snapslot_decode(buf, len - 1, &slot), -EUCLEAN);
+    assert_int_equal(fs_snapslot_decode(buf, len + 1, &slot), -EUCLEAN);
+    buf[0] = 3;
+    assert_int_equal(fs_snapslot_decode(buf, len, &slot), -EUCLEAN);
 }
 
 /* Random bytes into every decoder: no crash, no read outside the buffer (run under ASan),
