@@ -24,7 +24,6 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "devio.h"
 #include "inode_table.h"
 #include "lsm.h"
 #include "schema.h"
@@ -76,7 +75,8 @@ typedef struct fs {
     pthread_mutex_t alloc_mu;   /* guards next_ino and sb.inode_hwm */
     uint64_t next_ino;
     fs_stats_t stats;
-    fs_devio_t devio;           /* /dev/fuse I/O and the KILLPRIV_V2 negotiation (devio.c) */
+    struct fs_devio *devio;     /* /dev/fuse I/O and the KILLPRIV_V2 negotiation (devio.h),
+                                 * owned by main.c; NULL when not mounted */
     atomic_int remount_ro;      /* 1 after `mount -o remount,ro`: every commit gets EROFS */
     struct fs_ctl *ctl;         /* control channel (control.c), NULL when unavailable */
     struct fs_uring *uring;     /* the io_uring transport, or NULL (uring.h) */

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "data.h"
+#include "devio.h"
 #include "iflags.h"
 
 /* Drops set-user-ID/set-group-ID after a write or O_TRUNC by a caller without CAP_FSETID:
