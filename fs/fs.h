@@ -82,6 +82,10 @@ typedef struct fs {
     struct fs_uring *uring;     /* the io_uring transport, or NULL (uring.h) */
     atomic_int_fast64_t inodes_used; /* I rows in the store, for df -i (inode_count.h) */
     struct fs_snapview *snapview; /* MNT/.snapshots (snapview.h), NULL until mounted */
+    /* Told when a persistent snapshot is deleted through lsmfsctl (ops_ioctl.c), so that
+     * the view lets go of it; set by fs_snapview_create, NULL: nobody to tell. A hook, so
+     * that the ioctl handler below the view does not call up into it. */
+    void (*on_snapshot_deleted)(struct fs *fs, const char *name);
     const lsm_snapshot_t *snap; /* NULL: the live store; set only in snapview's read-only
                                  * views, whose ropt reads at it (data.c's iterators too) */
     struct fs_reclaimq *rq;     /* batch reclaimer (reclaim_queue.h), NULL: reclaim inline */
@@ -157,9 +161,12 @@ void fs_op_readlink(fuse_req_t req, fuse_ino_t ino);
 int fs_make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
                  dev_t rdev, const char *link, uint64_t *ino_out, fs_inode_t *in_out,
                  int open_it);
-/* reclaim.c: called with no locks held when nlink may have dropped to 0 and the last handle
- * closed. */
+/* reclaim_queue.c: called with no locks held when nlink may have dropped to 0 and the last
+ * handle closed; queues the inode for the batch reclaimer, or when there is none (or the
+ * queue refuses) reclaims it at once with fs_reclaim_one. */
 void fs_reclaim_if_unused(fs_t *fs, uint64_t ino);
+/* reclaim.c: reclaims ino in its own commit if it is unlinked and unused (inline reclaim). */
+void fs_reclaim_one(fs_t *fs, uint64_t ino);
 /* reclaim.c: reclaims those of inos[0..n) (sorted here) that are unlinked and unused, in one
  * commit; the batch reclaimer's work (reclaim_queue.h). Returns how many went. */
 size_t fs_reclaim_many(fs_t *fs, uint64_t *inos, size_t n);

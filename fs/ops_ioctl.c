@@ -26,7 +26,6 @@
 #include "ctl_proto.h"
 #include "fs.h"
 #include "iflags.h"
-#include "snapview.h"
 #include "snapusage.h"
 
 /* Appends printf output to the reply, truncating at its end. */
@@ -93,7 +92,8 @@ static void snap_delete(fs_t *fs, struct lsmfs_ctl *c)
     lsm_delete_persistent_snapshot(fs->db, c->data, &err);
     if (err)
         return fail(c, lsm_error_errno(err), err, "snapshot delete");
-    fs_snapview_forget_name(fs, c->data); /* MNT/.snapshots lets go of it */
+    if (fs->on_snapshot_deleted) /* MNT/.snapshots lets go of it (snapview.c) */
+        fs->on_snapshot_deleted(fs, c->data);
     c->len = 0;
     say(c, "%s", "");
 }

@@ -219,10 +219,11 @@ static int slot_get(fs_t *fs, const char *name, sv_slot_t **out)
 
 struct fs_snapview *fs_snapview_create(fs_t *fs)
 {
-    (void)fs;
     struct fs_snapview *sv = calloc(1, sizeof(*sv));
-    if (sv)
+    if (sv) {
         pthread_mutex_init(&sv->mu, NULL);
+        fs->on_snapshot_deleted = fs_snapview_forget_name; /* lsmfsctl snapshot delete */
+    }
     return sv;
 }
 
