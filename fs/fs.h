@@ -186,6 +186,11 @@ void fs_drop_suidgid(fuse_req_t req, fs_inode_t *in);
 void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
                   struct fuse_file_info *fi);
+/* ops_file.c: loads inode ino of fs into *in and reads size bytes at off into a new *buf
+ * (free it), *got of them. 0 or -errno (then *buf is NULL). Shared by read and the
+ * snapshot view's read. */
+int fs_read_buf(fs_t *fs, uint64_t ino, size_t size, off_t off, fs_inode_t *in, char **buf,
+                size_t *got);
 void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                 struct fuse_file_info *fi);
 void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,

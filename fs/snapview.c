@@ -664,23 +664,14 @@ static void sv_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     if (n.kind != SV_IN_SNAP)
         return fs_reply_err(req, n.kind == SV_IN_DIR ? -EISDIR : -ESTALE);
     fs_inode_t in;
-    int r = fs_inode_load(n.s->view, n.ino, &in);
+    char *buf;
+    size_t got;
+    int r = fs_read_buf(n.s->view, n.ino, size, off, &in, &buf, &got);
     if (r)
         return fs_reply_err(req, r);
-    if (off < 0)
-        return fs_reply_err(req, -EINVAL);
-    char *buf = malloc(size ? size : 1);
-    if (!buf)
-        return fs_reply_err(req, -ENOMEM);
-    size_t got = 0;
-    r = fs_data_read(n.s->view, n.ino, in.size, (uint64_t)off, size, buf, &got);
-    if (r == 0) {
-        atomic_fetch_add(&fs->stats.reads, 1);
-        atomic_fetch_add(&fs->stats.bytes_read, got);
-        fuse_reply_buf(req, buf, got);
-    } else {
-        fs_reply_err(req, r);
-    }
+    atomic_fetch_add(&fs->stats.reads, 1);
+    atomic_fetch_add(&fs->stats.bytes_read, got);
+    fuse_reply_buf(req, buf, got);
     free(buf);
 }
 
