@@ -112,7 +112,7 @@ static void note_request(fs_devio_t *io, char *buf, size_t n)
  * a FORGET read starts the next pause. */
 static ssize_t devio_read(int fd, void *buf, size_t len, void *userdata)
 {
-    fs_devio_t *io = &((fs_t *)userdata)->devio;
+    fs_devio_t *io = ((fs_t *)userdata)->devio;
     int gather = atomic_load_explicit(&io->uring_on, memory_order_relaxed);
     if (gather) {
         int64_t wait = atomic_load_explicit(&io->forget_quiet_until, memory_order_relaxed) -
@@ -164,7 +164,7 @@ static int patch_init_reply(fs_devio_t *io, struct iovec *iov)
 
 static ssize_t devio_writev(int fd, struct iovec *iov, int count, void *userdata)
 {
-    fs_devio_t *io = &((fs_t *)userdata)->devio;
+    fs_devio_t *io = ((fs_t *)userdata)->devio;
     if (atomic_load_explicit(&io->uring_on, memory_order_acquire)) {
         ssize_t r = fs_uring_reply(io->uring, iov, count);
         if (r > 0)

@@ -17,7 +17,7 @@ struct fs_uring;
  * drop set-user-ID/set-group-ID (the caller lacks CAP_FSETID). No open(2) flag uses it. */
 #define FS_FI_KILL_SUIDGID 0x40000000
 
-typedef struct {
+typedef struct fs_devio {
     uint64_t init_unique;     /* unique id of the INIT request (its reply gets patched) */
     int kernel_offers_v2;     /* the kernel's INIT carried FUSE_HANDLE_KILLPRIV_V2 */
     atomic_int killpriv_v2;   /* 1 once our INIT reply claimed it */
@@ -29,7 +29,7 @@ typedef struct {
 } fs_devio_t;
 
 /* Routes the mounted session's reads and writes through devio (call after
- * fuse_session_mount, before the loop). The session's userdata must be the fs_t holding
+ * fuse_session_mount, before the loop). The session's userdata must be the fs_t whose devio is
  * `io`. `uring` (or NULL) is an io_uring transport set up for this session: INIT then
  * claims FUSE_OVER_IO_URING when the kernel offers it and starts the rings, and replies to
  * requests that came through a ring go back through it. Returns 0 or -errno. */

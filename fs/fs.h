@@ -24,7 +24,6 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "devio.h"
 #include "inode_table.h"
 #include "lsm.h"
 #include "schema.h"
@@ -78,12 +77,19 @@ typedef struct fs {
     pthread_mutex_t alloc_mu;   /* guards next_ino and sb.inode_hwm */
     uint64_t next_ino;
     fs_stats_t stats;
-    fs_devio_t devio;           /* /dev/fuse I/O and the KILLPRIV_V2 negotiation (devio.c) */
+    struct fs_devio *devio;     /* /dev/fuse I/O and the KILLPRIV_V2 negotiation (devio.h),
+                                 * owned by main.c; NULL when not mounted */
     atomic_int remount_ro;      /* 1 after `mount -o remount,ro`: every commit gets EROFS */
     struct fs_ctl *ctl;         /* control channel (control.c), NULL when unavailable */
     struct fs_uring *uring;     /* the io_uring transport, or NULL (uring.h) */
     atomic_int_fast64_t inodes_used; /* I rows in the store, for df -i (inode_count.h) */
     struct fs_snapview *snapview; /* MNT/.snapshots (snapview.h), NULL until mounted */
+    /* lsmfsctl's snapshot create/delete (ops_ioctl.c) done the way MNT/.snapshots needs
+     * (its slot rows written or dropped in step, its open slots let go); set by
+     * fs_snapview_create, NULL before: then the plain engine calls. Hooks, so that the
+     * ioctl handler below the view does not call up into it. 0 or -errno; *err as lsm.h. */
+    int (*snapshot_create)(struct fs *fs, const char *name, uint64_t *seq, char **err);
+    int (*snapshot_delete)(struct fs *fs, const char *name, char **err);
     const lsm_snapshot_t *snap; /* NULL: the live store; set only in snapview's read-only
                                  * views, whose ropt reads at it (data.c's iterators too) */
     struct fs_reclaimq *rq;     /* batch reclaimer (reclaim_queue.h), NULL: reclaim inline */
@@ -159,9 +165,12 @@ void fs_op_readlink(fuse_req_t req, fuse_ino_t ino);
 int fs_make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
                  dev_t rdev, const char *link, uint64_t *ino_out, fs_inode_t *in_out,
                  int open_it);
-/* reclaim.c: called with no locks held when nlink may have dropped to 0 and the last handle
- * closed. */
+/* reclaim_queue.c: called with no locks held when nlink may have dropped to 0 and the last
+ * handle closed; queues the inode for the batch reclaimer, or when there is none (or the
+ * queue refuses) reclaims it at once with fs_reclaim_one. */
 void fs_reclaim_if_unused(fs_t *fs, uint64_t ino);
+/* reclaim.c: reclaims ino in its own commit if it is unlinked and unused (inline reclaim). */
+void fs_reclaim_one(fs_t *fs, uint64_t ino);
 /* reclaim.c: reclaims those of inos[0..n) (sorted here) that are unlinked and unused, in one
  * commit; the batch reclaimer's work (reclaim_queue.h). Returns how many went. */
 size_t fs_reclaim_many(fs_t *fs, uint64_t *inos, size_t n);
@@ -181,6 +190,11 @@ void fs_drop_suidgid(fuse_req_t req, fs_inode_t *in);
 void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
                   struct fuse_file_info *fi);
+/* ops_file.c: loads inode ino of fs into *in and reads size bytes at off into a new *buf
+ * (free it), *got of them. 0 or -errno (then *buf is NULL). Shared by read and the
+ * snapshot view's read. */
+int fs_read_buf(fs_t *fs, uint64_t ino, size_t size, off_t off, fs_inode_t *in, char **buf,
+                size_t *got);
 void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                 struct fuse_file_info *fi);
 void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,

@@ -9,6 +9,7 @@
  * after which the store is flushed, synced and closed.
  */
 #include "fs.h"
+#include "devio.h"
 #include "ops_ioctl.h"
 #include "ops_table.h"
 #include "log.h"
@@ -198,6 +199,7 @@ int main(int argc, char **argv)
     int status = 1;
     struct fuse_session *se = NULL;
     int mounted = 0, handlers = 0;
+    fs_devio_t devio; /* outlives the session: destroyed before main returns */
     fs_t *fs = fs_open(&opts);
     if (!fs)
         goto out;
@@ -243,7 +245,8 @@ int main(int argc, char **argv)
             fuse_log(FUSE_LOG_NOTICE, "lsmfs: cannot set up the io_uring transport (%s); "
                      "requests go through /dev/fuse\n", strerror(-r));
     }
-    if ((r = fs_devio_attach(&fs->devio, se, fs->uring)) != 0) {
+    fs->devio = &devio;
+    if ((r = fs_devio_attach(fs->devio, se, fs->uring)) != 0) {
         fprintf(stderr, "lsmfs: cannot set up /dev/fuse I/O: %s\n", strerror(-r));
         goto out;
     }

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "data.h"
+#include "devio.h"
 #include "iflags.h"
 
 /* Drops set-user-ID/set-group-ID after a write or O_TRUNC by a caller without CAP_FSETID:
@@ -119,26 +120,36 @@ void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
     }
 }
 
+int fs_read_buf(fs_t *fs, uint64_t ino, size_t size, off_t off, fs_inode_t *in, char **buf,
+                size_t *got)
+{
+    int r = fs_inode_load(fs, ino, in);
+    if (r)
+        return r;
+    if (off < 0)
+        return -EINVAL;
+    if (!(*buf = malloc(size ? size : 1)))
+        return -ENOMEM;
+    *got = 0;
+    r = fs_data_read(fs, ino, in->size, (uint64_t)off, size, *buf, got);
+    if (r) {
+        free(*buf);
+        *buf = NULL;
+    }
+    return r;
+}
+
 void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                 struct fuse_file_info *fi)
 {
     (void)fi;
     fs_t *fs = fs_of(req);
     fs_inode_t in;
-    int r = fs_inode_load(fs, ino, &in);
+    char *buf;
+    size_t got;
+    int r = fs_read_buf(fs, ino, size, off, &in, &buf, &got);
     if (r)
         return fs_reply_err(req, r);
-    if (off < 0)
-        return fs_reply_err(req, -EINVAL);
-    char *buf = malloc(size ? size : 1);
-    if (!buf)
-        return fs_reply_err(req, -ENOMEM);
-    size_t got = 0;
-    r = fs_data_read(fs, ino, in.size, (uint64_t)off, size, buf, &got);
-    if (r) {
-        free(buf);
-        return fs_reply_err(req, r);
-    }
     atomic_fetch_add(&fs->stats.reads, 1);
     atomic_fetch_add(&fs->stats.bytes_read, got);
     /* before the reply, so that a stat after read() sees the new atime */

@@ -26,7 +26,6 @@
 #include "ctl_proto.h"
 #include "fs.h"
 #include "iflags.h"
-#include "snapview.h"
 #include "snapusage.h"
 
 /* Appends printf output to the reply, truncating at its end. */
@@ -80,7 +79,13 @@ static void snap_create(fs_t *fs, struct lsmfs_ctl *c)
         return fail(c, EINVAL, NULL, "snapshot name (1..255 bytes, no '/', not . or ..)");
     char *err = NULL;
     uint64_t seq = 0;
-    int r = fs_snapview_snapshot_create(fs, c->data, &seq, &err);
+    int r;
+    if (fs->snapshot_create) {
+        r = fs->snapshot_create(fs, c->data, &seq, &err); /* with its slot row */
+    } else {
+        seq = lsm_create_persistent_snapshot(fs->db, c->data, &err);
+        r = err ? -lsm_error_errno(err) : 0;
+    }
     if (r)
         return fail(c, -r, err, "snapshot create");
     c->len = 0;
@@ -90,7 +95,13 @@ static void snap_create(fs_t *fs, struct lsmfs_ctl *c)
 static void snap_delete(fs_t *fs, struct lsmfs_ctl *c)
 {
     char *err = NULL;
-    int r = fs_snapview_snapshot_delete(fs, c->data, &err); /* the view lets go of it too */
+    int r;
+    if (fs->snapshot_delete) {
+        r = fs->snapshot_delete(fs, c->data, &err); /* the view lets go of it too */
+    } else {
+        lsm_delete_persistent_snapshot(fs->db, c->data, &err);
+        r = err ? -lsm_error_errno(err) : 0;
+    }
     if (r)
         return fail(c, -r, err, "snapshot delete");
     c->len = 0;

@@ -6,15 +6,15 @@
  * Invariants: an inode is reclaimed only with nlink 0 and neither known to the kernel nor
  * open (inode_table.h), under its inode lock; its rows go in one batch, so a crash leaves
  * either all of them or none (an orphan row then lets the next mount finish the job).
- * When the reclaim queue runs (reclaim_queue.h), fs_reclaim_if_unused only queues the inode
- * and fs_reclaim_many later reclaims a whole batch of them in one commit: deferring is
- * crash-safe because each such inode still has its orphan row until that commit.
+ * When the reclaim queue runs (reclaim_queue.h), fs_reclaim_if_unused (reclaim_queue.c) only
+ * queues the inode and fs_reclaim_many later reclaims a whole batch of them in one commit;
+ * otherwise it calls fs_reclaim_one. Deferring is crash-safe because each such inode still
+ * has its orphan row until that commit.
  * Calls go down only: data.c for the blocks, store.c for rows and the commit.
  */
 #include "data.h"
 #include "fs.h"
 #include "inode_count.h"
-#include "reclaim_queue.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -151,12 +151,10 @@ size_t fs_reclaim_many(fs_t *fs, uint64_t *inos, size_t n)
     return staged;
 }
 
-void fs_reclaim_if_unused(fs_t *fs, uint64_t ino)
+void fs_reclaim_one(fs_t *fs, uint64_t ino)
 {
     fs_inode_t in;
     if (fs->opts->ro)
-        return;
-    if (fs->rq && fs_reclaimq_push(fs->rq, ino) == 0)
         return;
     fs_ilock(fs->itab, ino);
     if (fs_inode_load(fs, ino, &in) == 0 && in.nlink == 0 && !fs_itab_busy(fs->itab, ino)) {

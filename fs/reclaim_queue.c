@@ -1,7 +1,8 @@
 /*
  * reclaim_queue.c - the batch reclaimer thread (reclaim_queue.h): a queue of inode
  * numbers under one mutex, one thread that takes the whole queue at a time and hands it to
- * fs_reclaim_many (one commit per batch).
+ * fs_reclaim_many (one commit per batch); and fs_reclaim_if_unused, which routes an inode to
+ * the queue or, without one, to fs_reclaim_one (reclaim.c) inline.
  *
  * Invariants: `pushed` counts every number ever queued, `done` the ones whose batch has
  * been handled (reclaimed, skipped as still in use, or left to the orphan scan after a
@@ -101,6 +102,15 @@ fs_reclaimq_t *fs_reclaimq_start(fs_t *fs)
         return NULL;
     }
     return q;
+}
+
+void fs_reclaim_if_unused(fs_t *fs, uint64_t ino)
+{
+    if (fs->opts->ro)
+        return;
+    if (fs->rq && fs_reclaimq_push(fs->rq, ino) == 0)
+        return;
+    fs_reclaim_one(fs, ino);
 }
 
 int fs_reclaimq_push(fs_reclaimq_t *q, uint64_t ino)

@@ -372,11 +372,12 @@ int fs_snapview_snapshot_delete(fs_t *fs, const char *name, char **err)
 
 struct fs_snapview *fs_snapview_create(fs_t *fs)
 {
-    (void)fs;
     struct fs_snapview *sv = calloc(1, sizeof(*sv));
     if (sv) {
         pthread_mutex_init(&sv->mu, NULL);
         pthread_mutex_init(&sv->alloc_mu, NULL);
+        fs->snapshot_create = fs_snapview_snapshot_create; /* lsmfsctl snapshot create */
+        fs->snapshot_delete = fs_snapview_snapshot_delete; /* and delete */
     }
     return sv;
 }
@@ -829,23 +830,14 @@ static void sv_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     if (n.kind != SV_IN_SNAP)
         return fs_reply_err(req, n.kind == SV_IN_DIR ? -EISDIR : -ESTALE);
     fs_inode_t in;
-    int r = fs_inode_load(n.s->view, n.ino, &in);
+    char *buf;
+    size_t got;
+    int r = fs_read_buf(n.s->view, n.ino, size, off, &in, &buf, &got);
     if (r)
         return fs_reply_err(req, r);
-    if (off < 0)
-        return fs_reply_err(req, -EINVAL);
-    char *buf = malloc(size ? size : 1);
-    if (!buf)
-        return fs_reply_err(req, -ENOMEM);
-    size_t got = 0;
-    r = fs_data_read(n.s->view, n.ino, in.size, (uint64_t)off, size, buf, &got);
-    if (r == 0) {
-        atomic_fetch_add(&fs->stats.reads, 1);
-        atomic_fetch_add(&fs->stats.bytes_read, got);
-        fuse_reply_buf(req, buf, got);
-    } else {
-        fs_reply_err(req, r);
-    }
+    atomic_fetch_add(&fs->stats.reads, 1);
+    atomic_fetch_add(&fs->stats.bytes_read, got);
+    fuse_reply_buf(req, buf, got);
     free(buf);
 }
 

@@ -131,6 +131,9 @@ int fsck_online_find(const char *arg, char *store, size_t sn, char *mnt, size_t 
 int fsck_online_start(fsck_t *f, const char *store, const char *mnt, char *ckpt, size_t n,
                       int *code);
 
+/* Grows an array of elem-byte items: *cap doubles (starts at first) and p is reallocated
+ * to it; returns the new array. Out of memory is fatal (fsck_fatal). */
+void *fsck_grow(fsck_t *f, void *p, size_t *cap, size_t first, size_t elem);
 /* Operational failure: message on stderr, then fsck_finish with `code`. */
 void fsck_fatal(fsck_t *f, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4), noreturn));

@@ -54,14 +54,8 @@ static void del_key(fsck_t *f, const char *k, size_t klen)
 
 static void push_extra(fsck_t *f, dirs_t *d, uint64_t parent, const fs_key_t *pk, uint64_t child)
 {
-    if (d->n_extra == d->cap_extra) {
-        size_t cap = d->cap_extra ? d->cap_extra * 2 : 16;
-        extra_entry_t *e = realloc(d->extra, cap * sizeof(*e));
-        if (!e)
-            fsck_fatal(f, FSCK_EXIT_ERROR, "out of memory");
-        d->extra = e;
-        d->cap_extra = cap;
-    }
+    if (d->n_extra == d->cap_extra)
+        d->extra = fsck_grow(f, d->extra, &d->cap_extra, 16, sizeof(*d->extra));
     extra_entry_t *e = &d->extra[d->n_extra++];
     e->parent = parent;
     e->child = child;
@@ -296,14 +290,8 @@ static void lf_entry(fsck_t *f, lsm_writebatch_t *b, uint64_t ino, uint32_t mode
 
 static void chain_push(fsck_t *f, dirs_t *d, size_t slot)
 {
-    if (d->n_chain == d->cap_chain) {
-        size_t cap = d->cap_chain ? d->cap_chain * 2 : 64;
-        size_t *c = realloc(d->chain, cap * sizeof(*c));
-        if (!c)
-            fsck_fatal(f, FSCK_EXIT_ERROR, "out of memory");
-        d->chain = c;
-        d->cap_chain = cap;
-    }
+    if (d->n_chain == d->cap_chain)
+        d->chain = fsck_grow(f, d->chain, &d->cap_chain, 64, sizeof(*d->chain));
     d->chain[d->n_chain++] = slot;
 }
 

@@ -199,6 +199,16 @@ void fsck_finish(fsck_t *f, int code)
     exit(code);
 }
 
+void *fsck_grow(fsck_t *f, void *p, size_t *cap, size_t first, size_t elem)
+{
+    size_t n = *cap ? *cap * 2 : first;
+    void *q = realloc(p, n * elem);
+    if (!q)
+        fsck_fatal(f, FSCK_EXIT_ERROR, "out of memory");
+    *cap = n;
+    return q;
+}
+
 void fsck_fatal(fsck_t *f, int code, const char *fmt, ...)
 {
     fsck_progress_done(f);
