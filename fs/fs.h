@@ -81,6 +81,7 @@ typedef struct fs {
     struct fs_ctl *ctl;         /* control channel (control.c), NULL when unavailable */
     struct fs_uring *uring;     /* the io_uring transport, or NULL (uring.h) */
     atomic_int_fast64_t inodes_used; /* I rows in the store, for df -i (inode_count.h) */
+    atomic_int_fast64_t held_blocks; /* fallocated, unwritten blocks: space held (falloc_hold.h) */
     struct fs_snapview *snapview; /* MNT/.snapshots (snapview.h), NULL until mounted */
     const lsm_snapshot_t *snap; /* NULL: the live store; set only in snapview's read-only
                                  * views, whose ropt reads at it (data.c's iterators too) */
