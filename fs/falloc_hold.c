@@ -8,6 +8,7 @@
 #include "falloc_hold.h"
 
 #include <errno.h>
+#include <time.h>
 
 uint64_t fs_hold_blocks(fs_t *fs)
 {
@@ -36,7 +37,13 @@ int fs_hold_space_for(fs_t *fs, uint64_t blocks)
         return -errno;
     if (total == 0) /* capacity unknown (a Ceph cluster without a manager reports none) */
         return 0;
-    return blocks > fs_hold_avail(fs, avail) ? -ENOSPC : 0;
+    uint64_t room = fs_hold_avail(fs, avail), headroom = 0;
+    /* Writing the held blocks later costs the engine more than their bytes for a while
+     * (the WAL and the table its memtable flushes to, then a compaction's output beside
+     * its inputs): while anything is held, new blocks leave that much free too. */
+    if (fs_hold_blocks(fs) > 0)
+        headroom = FS_HOLD_HEADROOM_BUFFERS * (uint64_t)fs->opts->write_buffer / fs->bsize;
+    return blocks + headroom > room ? -ENOSPC : 0;
 }
 
 /* Empty B rows of ino with index in [from, to). */
@@ -114,4 +121,29 @@ int fs_hold_punch(fs_t *fs, uint64_t ino, fs_inode_t *in, uint64_t off, uint64_t
         return 0;
     uint64_t fb = off % bs ? h + 1 : h, lb = (end % bs && end != in->size) ? t : t + 1;
     return drop_range(fs, ino, in, fb, lb, freed);
+}
+
+int fs_hold_commit(fs_t *fs, lsm_writebatch_t *b)
+{
+    char *err = NULL;
+    if (fs->opts->ro || atomic_load(&fs->remount_ro)) {
+        lsm_writebatch_destroy(b);
+        return -EROFS;
+    }
+    const struct timespec pause = {0, FS_HOLD_RETRY_MS * 1000000L};
+    for (int i = 0;; i++) {
+        lsm_write(fs->db, fs->wopt, b, &err);
+        if (!err || lsm_error_errno(err) != ENOSPC || i >= FS_HOLD_RETRIES)
+            break;
+        /* The space is promised: the engine's working room ran out (a flush or a
+         * compaction holds its output beside its inputs for a while). The reserve is for
+         * such writes; then wait for background work to give space back. */
+        lsm_free(err);
+        err = NULL;
+        if (lsm_release_reserve(fs->db) == 0)
+            nanosleep(&pause, NULL);
+    }
+    lsm_writebatch_destroy(b);
+    atomic_fetch_add(&fs->stats.batches, 1);
+    return err ? fs_err(fs, err, "write batch (fallocated blocks)") : 0;
 }

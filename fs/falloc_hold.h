@@ -20,6 +20,10 @@
 
 #include "fs.h"
 
+/* While space is held, writes needing new blocks also leave this many memtables' worth
+ * free (write_buffer each): the engine's working room for writing the held blocks. */
+#define FS_HOLD_HEADROOM_BUFFERS 2
+
 /* Blocks held now (never below 0). */
 uint64_t fs_hold_blocks(fs_t *fs);
 /* Moves the daemon-wide hold by delta blocks (after a committed change). */
@@ -38,5 +42,13 @@ int fs_hold_truncate(fs_t *fs, uint64_t ino, fs_inode_t *in, uint64_t new_size,
 /* A punch of [off, off+len) (fs_data_punch drops whole blocks; edge rows stay). */
 int fs_hold_punch(fs_t *fs, uint64_t ino, fs_inode_t *in, uint64_t off, uint64_t len,
                   uint64_t *freed);
+
+/* Commits a write that only fills held blocks (no new block). Such a write was promised
+ * room: on ENOSPC it may use the store's space reserve, then retries every
+ * FS_HOLD_RETRY_MS for FS_HOLD_RETRIES times while flushes and compactions give space
+ * back. Consumes b, like fs_commit. */
+#define FS_HOLD_RETRY_MS 100
+#define FS_HOLD_RETRIES 100
+int fs_hold_commit(fs_t *fs, lsm_writebatch_t *b);
 
 #endif

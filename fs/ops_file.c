@@ -186,7 +186,8 @@ static int write_locked(fuse_req_t req, fs_t *fs, uint64_t ino, fs_inode_t *in,
         kill_suid(req, in, kill);
     }
     fs_batch_inode(b, ino, in);
-    r = fs_commit(fs, b);
+    /* a write that only fills held blocks was promised its room (falloc_hold.h) */
+    r = used > 0 && in->blocks == old_blocks ? fs_hold_commit(fs, b) : fs_commit(fs, b);
     if (r == 0)
         fs_hold_add(fs, -(int64_t)used);
     /* The kernel caches attributes for attr_timeout and cannot know st_blocks. Without
