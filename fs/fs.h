@@ -121,6 +121,10 @@ int fs_commit_ex(fs_t *fs, lsm_writebatch_t *b, int frees);
 int fs_dir_nonempty(fs_t *fs, uint64_t ino);
 int fs_alloc_ino(fs_t *fs, uint64_t *ino);
 int fs_write_super(fs_t *fs, const fs_super_t *sb);
+/* Sets a superblock feature bit (FS_FEATURE_*) before the first row that needs it is
+ * written, so that an lsmfs that does not know it refuses the whole store instead of
+ * misreading those rows. The superblock goes alone, before the caller's batch. */
+int fs_add_feature(fs_t *fs, uint64_t feature);
 
 fs_time_t fs_now(void);
 void fs_stat_fill(fs_t *fs, uint64_t ino, const fs_inode_t *in, struct stat *st);

@@ -272,6 +272,9 @@ static int allocate_locked(fs_t *fs, uint64_t ino, fs_inode_t *in, uint64_t off,
     int grow = !keep && end > in->size;
     if (!grow && need == 0)
         return 0;
+    /* inodes counting unwritten blocks are longer: older lsmfs must refuse the store */
+    if (need > 0 && (r = fs_add_feature(fs, FS_FEATURE_UNWRITTEN)) != 0)
+        return r;
     fs_time_t now = fs_now();
     do {
         lsm_writebatch_t *b = lsm_writebatch_create();

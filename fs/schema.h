@@ -67,7 +67,8 @@ enum {
 
 /* Superblock feature bits; a store with a bit this build does not know is refused. */
 #define FS_FEATURE_IFLAGS 1ULL   /* an inode may carry chattr flags (set at the first one) */
-#define FS_FEATURES_KNOWN FS_FEATURE_IFLAGS
+#define FS_FEATURE_UNWRITTEN 2ULL /* an inode may count unwritten blocks (first fallocate) */
+#define FS_FEATURES_KNOWN (FS_FEATURE_IFLAGS | FS_FEATURE_UNWRITTEN)
 
 /* Compression of the store's SSTs, as mkfs chose (values of lsm.h's enum). */
 enum { FS_COMPRESS_NONE = 0, FS_COMPRESS_ZLIB = 2 };

@@ -167,7 +167,7 @@ static void test_super_encode_rejects(void **state)
     sb.compression = 1;
     assert_int_equal(fs_super_encode(&sb, buf), 0);
     sb = sample_super();
-    sb.features = FS_FEATURE_IFLAGS << 1;  /* the first bit this build does not know */
+    sb.features = FS_FEATURE_UNWRITTEN << 1;  /* the first bit this build does not know */
     assert_int_equal(fs_super_encode(&sb, buf), 0);
     sb = sample_super();
     sb.features = FS_FEATURE_IFLAGS;
