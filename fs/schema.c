@@ -305,8 +305,10 @@ size_t fs_inode_encode(const fs_inode_t *ino, char *out)
     p = put_le(p, ino->generation, 8);
     p = put_le(p, ino->parent, 8);
     p = put_le(p, ino->blocks, 8);
-    if (ino->unwritten > 0)
-        p = put_le(p, ino->unwritten, 8);
+    /* never more unwritten blocks than stored ones (the row must decode; fsck recounts) */
+    uint64_t unwritten = ino->unwritten < ino->blocks ? ino->unwritten : ino->blocks;
+    if (unwritten > 0 && S_ISREG(ino->mode))
+        p = put_le(p, unwritten, 8);
     return (size_t)(p - out);
 }
 
