@@ -83,6 +83,7 @@ typedef struct fs {
     struct fs_ctl *ctl;         /* control channel (control.c), NULL when unavailable */
     struct fs_uring *uring;     /* the io_uring transport, or NULL (uring.h) */
     atomic_int_fast64_t inodes_used; /* I rows in the store, for df -i (inode_count.h) */
+    atomic_int_fast64_t held_blocks; /* fallocated, unwritten blocks: space held (falloc_hold.h) */
     struct fs_snapview *snapview; /* MNT/.snapshots (snapview.h), NULL until mounted */
     /* lsmfsctl's snapshot create/delete (ops_ioctl.c) done the way MNT/.snapshots needs
      * (its slot rows written or dropped in step, its open slots let go); set by
@@ -128,6 +129,10 @@ int fs_commit_ex(fs_t *fs, lsm_writebatch_t *b, int frees);
 int fs_dir_nonempty(fs_t *fs, uint64_t ino);
 int fs_alloc_ino(fs_t *fs, uint64_t *ino);
 int fs_write_super(fs_t *fs, const fs_super_t *sb);
+/* Sets a superblock feature bit (FS_FEATURE_*) before the first row that needs it is
+ * written, so that an lsmfs that does not know it refuses the whole store instead of
+ * misreading those rows. The superblock goes alone, before the caller's batch. */
+int fs_add_feature(fs_t *fs, uint64_t feature);
 
 fs_time_t fs_now(void);
 void fs_stat_fill(fs_t *fs, uint64_t ino, const fs_inode_t *in, struct stat *st);

@@ -31,24 +31,6 @@ static int is_get(unsigned int cmd)
     return cmd == FS_IOC_GETFLAGS || cmd == FS_IOC32_GETFLAGS;
 }
 
-/* Sets FS_FEATURE_IFLAGS in the superblock before the first flag is stored, so that an
- * lsmfs that does not know flags refuses the whole store instead of its flagged inodes.
- * The superblock is written alone, before the inode's batch (the WAL keeps the order). */
-static int mark_feature(fs_t *fs)
-{
-    int r = 0;
-    pthread_mutex_lock(&fs->alloc_mu);  /* guards fs->sb, see fs_alloc_ino */
-    if (!(fs->sb.features & FS_FEATURE_IFLAGS)) {
-        fs_super_t nsb = fs->sb;
-        nsb.features |= FS_FEATURE_IFLAGS;
-        r = atomic_load(&fs->remount_ro) ? -EROFS : fs_write_super(fs, &nsb);
-        if (r == 0)
-            fs->sb = nsb;
-    }
-    pthread_mutex_unlock(&fs->alloc_mu);
-    return r;
-}
-
 /* Sets the known flags of ino to v; 0 or -errno. */
 static int set_flags(fuse_req_t req, fs_t *fs, uint64_t ino, uint32_t v)
 {
@@ -63,7 +45,7 @@ static int set_flags(fuse_req_t req, fs_t *fs, uint64_t ino, uint32_t v)
         const struct fuse_ctx *ctx = fuse_req_ctx(req);
         if (!ctx || ctx->uid != 0) {
             r = -EPERM;  /* CAP_LINUX_IMMUTABLE: the kernel checks it too */
-        } else if (v == 0 || (r = mark_feature(fs)) == 0) {
+        } else if (v == 0 || (r = fs_add_feature(fs, FS_FEATURE_IFLAGS)) == 0) {
             in.flags = (in.flags & ~FS_INODE_FL_KNOWN) | v;
             in.ctime = fs_now();
             lsm_writebatch_t *b = lsm_writebatch_create();

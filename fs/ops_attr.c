@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "data.h"
+#include "falloc_hold.h"
 #include "iflags.h"
 
 void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -74,6 +75,7 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
         goto out;
     fs_time_t now = fs_now();
     int changed = 0, frees = 0;
+    uint64_t held_freed = 0;  /* fallocated blocks the truncate drops (falloc_hold.h) */
     if (to_set & FUSE_SET_ATTR_MODE) {
         in.mode = (in.mode & S_IFMT) | (attr->st_mode & 07777);
         changed = 1;
@@ -112,7 +114,8 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
         uint64_t nsize = (uint64_t)attr->st_size;
         frees = nsize < in.size;
         if (nsize != in.size) {
-            if ((r = fs_data_truncate(fs, b, ino, in.size, &in.blocks, nsize)) != 0)
+            if ((r = fs_hold_truncate(fs, ino, &in, nsize, &held_freed)) != 0 ||
+                (r = fs_data_truncate(fs, b, ino, in.size, &in.blocks, nsize)) != 0)
                 goto out;
             in.size = nsize;
             in.mtime = now;
@@ -149,6 +152,8 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
     fs_batch_inode(b, ino, &in);
     r = fs_commit_ex(fs, b, frees);
     b = NULL;
+    if (r == 0)
+        fs_hold_add(fs, -(int64_t)held_freed);
 out:
     if (b)
         lsm_writebatch_destroy(b);
@@ -208,9 +213,12 @@ void fs_op_statfs(fuse_req_t req, fuse_ino_t ino)
     lsm_property_int(fs->db, "lsm.total-sst-files-size", &sst);
     lsm_property_int(fs->db, "lsm.cur-size-all-mem-tables", &mem);
     lsm_property_int(fs->db, "lsm.reserve-bytes", &reserve);
-    uint64_t own = (sst + mem + reserve + fs->bsize - 1) / fs->bsize;
-    st.f_bfree = free_bytes / fs->bsize;
-    st.f_bavail = avail / fs->bsize;
+    /* fallocated, unwritten blocks are used space, taken from Free and Avail (they are
+     * held for their files: falloc_hold.h) */
+    uint64_t held = fs_hold_blocks(fs);
+    uint64_t own = (sst + mem + reserve + fs->bsize - 1) / fs->bsize + held;
+    st.f_bfree = free_bytes / fs->bsize > held ? free_bytes / fs->bsize - held : 0;
+    st.f_bavail = fs_hold_avail(fs, avail);
     st.f_blocks = own + st.f_bfree;
     fs_inodes_statfs(fs, avail, &st);  /* df -i: inodes in use + what the space holds */
     st.f_namemax = FS_NAME_MAX;

@@ -11,6 +11,7 @@
 #include "fs.h"
 #include "iflags.h"
 #include "acl.h"
+#include "falloc_hold.h"
 #include "inode_count.h"
 
 #include <errno.h>
@@ -337,8 +338,10 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, in
     touch_dir(&pin, now);
     fs_batch_inode(b, parent, &pin);
     int gone = stage_unlinked(fs, b, ino, &in);
-    if ((r = fs_commit_ex(fs, b, 1)) == 0 && gone)
+    if ((r = fs_commit_ex(fs, b, 1)) == 0 && gone) {
         fs_inodes_add(fs, -1);
+        fs_hold_add(fs, -(int64_t)in.unwritten);
+    }
 out:
     fs_iunlock_set(fs->itab, &ls);
     fs_reply_err(req, r);
@@ -475,8 +478,10 @@ static int rename_locked(fuse_req_t req, fs_t *fs, uint64_t parent, const char *
     fs_batch_inode(b, parent, &pin);
     if (npin != &pin)
         fs_batch_inode(b, newparent, npin);
-    if ((r = fs_commit_ex(fs, b, 1)) == 0 && gone) /* may drop the file it replaces */
+    if ((r = fs_commit_ex(fs, b, 1)) == 0 && gone) { /* may drop the file it replaces */
         fs_inodes_add(fs, -1);
+        fs_hold_add(fs, -(int64_t)tin.unwritten);
+    }
     return r;
 }
 

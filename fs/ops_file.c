@@ -23,6 +23,7 @@
 
 #include "data.h"
 #include "devio.h"
+#include "falloc_hold.h"
 #include "iflags.h"
 
 /* Drops set-user-ID/set-group-ID after a write or O_TRUNC by a caller without CAP_FSETID:
@@ -64,7 +65,9 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     if ((fi->flags & O_TRUNC) && S_ISREG(in.mode) && (fi->flags & O_ACCMODE) != O_RDONLY) {
         /* FUSE_CAP_ATOMIC_O_TRUNC: truncate here, in one batch */
         lsm_writebatch_t *b = lsm_writebatch_create();
-        if ((r = fs_data_truncate(fs, b, ino, in.size, &in.blocks, 0)) != 0) {
+        uint64_t freed = 0;
+        if ((r = fs_hold_truncate(fs, ino, &in, 0, &freed)) != 0 ||
+            (r = fs_data_truncate(fs, b, ino, in.size, &in.blocks, 0)) != 0) {
             lsm_writebatch_destroy(b);
             goto out;
         }
@@ -75,6 +78,7 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         fs_batch_inode(b, ino, &in);
         if ((r = fs_commit_ex(fs, b, 1)) != 0)
             goto out;
+        fs_hold_add(fs, -(int64_t)freed);
     }
     fs_itab_open(fs->itab, ino);
 out:
@@ -173,9 +177,15 @@ static int write_locked(fuse_req_t req, fs_t *fs, uint64_t ino, fs_inode_t *in,
     int r = fs_iflags_may_write(fs, ino, in, buf, size, off);
     if (r)
         return r;
+    uint64_t used = 0;  /* held blocks this write fills (falloc_hold.h) */
+    if ((r = fs_hold_write(fs, ino, in, off, size, &used)) != 0)
+        return r;
     lsm_writebatch_t *b = lsm_writebatch_create();
     uint64_t old_blocks = in->blocks;
     r = fs_data_write(fs, b, ino, in->size, &in->blocks, off, buf, size);
+    /* while space is held, new blocks must fit beside it */
+    if (r == 0 && in->blocks > old_blocks && fs_hold_blocks(fs) > 0)
+        r = fs_hold_space_for(fs, in->blocks - old_blocks);
     if (r) {
         lsm_writebatch_destroy(b);
         return r;
@@ -187,7 +197,10 @@ static int write_locked(fuse_req_t req, fs_t *fs, uint64_t ino, fs_inode_t *in,
         kill_suid(req, in, kill);
     }
     fs_batch_inode(b, ino, in);
-    r = fs_commit(fs, b);
+    /* a write that only fills held blocks was promised its room (falloc_hold.h) */
+    r = used > 0 && in->blocks == old_blocks ? fs_hold_commit(fs, b) : fs_commit(fs, b);
+    if (r == 0)
+        fs_hold_add(fs, -(int64_t)used);
     /* The kernel caches attributes for attr_timeout and cannot know st_blocks. Without
      * the writeback cache it marks st_blocks (with size, mtime, ctime) stale itself when a
      * WRITE or a page writeback completes, and the next stat asks us: no notification
@@ -250,19 +263,6 @@ void fs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_
 /* Empty B rows staged per batch by an allocating fallocate (about 0.5 MB of batch). */
 #define FALLOC_ROWS_PER_BATCH 16384
 
-/* -ENOSPC if `blocks` more blocks of data would not fit in the store's free space. */
-static int space_for(fs_t *fs, uint64_t blocks)
-{
-    uint64_t total, free_bytes, avail;
-    if (blocks == 0)
-        return 0;
-    if (lsm_location_space(fs->opts->store, &total, &free_bytes, &avail) != 0)
-        return -errno;
-    if (total == 0) /* capacity unknown (a Ceph cluster without a manager reports none) */
-        return 0;
-    return blocks > avail / fs->bsize ? -ENOSPC : 0;
-}
-
 /* Mode 0 / KEEP_SIZE (lock held, inode in *in): checks that the blocks to allocate fit,
  * then grows the size (mode 0) in the first batch and stages an empty row for every
  * absent block of the range, in batches of FALLOC_ROWS_PER_BATCH, each with the inode and
@@ -278,19 +278,25 @@ static int allocate_locked(fs_t *fs, uint64_t ino, fs_inode_t *in, uint64_t off,
     int r = fs_data_count_absent(fs, ino, from, to, &need);
     /* blocks past EOF under KEEP_SIZE are not stored, but must fit as on ext4 */
     uint64_t past = keep && end > in->size ? (end + bs - 1) / bs - (to > from ? to : from) : 0;
-    if (r || (r = space_for(fs, need + past)) != 0)
+    if (r || (r = fs_hold_space_for(fs, need + past)) != 0)
         return r;
     int grow = !keep && end > in->size;
     if (!grow && need == 0)
         return 0;
+    /* inodes counting unwritten blocks are longer: older lsmfs must refuse the store */
+    if (need > 0 && (r = fs_add_feature(fs, FS_FEATURE_UNWRITTEN)) != 0)
+        return r;
     fs_time_t now = fs_now();
     do {
         lsm_writebatch_t *b = lsm_writebatch_create();
+        uint64_t before = in->blocks;
         if ((r = fs_data_allocate(fs, b, ino, &in->blocks, &from, to,
                                   FALLOC_ROWS_PER_BATCH)) != 0) {
             lsm_writebatch_destroy(b);
             break;
         }
+        uint64_t staged = in->blocks - before;  /* empty rows: held until written */
+        in->unwritten += staged;
         if (grow) {
             in->size = end;
             in->mtime = now;
@@ -300,6 +306,7 @@ static int allocate_locked(fs_t *fs, uint64_t ino, fs_inode_t *in, uint64_t off,
         fs_batch_inode(b, ino, in);
         if ((r = fs_commit(fs, b)) != 0)
             break;
+        fs_hold_add(fs, (int64_t)staged);
     } while (from < to);
     if (in->blocks != old_blocks && fs->se)
         fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
@@ -338,9 +345,11 @@ void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t 
         goto out;
     }
     lsm_writebatch_t *b = lsm_writebatch_create();
+    uint64_t freed = 0;
     /* ZERO_RANGE is a punch (zeros read back from a hole, as blocks are only stored on
      * demand) that may also grow the file */
-    if ((r = fs_data_punch(fs, b, ino, in.size, &in.blocks, (uint64_t)off, (uint64_t)len)) != 0) {
+    if ((r = fs_hold_punch(fs, ino, &in, (uint64_t)off, (uint64_t)len, &freed)) != 0 ||
+        (r = fs_data_punch(fs, b, ino, in.size, &in.blocks, (uint64_t)off, (uint64_t)len)) != 0) {
         lsm_writebatch_destroy(b);
         goto out;
     }
@@ -348,7 +357,8 @@ void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t 
         in.size = end;
     in.mtime = in.ctime = fs_now();
     fs_batch_inode(b, ino, &in);
-    r = fs_commit_ex(fs, b, 1);
+    if ((r = fs_commit_ex(fs, b, 1)) == 0)
+        fs_hold_add(fs, -(int64_t)freed);
 out:
     fs_iunlock(fs->itab, ino);
     fs_reply_err(req, r);

@@ -14,6 +14,7 @@
  */
 #include "data.h"
 #include "fs.h"
+#include "falloc_hold.h"
 #include "inode_count.h"
 
 #include <stdlib.h>
@@ -122,6 +123,7 @@ size_t fs_reclaim_many(fs_t *fs, uint64_t *inos, size_t n)
     lsm_iterator_t *xit = lsm_create_iterator(fs->db, ro);
     lsm_writebatch_t *b = lsm_writebatch_create();
     size_t staged = 0;
+    uint64_t held = 0;  /* fallocated, unwritten blocks of the reclaimed files */
     for (size_t i = 0; i < n; i++) {
         fs_inode_t in;
         if (i > 0 && inos[i] == inos[i - 1])
@@ -135,6 +137,7 @@ size_t fs_reclaim_many(fs_t *fs, uint64_t *inos, size_t n)
             !fs_itab_busy(fs->itab, inos[i])) {
             stage_reclaim(fs, b, xit, inos[i], &in);
             staged++;
+            held += in.unwritten;
         }
         fs_iunlock(fs->itab, inos[i]);
     }
@@ -148,6 +151,7 @@ size_t fs_reclaim_many(fs_t *fs, uint64_t *inos, size_t n)
         return 0;  /* the orphan rows stay: the next mount (or unmount) reclaims them */
     atomic_fetch_add(&fs->stats.orphans_reclaimed, staged);
     fs_inodes_add(fs, -(int)staged);
+    fs_hold_add(fs, -(int64_t)held);
     return staged;
 }
 
@@ -163,6 +167,7 @@ void fs_reclaim_one(fs_t *fs, uint64_t ino)
         if (fs_commit_ex(fs, b, 1) == 0) {
             atomic_fetch_add(&fs->stats.orphans_reclaimed, 1);
             fs_inodes_add(fs, -1);
+            fs_hold_add(fs, -(int64_t)in.unwritten);
         }
     }
     fs_iunlock(fs->itab, ino);

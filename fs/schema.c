@@ -320,13 +320,18 @@ size_t fs_inode_encode(const fs_inode_t *ino, char *out)
     p = put_le(p, ino->generation, 8);
     p = put_le(p, ino->parent, 8);
     p = put_le(p, ino->blocks, 8);
+    /* never more unwritten blocks than stored ones (the row must decode; fsck recounts) */
+    uint64_t unwritten = ino->unwritten < ino->blocks ? ino->unwritten : ino->blocks;
+    if (unwritten > 0 && S_ISREG(ino->mode))
+        p = put_le(p, unwritten, 8);
     return (size_t)(p - out);
 }
 
 int fs_inode_decode(const char *val, size_t len, fs_inode_t *ino)
 {
     memset(ino, 0, sizeof(*ino));
-    if (len != FS_INODE_SIZE || (unsigned char)val[0] != FS_VALUE_VERSION)
+    if ((len != FS_INODE_SIZE && len != FS_INODE_SIZE_MAX) ||
+        (unsigned char)val[0] != FS_VALUE_VERSION)
         return -EUCLEAN;
     const char *p = val + 1;
     ino->mode = (uint32_t)get_le(&p, 4);
@@ -343,6 +348,11 @@ int fs_inode_decode(const char *val, size_t len, fs_inode_t *ino)
     ino->generation = get_le(&p, 8);
     ino->parent = get_le(&p, 8);
     ino->blocks = get_le(&p, 8);
+    if (len == FS_INODE_SIZE_MAX) {  /* the field is there only when it is not 0 */
+        ino->unwritten = get_le(&p, 8);
+        if (ino->unwritten == 0 || ino->unwritten > ino->blocks || !S_ISREG(ino->mode))
+            return -EUCLEAN;
+    }
     if (!mode_type_ok(ino->mode))
         return -EUCLEAN;
     if (ino->size > (uint64_t)INT64_MAX || ino->blocks > ino->size)

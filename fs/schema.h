@@ -70,7 +70,8 @@ enum {
 
 /* Superblock feature bits; a store with a bit this build does not know is refused. */
 #define FS_FEATURE_IFLAGS 1ULL   /* an inode may carry chattr flags (set at the first one) */
-#define FS_FEATURES_KNOWN FS_FEATURE_IFLAGS
+#define FS_FEATURE_UNWRITTEN 2ULL /* an inode may count unwritten blocks (first fallocate) */
+#define FS_FEATURES_KNOWN (FS_FEATURE_IFLAGS | FS_FEATURE_UNWRITTEN)
 
 /* Compression of the store's SSTs, as mkfs chose (values of lsm.h's enum). */
 enum { FS_COMPRESS_NONE = 0, FS_COMPRESS_ZLIB = 2 };
@@ -150,9 +151,14 @@ typedef struct {
     uint64_t generation;
     uint64_t parent;        /* directories: the parent directory; 0 for other types */
     uint64_t blocks;        /* number of stored B rows (st_blocks); <= size */
+    uint64_t unwritten;     /* empty B rows (fallocated, not written yet); <= blocks. Their
+                             * space is held (fs/falloc_hold.h). Stored only when > 0 */
 } fs_inode_t;
 
 #define FS_INODE_SIZE (1 + 4 * 4 + 8 + 4 * 12 + 8 + 4 + 8 + 8 + 8)
+/* An inode with unwritten blocks carries one more field: 8 bytes, the count. Rows without
+ * it (every inode without a pending fallocate) are byte-identical to the older format. */
+#define FS_INODE_SIZE_MAX (FS_INODE_SIZE + 8)
 
 /* Inode flags, set by FS_IOC_SETFLAGS (chattr) and enforced by the daemon for everyone;
  * the values are Linux's FS_*_FL, so FS_IOC_GETFLAGS hands them out unchanged. */
@@ -160,7 +166,8 @@ typedef struct {
 #define FS_INODE_FL_APPEND 0x20u      /* FS_APPEND_FL, chattr +a */
 #define FS_INODE_FL_KNOWN (FS_INODE_FL_IMMUTABLE | FS_INODE_FL_APPEND)
 
-size_t fs_inode_encode(const fs_inode_t *ino, char *out);   /* FS_INODE_SIZE bytes */
+/* FS_INODE_SIZE bytes, FS_INODE_SIZE_MAX when ino->unwritten > 0. */
+size_t fs_inode_encode(const fs_inode_t *ino, char *out);
 /* 0, or -EUCLEAN if len, version, file type or a time's nanoseconds are wrong. Unknown
  * flag bits decode (fsck reports and clears them; the daemon ignores them). */
 int fs_inode_decode(const char *val, size_t len, fs_inode_t *ino);

@@ -9,7 +9,7 @@
 
 void fs_row_put_inode(lsm_writebatch_t *b, uint64_t ino, const fs_inode_t *in)
 {
-    char key[FS_KEY_MAX], val[FS_INODE_SIZE];
+    char key[FS_KEY_MAX], val[FS_INODE_SIZE_MAX];
     size_t klen = fs_key_inode(key, ino);
     size_t vlen = fs_inode_encode(in, val);
     lsm_writebatch_put(b, key, klen, val, vlen);

@@ -162,6 +162,21 @@ int fs_write_super(fs_t *fs, const fs_super_t *sb)
     return 0;
 }
 
+int fs_add_feature(fs_t *fs, uint64_t feature)
+{
+    int r = 0;
+    pthread_mutex_lock(&fs->alloc_mu);  /* guards fs->sb, see fs_alloc_ino */
+    if (!(fs->sb.features & feature)) {
+        fs_super_t nsb = fs->sb;
+        nsb.features |= feature;
+        r = atomic_load(&fs->remount_ro) ? -EROFS : fs_write_super(fs, &nsb);
+        if (r == 0)
+            fs->sb = nsb;
+    }
+    pthread_mutex_unlock(&fs->alloc_mu);
+    return r;
+}
+
 int fs_alloc_ino(fs_t *fs, uint64_t *ino)
 {
     int r = 0;

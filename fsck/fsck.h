@@ -190,6 +190,11 @@ const char *fsck_scan_value(const fsck_scan_t *s, size_t *len);
 void fsck_scan_close(fsck_scan_t *s);
 
 /* ---- damage.c: which files a rebuild changed ---- */
+/* Pass 6 (unwritten.c): ino's empty B rows below its end number `empty`; its inode's
+ * count of fallocated, unwritten blocks must say the same. */
+void fsck_unwritten_check(fsck_t *f, uint64_t ino, uint64_t empty);
+/* After the block scan: the inodes with a count and no block row at all. */
+void fsck_unwritten_rest(fsck_t *f);
 /* Before lsm_repair_db: records every damaged block's key range (lsm_list_damaged_blocks). */
 void fsck_damage_collect(fsck_t *f);
 /* After passes 2-6: names each file, directory or inode whose rows lay in a dropped block

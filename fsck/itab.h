@@ -23,6 +23,8 @@ enum {
     IT_REMOVED = 1 << 5,      /* cleared or reclaimed: treat as missing from here on */
     IT_HAS_CHILDREN = 1 << 6, /* directory with at least one valid entry */
     IT_MULTI_PARENT = 1 << 7, /* directory named by more than one entry */
+    IT_UNWRITTEN = 1 << 8,    /* file whose inode counts fallocated, unwritten blocks */
+    IT_UNWRITTEN_SEEN = 1 << 9, /* that count was checked against its rows (unwritten.c) */
 };
 
 typedef struct {

@@ -114,6 +114,7 @@ typedef struct {
     uint64_t rows;         /* rows in the group (bad groups) */
     uint64_t beyond;       /* rows past the end of the file */
     uint64_t first_beyond; /* index of the first of them */
+    uint64_t empty;        /* empty rows below the end: fallocated, unwritten blocks */
 } group_t;
 
 static void group_end(fsck_t *f, group_t *g, int type, const char *rows_name)
@@ -129,7 +130,10 @@ static void group_end(fsck_t *f, group_t *g, int type, const char *rows_name)
             fsck_b_delete_rows(b, type, g->ino);
             fsck_commit(f, b);
         }
-    } else if (g->beyond) {
+    } else if (type == FS_ROW_BLOCK && !g->bad) {
+        fsck_unwritten_check(f, g->ino, g->empty);
+    }
+    if (!g->bad && g->beyond) {
         fsck_inode_t *r = itab_live(&f->itab, g->ino);
         if (fsck_problem(f, FSCK_PREEN_OK, Q_DELETE, "Inode %llu (regular file, size %llu) has "
                          "%llu data block(s) past its end, from block %llu.",
@@ -193,6 +197,7 @@ static void check_block(fsck_t *f, group_t *g, const fs_key_t *pk, const char *v
             vlen = (size_t)room;
         }
     }
+    g->empty += vlen == 0;
     f->counts.blocks++;
     f->counts.block_bytes += vlen;
 }
@@ -227,6 +232,7 @@ static void check_blocks(fsck_t *f)
     }
     group_end(f, &g, FS_ROW_BLOCK, "data block(s)");
     fsck_scan_close(&s);
+    fsck_unwritten_rest(f);
 }
 
 /* A POSIX ACL row (fs/schema_acl.h) must hold a valid, non-empty ACL: 1 if it does (or

@@ -129,6 +129,15 @@ static void __attribute__((noreturn)) engine_damage(fsck_t *f, const char *what,
     engine_damage_counted(f, what, msg, 0);
 }
 
+/* The engine's info log during fsck's opens. Everything fsck needs from an open comes
+ * back as its error or a property (a WAL cut short: lsm.wal-gap, reported once by
+ * wal_gap_problem), so the engine's own lines are shown only with -v, not on stderr from
+ * each of the (up to three) opens. */
+static void engine_log(void *arg, int level, const char *msg)
+{
+    fsck_info((fsck_t *)arg, 1, "engine (level %d): %s", level, msg);
+}
+
 static lsm_t *open_store(fsck_t *f, int read_only, int paranoid, char **err)
 {
     lsm_options_t *o = lsm_options_create();
@@ -138,6 +147,7 @@ static lsm_t *open_store(fsck_t *f, int read_only, int paranoid, char **err)
     lsm_options_set_paranoid_checks(o, (unsigned char)paranoid);
     lsm_options_set_disable_auto_compactions(o, 1);
     lsm_options_set_block_cache_size(o, 8u << 20);
+    lsm_options_set_info_log(o, engine_log, f);
     lsm_t *db = read_only ? lsm_open_for_read_only(o, f->store, 0, err)
                           : lsm_open(o, f->store, err);
     lsm_options_destroy(o);

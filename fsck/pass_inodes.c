@@ -124,6 +124,8 @@ static void scan_inodes(fsck_t *f)
                        f->itab.n);
         r->mode = in.mode;
         r->nlink = in.nlink;
+        if (in.unwritten)
+            r->flags |= IT_UNWRITTEN;
         if (S_ISDIR(in.mode))
             r->parent = in.parent;
         else

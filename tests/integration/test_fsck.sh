@@ -101,6 +101,7 @@ damage_case nlink       "ref count is 5, should be 2"              1 0 1
 damage_case unreachable "Unconnected directory inode 4"            1 0 1
 damage_case cycle       "in a cycle of directories"                1 0 1
 damage_case beyond      "past its end, from block 7"               1 0 1
+damage_case unwritten   "Inode 5 counts [1-9][0-9]* fallocated, unwritten block.*but has 0" 1 0 1
 # An orphan is not damage (the next mount reclaims it): -n reports it and exits 0.
 log "damage: orphan"
 if fresh; then
@@ -182,10 +183,13 @@ if fresh && "$DMG" "$STORE" wal-batches >/dev/null; then
     truncate -s $(( $(stat -c %s "$IMG/$first") / 2 )) "$IMG/$first"
     before=$(store_sum)
     run_fsck 4 "write-ahead log was cut short in its middle: .*$first: cut short" -n
+    # said once, by fsck's report (the engine's own line goes to its info log: -v only)
+    assert_eq 1 "$(grep -c 'cut short:' <<<"$FSCK_OUT")" "wal cut: -n names the cut once"
     [ "$before" = "$(store_sum)" ] || fail "wal cut: fsck -n changed the store"
     run_fsck 4 "RUN fsck MANUALLY" -p
     [ "$before" = "$(store_sum)" ] || fail "wal cut: fsck -p changed the store"
     run_fsck 1 "Recover? yes" -y
+    assert_eq 1 "$(grep -c 'cut short:' <<<"$FSCK_OUT")" "wal cut: -y names the cut once"
     run_fsck 0 "" -n
     STORE=$SAVED
 fi

@@ -536,6 +536,12 @@ static int damage_rows(lsm_t *db, const char *cls)
         lsm_writebatch_put(b, k, fs_key_block(k, F2, 0), blk, 300);  /* size is 100 */
         lsm_writebatch_put(b, k, fs_key_block(k, F2, 7), blk, 300);
         lsm_writebatch_put(b, k, fs_key_block(k, F3, 9), blk, 10);
+    } else if (strcmp(cls, "unwritten") == 0) {
+        /* f1 claims every stored block as fallocated and unwritten (each has data) */
+        load_inode(db, F1, &in);
+        in.unwritten = in.blocks ? in.blocks : 1;
+        in.blocks = in.unwritten;
+        put_inode(b, F1, &in);
     } else if (strcmp(cls, "orphan") == 0) {
         in = new_inode(S_IFREG | 0644, 0, 9000, 0);
         put_inode(b, NEXT_FREE, &in);
@@ -599,8 +605,9 @@ int main(int argc, char **argv)
 {
     if (argc != 3) {
         fprintf(stderr, "usage: fsck_damage STORE populate|verify|dangling|nlink|unreachable|"
-                "cycle|beyond|orphan|xattr|hwm|badname|super|badinode|dirlink|nolf|"
-                "sst-flip|sst-data|sst-missing|manifest|wal|wal-batches|snapslots-gone|snapslot-bad\n");
+                "cycle|beyond|unwritten|orphan|xattr|hwm|badname|super|badinode|dirlink|nolf|"
+                "sst-flip|sst-data|sst-missing|manifest|wal|wal-batches|snapslots-gone|"
+                "snapslot-bad\n");
         return 2;
     }
     const char *store = argv[1], *cls = argv[2];

@@ -97,6 +97,39 @@ static void test_inode_roundtrip(void **state)
     }
 }
 
+/* The count of fallocated, unwritten blocks: stored only when > 0 (8 more bytes), so an
+ * inode without one is byte-identical to the older format; 0 in the long form, a count
+ * above st_blocks or on a non-file does not decode. */
+static void test_inode_unwritten(void **state)
+{
+    (void)state;
+    fs_inode_t in = sample_inode(S_IFREG | 0644), out;
+    char buf[FS_INODE_SIZE_MAX];
+    in.blocks = 10;
+    in.unwritten = 7;
+    assert_int_equal(fs_inode_encode(&in, buf), FS_INODE_SIZE_MAX);
+    assert_int_equal(fs_inode_decode(buf, FS_INODE_SIZE_MAX, &out), 0);
+    assert_memory_equal(&in, &out, sizeof(in));
+    /* the short form of the same inode decodes with no count */
+    assert_int_equal(fs_inode_decode(buf, FS_INODE_SIZE, &out), 0);
+    assert_int_equal(out.unwritten, 0);
+    in.unwritten = 0;
+    assert_int_equal(fs_inode_encode(&in, buf), FS_INODE_SIZE);
+    memset(buf + FS_INODE_SIZE, 0, 8);  /* long form holding 0 */
+    assert_int_equal(fs_inode_decode(buf, FS_INODE_SIZE_MAX, &out), -EUCLEAN);
+    in.unwritten = 11;  /* more than st_blocks: the encoder stores st_blocks */
+    assert_int_equal(fs_inode_encode(&in, buf), FS_INODE_SIZE_MAX);
+    assert_int_equal(fs_inode_decode(buf, FS_INODE_SIZE_MAX, &out), 0);
+    assert_int_equal(out.unwritten, 10);
+    buf[FS_INODE_SIZE] = 11;  /* a stored count above st_blocks does not decode */
+    assert_int_equal(fs_inode_decode(buf, FS_INODE_SIZE_MAX, &out), -EUCLEAN);
+    in = sample_inode(S_IFDIR | 0755);
+    in.blocks = 2;
+    in.unwritten = 1;
+    fs_inode_encode(&in, buf);
+    assert_int_equal(fs_inode_decode(buf, FS_INODE_SIZE_MAX, &out), -EUCLEAN);
+}
+
 static void test_super_roundtrip(void **state)
 {
     (void)state;
@@ -137,7 +170,7 @@ static void test_super_encode_rejects(void **state)
     sb.compression = 1;
     assert_int_equal(fs_super_encode(&sb, buf), 0);
     sb = sample_super();
-    sb.features = FS_FEATURE_IFLAGS << 1;  /* the first bit this build does not know */
+    sb.features = FS_FEATURE_UNWRITTEN << 1;  /* the first bit this build does not know */
     assert_int_equal(fs_super_encode(&sb, buf), 0);
     sb = sample_super();
     sb.features = FS_FEATURE_IFLAGS;
@@ -622,6 +655,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_inode_roundtrip),
+        cmocka_unit_test(test_inode_unwritten),
         cmocka_unit_test(test_super_roundtrip),
         cmocka_unit_test(test_super_encode_rejects),
         cmocka_unit_test(test_dentry_roundtrip),
