@@ -210,6 +210,10 @@ void db_soft_error_backoff(lsm_t *db, const char *what, status_t st);
 
 /* ---- db_log.c ---- */
 /* One line to the info log (or stderr), prefixed with the store directory. */
+/* Fits db->opt's file sizes under the largest file the store's location accepts (location.c):
+ * lowers the write buffer (with a warning), the table target size and *manifest_max as
+ * needed. No-op where there is no limit (local file systems). Needs db->dir set. */
+void db_fit_max_file(lsm_t *db, const char *name, uint64_t *manifest_max);
 void db_log(lsm_t *db, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* With mu held, before soft_error is replaced by st: logs a new or changed failure and,
  * while it lasts, a reminder after 1, 2, 4... minutes. */

@@ -310,8 +310,6 @@ static status_t open_impl(const lsm_options_t *options, const char *name, int re
     db->env = db->opt.env ? db->opt.env : &db->default_env;
     db->read_only = read_only;
     db->lock_fd = -1;
-    if (db->opt.write_buffer_size >= MEMTABLE_HUGE_MIN) /* one memtable's worth of blocks */
-        db->mt_pool = arena_pool_new(db->opt.write_buffer_size / ARENA_HUGE_BLOCK + 1);
     mutex_init(&db->mu);
     pthread_mutex_init(&db->reserve_mu, NULL);
     pthread_cond_init(&db->bg_cv, NULL);
@@ -322,6 +320,11 @@ static status_t open_impl(const lsm_options_t *options, const char *name, int re
         db_free(db);
         return st_error(ST_INVALID_ARGUMENT, "empty store path");
     }
+    uint64_t manifest_max = 0;
+    if (!read_only) /* before the memtable pool: the write buffer may shrink */
+        db_fit_max_file(db, name, &manifest_max);
+    if (db->opt.write_buffer_size >= MEMTABLE_HUGE_MIN) /* one memtable's worth of blocks */
+        db->mt_pool = arena_pool_new(db->opt.write_buffer_size / ARENA_HUGE_BLOCK + 1);
 
     status_t st = read_only ? file_reachable(name) : make_dir_if_missing(&db->opt, name);
     char path[4096];
@@ -336,6 +339,8 @@ static status_t open_impl(const lsm_options_t *options, const char *name, int re
 
     vset_options_t vo;
     vset_opts_from(&db->opt, read_only, &vo);
+    if (manifest_max && manifest_max < vo.max_manifest_file_size)
+        vo.max_manifest_file_size = manifest_max;
     vo.db_mu = &db->mu;
     if (!st) {
         int exists = file_exists(fn_current(path, sizeof(path), name));

@@ -790,6 +790,19 @@ int file_space_available(const char *dir, uint64_t *bytes)
     return 0;
 }
 
+uint64_t file_max_size(const char *dir)
+{
+    robj_t o;
+    if (!robj_is_rados(dir))
+        return 0;
+    status_t s = robj_get(dir, &o);
+    if (s) {
+        st_free(s);
+        return 0;
+    }
+    return robj_max_object_size(&o);
+}
+
 int file_space(const char *dir, uint64_t *total, uint64_t *free_bytes, uint64_t *avail)
 {
     if (robj_is_rados(dir)) {

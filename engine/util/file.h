@@ -121,6 +121,9 @@ int file_space_available(const char *dir, uint64_t *bytes);
 /* Total, free and available bytes where dir lives (file system or Ceph cluster); -1 with
  * errno on error. */
 int file_space(const char *dir, uint64_t *total, uint64_t *free_bytes, uint64_t *avail);
+/* The largest single file the store's location accepts, in bytes: 0 = no limit known (local
+ * file systems; RADOS: the cluster's osd_max_object_size). */
+uint64_t file_max_size(const char *dir);
 int file_exists(const char *path);
 status_t file_size(const char *path, uint64_t *size);
 status_t file_mkdir(const char *path);

@@ -51,6 +51,7 @@ status_t robj_list(const robj_t *o, const char *p, int (*fn)(void *, const char 
 { (void)o; (void)fn; (void)a; return no_rados(p); }
 status_t robj_mark_store(const robj_t *o, const char *p) { (void)o; return no_rados(p); }
 int robj_store_exists(const robj_t *o) { (void)o; return 0; }
+uint64_t robj_max_object_size(const robj_t *o) { (void)o; return 0; }
 int robj_space(const robj_t *o, uint64_t *t, uint64_t *f, uint64_t *a)
 { (void)o; (void)t; (void)f; (void)a; errno = ENOTSUP; return -1; }
 status_t robj_lock(const robj_t *o, const char *p, int *h) { (void)o; *h = -1; return no_rados(p); }
@@ -316,6 +317,26 @@ int robj_space(const robj_t *store, uint64_t *total, uint64_t *free_bytes, uint6
     *total = cs.kb * 1024;
     *free_bytes = *avail = cs.kb_avail * 1024;
     return 0;
+}
+
+/* The client's view of osd_max_object_size (its ceph.conf plus the monitors' config
+ * database, which librados reads at connect). librados prints sizes in bytes; a K/M/G
+ * suffix is accepted too in case a build prints one. */
+uint64_t robj_max_object_size(const robj_t *store)
+{
+    (void)store;
+    char v[64];
+    if (rados_conf_get(g.cluster, "osd_max_object_size", v, sizeof(v)) < 0)
+        return 0;
+    char *end;
+    unsigned long long n = strtoull(v, &end, 10);
+    switch (*end) {
+    case 'K': case 'k': n <<= 10; break;
+    case 'M': case 'm': n <<= 20; break;
+    case 'G': case 'g': n <<= 30; break;
+    default: break;
+    }
+    return n;
 }
 
 /* ---- the lock ---- */

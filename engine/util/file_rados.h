@@ -59,6 +59,8 @@ status_t robj_list(const robj_t *store, const char *path,
 /* The store's marker object: a store exists once mkfs (file_mkdir) wrote it. */
 status_t robj_mark_store(const robj_t *store, const char *path);
 int robj_store_exists(const robj_t *store);
+/* The largest object the cluster accepts (osd_max_object_size) in bytes; 0 if unknown. */
+uint64_t robj_max_object_size(const robj_t *store);
 /* The cluster's raw capacity: total, free, available bytes; -1 with errno on error. */
 int robj_space(const robj_t *store, uint64_t *total, uint64_t *free_bytes, uint64_t *avail);
 /* Exclusive lock with a lease on the object, renewed by a thread until robj_unlock.

@@ -15,14 +15,8 @@ set -u
 O=${O:-build/check}
 O=$(cd "$O" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
-skip() { echo "SKIP: $*"; exit 77; }
-FAILS=0
-fail() { FAILS=$((FAILS + 1)); echo "FAIL line ${BASH_LINENO[0]}: $*"; }
-
-[ -x "$O/lsmfs" ] || skip "no $O/lsmfs (build first)"
-nm "$O/lsmfs" 2>/dev/null | grep -q rados_connect || ldd "$O/lsmfs" | grep -q librados ||
-    skip "this build has no RADOS support (librados-dev missing at build time)"
-[ -e /dev/fuse ] && command -v fusermount3 >/dev/null || skip "FUSE is not usable here"
+. "$HERE/../rados/testlib.sh"
+rados_test_prereqs
 
 T=$(mktemp -d /tmp/lsmfs-rados.XXXXXX)
 chmod 755 "$T" # the unprivileged cases of posix_ops must reach the mountpoint
@@ -38,11 +32,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 t0=$SECONDS
-CONF=$(bash "$HERE/../rados/cluster.sh" start "$T/cluster")
-rc=$?
-[ $rc -eq 77 ] && skip "the Ceph daemons are not installed (make deps installs them)"
-[ $rc -eq 0 ] || { echo "FAIL: the test cluster did not start"; tail -20 "$T"/cluster/log/*.log; exit 1; }
-echo "cluster up in $((SECONDS - t0))s"
+rados_test_cluster "$T/cluster"
 export LSMFS_RADOS_CONF=$CONF LSMFS_RADOS_TIMEOUT=20
 S=rados://lsmfs/t1
 mkdir -p "$T/mnt-a" "$T/mnt-b"

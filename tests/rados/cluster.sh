@@ -97,6 +97,8 @@ mon pg warn min per osd = 0
 rados mon op timeout = 10
 rados osd op timeout = 30
 client mount timeout = 15
+# In [global] too so clients (lsmfs) read the same limit (env RADOS_MAX_OBJECT, bytes).
+osd max object size = ${RADOS_MAX_OBJECT:-134217728}
 [mon]
 mon data = $DIR/mon.\$id
 mon cluster log file = $DIR/log/cluster.log
