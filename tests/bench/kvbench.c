@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -859,6 +860,7 @@ typedef struct {
     /* results */
     uint64_t ops, bytes, found;
     uint64_t cpu_ns;                         /* CPU time of this thread's operations */
+    uint64_t majflt;                         /* its major page faults (-1: unknown) */
     uint64_t bad_value, missing, unexpected; /* verification failures */
     char *err;                               /* first backend error */
     char bad_note[160];                      /* first verification failure */
@@ -1102,15 +1104,47 @@ static uint64_t kvb_thread_cpu_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Major page faults of the calling thread so far; UINT64_MAX when unknown. */
+static uint64_t kvb_thread_majflt(void)
+{
+#ifdef RUSAGE_THREAD
+    struct rusage ru;
+    if (getrusage(RUSAGE_THREAD, &ru) == 0)
+        return (uint64_t)ru.ru_majflt;
+#endif
+    return UINT64_MAX;
+}
+
+/* How often the page cache has been dropped on this host (/proc/sys/vm/drop_caches writes,
+ * the drop_pagecache line of /proc/vmstat); -1 when unknown. A drop during a read
+ * benchmark turns a mapped or buffered read into a disk read (a major fault), which the
+ * CPU ns per operation and ops/s then include. */
+static long long kvb_cache_drops(void)
+{
+    FILE *f = fopen("/proc/vmstat", "r");
+    char line[128];
+    long long n = -1;
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "drop_pagecache %lld", &n) == 1)
+            break;
+    fclose(f);
+    return n;
+}
+
 /* Thread body: waits for the start, runs its share and notes the CPU time it used (the
- * calling thread's own work; background flushes and compactions are not in it). */
+ * calling thread's own work; background flushes and compactions are not in it) and the
+ * major page faults it took. */
 static void *kvb_thread_main(void *arg)
 {
     kvb_thread_t *th = arg;
     pthread_barrier_wait(&th->run->start);
-    uint64_t c0 = kvb_thread_cpu_ns();
+    uint64_t c0 = kvb_thread_cpu_ns(), f0 = kvb_thread_majflt();
     kvb_thread_ops(th);
     th->cpu_ns = kvb_thread_cpu_ns() - c0;
+    uint64_t f1 = kvb_thread_majflt();
+    th->majflt = f0 == UINT64_MAX || f1 == UINT64_MAX ? UINT64_MAX : f1 - f0;
     return NULL;
 }
 
@@ -1119,6 +1153,8 @@ typedef struct {
     int ok, ran;
     double ops_s, mb_s, w_per_sync, wamp; /* negative = not available */
     double cpu_ns_op;                     /* foreground CPU ns per operation */
+    double majflt_op;                     /* foreground major page faults per op (-1: unknown) */
+    long long cache_drops;                /* page cache drops on the host meanwhile (-1: unknown) */
     uint64_t ops, found, bad_value, missing, unexpected;
     char note[200];
 } kvb_result_t;
@@ -1142,7 +1178,8 @@ static int kvb_run_bench(const kvb_config_t *cfg, const kvb_backend_t *be, void 
     int rc = 0;
 
     memset(res, 0, sizeof(*res));
-    res->w_per_sync = res->wamp = -1;
+    res->w_per_sync = res->wamp = res->majflt_op = -1;
+    res->cache_drops = -1;
     if (!th)
         return -1;
     pthread_barrier_init(&r.start, NULL, (unsigned)nthreads + 1);
@@ -1174,6 +1211,7 @@ static int kvb_run_bench(const kvb_config_t *cfg, const kvb_backend_t *be, void 
     if (rc == 0) {
         kvb_stats_t s0, s1;
         be->stats(h, 0, &s0);
+        long long drops0 = kvb_cache_drops();
         for (int i = 0; i < nthreads; i++)
             pthread_create(&th[i].tid, NULL, kvb_thread_main, &th[i]);
         pthread_barrier_wait(&r.start);
@@ -1182,11 +1220,18 @@ static int kvb_run_bench(const kvb_config_t *cfg, const kvb_backend_t *be, void 
         for (int i = 0; i < nthreads; i++)
             pthread_join(th[i].tid, NULL);
         double secs = (double)(clock_now_ns() - t0) / 1e9;
+        long long drops1 = kvb_cache_drops();
+        res->cache_drops = drops0 >= 0 && drops1 >= 0 ? drops1 - drops0 : -1;
         res->ran = 1;
         res->ok = 1;
-        uint64_t cpu = 0;
+        uint64_t cpu = 0, majflt = 0;
+        int majflt_known = 1;
         for (int i = 0; i < nthreads; i++) {
             cpu += th[i].cpu_ns;
+            if (th[i].majflt == UINT64_MAX)
+                majflt_known = 0;
+            else
+                majflt += th[i].majflt;
             res->ops += th[i].ops;
             res->found += th[i].found;
             res->bad_value += th[i].bad_value;
@@ -1204,6 +1249,7 @@ static int kvb_run_bench(const kvb_config_t *cfg, const kvb_backend_t *be, void 
             secs = 1e-9;
         res->ops_s = (double)res->ops / secs;
         res->cpu_ns_op = res->ops ? (double)cpu / (double)res->ops : 0;
+        res->majflt_op = !majflt_known ? -1 : res->ops ? (double)majflt / (double)res->ops : 0;
         res->mb_s = (double)bytes / 1048576.0 / secs;
         be->stats(h, 0, &s1);
         if (kvb_bench_writes(bench) && s1.syncs >= 0 && s0.syncs >= 0 && s1.writes >= 0 &&
@@ -1394,10 +1440,14 @@ static void kvb_sequence(kvb_driver_t *d, int bk, int ti, int rep)
             loaded = 1;
         if (!res->ok || res->bad_value || res->missing || res->unexpected)
             d->failed = 1;
+        char faults[96] = "";
+        if (res->majflt_op > 0 || res->cache_drops > 0)
+            snprintf(faults, sizeof(faults), " %.4f majflt/op, page cache dropped %lld times",
+                     res->majflt_op, res->cache_drops);
         fprintf(stderr,
-                "kvbench: %-7s %-12s threads %-2d rep %d/%d: %10.0f ops/s %7.1f MB/s %8.0f cpu ns/op%s%s\n",
+                "kvbench: %-7s %-12s threads %-2d rep %d/%d: %10.0f ops/s %7.1f MB/s %8.0f cpu ns/op%s%s%s\n",
                 be->name, kvb_bench_names[bench], nthreads, rep + 1, cfg->reps, res->ops_s,
-                res->mb_s, res->cpu_ns_op, res->note[0] ? "  " : "", res->note);
+                res->mb_s, res->cpu_ns_op, faults, res->note[0] ? "  " : "", res->note);
     }
     if (h)
         be->close(h);
