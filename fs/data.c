@@ -137,7 +137,10 @@ int fs_data_read(fs_t *fs, uint64_t ino, uint64_t size, uint64_t off, size_t len
 static uint64_t nblocks(uint64_t size, uint32_t bs) { return (size + bs - 1) / bs; }
 
 /* Number of stored blocks of ino with index in [from, to) (to = UINT64_MAX: to the end). */
-static int count_blocks(fs_t *fs, uint64_t ino, uint64_t from, uint64_t to, uint64_t *n)
+/* Counts the stored B rows of [from, to) (to = UINT64_MAX: to the inode's last), or with
+ * empty_only only the empty ones (allocated, never written). */
+static int count_rows(fs_t *fs, uint64_t ino, uint64_t from, uint64_t to, int empty_only,
+                      uint64_t *n)
 {
     char lo[FS_KEY_MAX], hi[FS_KEY_MAX], *err = NULL;
     size_t nlo = fs_key_block(lo, ino, from);
@@ -147,12 +150,27 @@ static int count_blocks(fs_t *fs, uint64_t ino, uint64_t from, uint64_t to, uint
     lsm_readoptions_set_iterate_upper_bound(ro, hi, nhi);
     lsm_iterator_t *it = lsm_create_iterator(fs->db, ro);
     *n = 0;
-    for (lsm_iter_seek(it, lo, nlo); lsm_iter_valid(it); lsm_iter_next(it))
-        (*n)++;
+    for (lsm_iter_seek(it, lo, nlo); lsm_iter_valid(it); lsm_iter_next(it)) {
+        size_t vlen = 0;
+        if (empty_only)
+            lsm_iter_value(it, &vlen);
+        *n += vlen == 0;
+    }
     lsm_iter_get_error(it, &err);
     lsm_iter_destroy(it);
     lsm_readoptions_destroy(ro);
     return err ? fs_err_ino(fs, err, ino, "count data blocks") : 0;
+}
+
+static int count_blocks(fs_t *fs, uint64_t ino, uint64_t from, uint64_t to, uint64_t *n)
+{
+    return count_rows(fs, ino, from, to, 0, n);
+}
+
+int fs_data_count_unwritten(fs_t *fs, uint64_t ino, uint64_t from, uint64_t to, uint64_t *n)
+{
+    *n = 0;
+    return from < to ? count_rows(fs, ino, from, to, 1, n) : 0;
 }
 
 static void dec(uint64_t *blocks, uint64_t n) { *blocks = *blocks > n ? *blocks - n : 0; }

@@ -36,6 +36,8 @@ int fs_data_punch(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t size,
 /* fallocate: the number of blocks in [from, to) that are not stored yet (what allocating
  * the range adds to *blocks). */
 int fs_data_count_absent(fs_t *fs, uint64_t ino, uint64_t from, uint64_t to, uint64_t *n);
+/* fallocate's hold: the number of empty B rows (allocated, never written) in [from, to). */
+int fs_data_count_unwritten(fs_t *fs, uint64_t ino, uint64_t from, uint64_t to, uint64_t *n);
 /* fallocate: stages an empty B row (an allocated block that reads as zeros; it holds no
  * byte, so no byte lies past EOF even beyond the size) for each absent block in
  * [*from, to), at most max of them; advances *from past what it covered and counts the

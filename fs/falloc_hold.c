@@ -6,6 +6,7 @@
  * (in->unwritten > 0), so files never fallocated pay nothing.
  */
 #include "falloc_hold.h"
+#include "data.h"
 
 #include <errno.h>
 #include <time.h>
@@ -47,27 +48,6 @@ int fs_hold_space_for(fs_t *fs, uint64_t blocks)
 }
 
 /* Empty B rows of ino with index in [from, to). */
-static int count_empty(fs_t *fs, uint64_t ino, uint64_t from, uint64_t to, uint64_t *n)
-{
-    char lo[FS_KEY_MAX], hi[FS_KEY_MAX], *err = NULL;
-    *n = 0;
-    if (from >= to)
-        return 0;
-    size_t nlo = fs_key_block(lo, ino, from), nhi = fs_key_block(hi, ino, to);
-    lsm_readoptions_t *ro = lsm_readoptions_create();
-    lsm_readoptions_set_iterate_upper_bound(ro, hi, nhi);
-    lsm_iterator_t *it = lsm_create_iterator(fs->db, ro);
-    for (lsm_iter_seek(it, lo, nlo); lsm_iter_valid(it); lsm_iter_next(it)) {
-        size_t vlen;
-        lsm_iter_value(it, &vlen);
-        *n += vlen == 0;
-    }
-    lsm_iter_get_error(it, &err);
-    lsm_iter_destroy(it);
-    lsm_readoptions_destroy(ro);
-    return err ? fs_err_ino(fs, err, ino, "count allocated blocks") : 0;
-}
-
 /* Takes the empty rows of [from, to) off in->unwritten; *n = how many there were. */
 static int drop_range(fs_t *fs, uint64_t ino, fs_inode_t *in, uint64_t from, uint64_t to,
                       uint64_t *n)
@@ -75,7 +55,7 @@ static int drop_range(fs_t *fs, uint64_t ino, fs_inode_t *in, uint64_t from, uin
     *n = 0;
     if (in->unwritten == 0)
         return 0;
-    int r = count_empty(fs, ino, from, to, n);
+    int r = fs_data_count_unwritten(fs, ino, from, to, n);
     if (r)
         return r;
     if (*n > in->unwritten)  /* a count fsck would fix: never go below 0 */
