@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "testutil.h"
+#include "testdb.h"
 
 #include "db/filename.h"
 #include "db/version_edit.h"
@@ -800,18 +801,6 @@ static void test_model_partitioned(void **state)
     model_run(4);
 }
 
-/* The number after "name: " in lsm.stats. */
-static uint64_t stat_of(lsm_t *db, const char *name)
-{
-    char *v = lsm_property_value(db, "lsm.stats");
-    assert_non_null(v);
-    char *p = strstr(v, name);
-    assert_non_null(p);
-    uint64_t n = strtoull(p + strlen(name) + 2, NULL, 10);
-    lsm_free(v);
-    return n;
-}
-
 /* mmap_reads on (the default): gets and a scan of flushed data read their blocks from the
  * mapping, none through the block cache; off: all through the block cache. Same answers. */
 static void test_mmap_reads_option(void **state)
@@ -850,7 +839,7 @@ static void test_mmap_reads_option(void **state)
         assert_int_equal(n, 3000);
         lsm_iter_destroy(it);
         lsm_readoptions_destroy(ro);
-        uint64_t mapped = stat_of(db, "blocks.mapped-reads"), miss = stat_of(db, "block-cache.misses");
+        uint64_t mapped = tu_stat(db, "blocks.mapped-reads"), miss = tu_stat(db, "block-cache.misses");
         if (on) {
             assert_true(mapped >= 1000 / 30);
             assert_int_equal(miss, 0);

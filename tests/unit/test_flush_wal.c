@@ -18,17 +18,9 @@
 
 #include "lsm.h"
 #include "testutil.h"
+#include "testdb.h"
 
-static unsigned long long wal_syncs(lsm_t *db)
-{
-    char *s = lsm_property_value(db, "lsm.stats");
-    assert_non_null(s);
-    const char *p = strstr(s, "wal.syncs: ");
-    assert_non_null(p);
-    unsigned long long n = strtoull(p + strlen("wal.syncs: "), NULL, 10);
-    lsm_free(s);
-    return n;
-}
+static unsigned long long wal_syncs(lsm_t *db) { return tu_stat(db, "wal.syncs"); }
 
 /* Total size of the *.log files in dir, as the kernel sees them. */
 static long long log_bytes(const char *dir)
@@ -55,13 +47,9 @@ static void test_sync_argument_is_honoured(void **state)
 {
     (void)state;
     char dir[64];
-    assert_int_equal(tu_make_tmpdir(dir, sizeof(dir), "test_flush_wal"), 0);
-    lsm_options_t *o = lsm_options_create();
-    lsm_options_set_create_if_missing(o, 1);
+    lsm_options_t *o;
+    lsm_t *db = tu_open_fresh(dir, sizeof(dir), "test_flush_wal", &o);
     char *err = NULL;
-    lsm_t *db = lsm_open(o, dir, &err);
-    assert_null(err);
-    assert_non_null(db);
     lsm_writeoptions_t *wo = lsm_writeoptions_create(); /* not synced */
     long long before = log_bytes(dir);
     lsm_put(db, wo, "key", 3, "value", 5, &err);

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "testutil.h"
+#include "testdb.h"
 
 #include "db/db_impl.h"
 #include "util/mutex.h"
@@ -142,13 +143,8 @@ static void test_engine_checks_db_mutex(void **state)
 {
     (void)state;
     char dir[64];
-    assert_int_equal(tu_make_tmpdir(dir, sizeof(dir), "test_mutex"), 0);
-    lsm_options_t *o = lsm_options_create();
-    lsm_options_set_create_if_missing(o, 1);
-    char *err = NULL;
-    lsm_t *db = lsm_open(o, dir, &err);
-    assert_null(err);
-    assert_non_null(db);
+    lsm_options_t *o;
+    lsm_t *db = tu_open_fresh(dir, sizeof(dir), "test_mutex", &o);
     EXPECT_ABORT(tu_run_child(schedule_unlocked_fn, db));
     /* with it, in this process (a child could inherit db->mu locked by a background
      * thread of ours): an assertion failure would end the test here */
