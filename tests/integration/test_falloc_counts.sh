@@ -53,6 +53,14 @@ dd if="$TMPROOT/two" of="$MNT/c" bs=$((2 * BS)) seek=300 oflag=seek_bytes conv=n
     status=none || fail "write across c's EOF block"
 assert_eq $((3 * PER)) "$(blocks "$MNT/c")" "st_blocks after a write from the EOF block on"
 
+# ZERO_RANGE past EOF (inside the EOF block) grows the size over the empty row, which a
+# write past the new EOF then fills
+fallocate -l 100 "$MNT/z" || fail "fallocate -l 100 z"
+fallocate -z -o 150 -l 10 "$MNT/z" || fail "ZERO_RANGE past EOF of z"
+assert_eq 160 "$(stat -c %s "$MNT/z")" "size after ZERO_RANGE past EOF"
+put_at "$MNT/z" 170 hello || fail "write at 170 of z"
+assert_eq "$PER" "$(blocks "$MNT/z")" "st_blocks after the write into z's EOF block"
+
 fsck_clean "after writes into fallocated EOF blocks"
 
 # the bytes are where they were written, zeros around them
@@ -74,6 +82,8 @@ fallocate -p -o 0 -l $((2 * BS)) "$MNT/k" || fail "punch blocks 0-1 of k"
 assert_eq "$PER" "$(blocks "$MNT/k")" "st_blocks after punching k's first two blocks"
 truncate -s "$BS" "$MNT/c"
 assert_eq "$PER" "$(blocks "$MNT/c")" "st_blocks after truncate of c to one block"
+fallocate -z -n -o 0 -l "$BS" "$MNT/z" || fail "ZERO_RANGE over all of z"
+assert_eq 0 "$(blocks "$MNT/z")" "st_blocks after ZERO_RANGE over all of z"
 
 fsck_clean "after the truncates and the punch"
 fs_done
