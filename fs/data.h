@@ -49,4 +49,21 @@ int fs_data_allocate(fs_t *fs, lsm_writebatch_t *b, uint64_t ino, uint64_t *bloc
 int fs_data_seek(fs_t *fs, uint64_t ino, uint64_t size, uint64_t off, int whence,
                  uint64_t *out);
 
+/* Test builds (LSM_TESTING) only: asserts that in->blocks is the number of the file's B
+ * rows, in->unwritten the number of its empty ones, and that no row lies past the block
+ * holding EOF. Called with the inode's lock held, after a change to the file committed;
+ * a file of more than FS_DATA_CHECK_MAX_ROWS rows is not recounted (time). Release
+ * builds: nothing. */
+#define FS_DATA_CHECK_MAX_ROWS 16384
+#ifdef LSM_TESTING
+void fs_data_assert_counts(fs_t *fs, uint64_t ino, const fs_inode_t *in);
+#else
+static inline void fs_data_assert_counts(fs_t *fs, uint64_t ino, const fs_inode_t *in)
+{
+    (void)fs;
+    (void)ino;
+    (void)in;
+}
+#endif
+
 #endif

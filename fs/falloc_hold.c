@@ -69,9 +69,14 @@ int fs_hold_write(fs_t *fs, uint64_t ino, fs_inode_t *in, uint64_t off, uint64_t
 {
     uint64_t bs = fs->bsize;
     *used = 0;
-    if (len == 0 || off >= in->size)  /* no row lies past EOF */
+    /* No row lies past the block holding EOF, but that block's row may be empty (mode 0
+     * of a length that is no block multiple, KEEP_SIZE over EOF): a write starting at or
+     * past EOF but inside that block fills it too, so the test is by block, not byte. */
+    uint64_t first = off / bs, eof_blocks = (in->size + bs - 1) / bs;
+    if (len == 0 || first >= eof_blocks)
         return 0;
-    return drop_range(fs, ino, in, off / bs, (off + len - 1) / bs + 1, used);
+    uint64_t last = (off + len - 1) / bs + 1;
+    return drop_range(fs, ino, in, first, last < eof_blocks ? last : eof_blocks, used);
 }
 
 int fs_hold_truncate(fs_t *fs, uint64_t ino, fs_inode_t *in, uint64_t new_size,

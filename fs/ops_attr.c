@@ -152,8 +152,10 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
     fs_batch_inode(b, ino, &in);
     r = fs_commit_ex(fs, b, frees);
     b = NULL;
-    if (r == 0)
+    if (r == 0) {
         fs_hold_add(fs, -(int64_t)held_freed);
+        fs_data_assert_counts(fs, ino, &in);  /* test builds */
+    }
 out:
     if (b)
         lsm_writebatch_destroy(b);

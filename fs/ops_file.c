@@ -79,6 +79,7 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         if ((r = fs_commit_ex(fs, b, 1)) != 0)
             goto out;
         fs_hold_add(fs, -(int64_t)freed);
+        fs_data_assert_counts(fs, ino, &in);  /* test builds */
     }
     fs_itab_open(fs->itab, ino);
 out:
@@ -199,8 +200,10 @@ static int write_locked(fuse_req_t req, fs_t *fs, uint64_t ino, fs_inode_t *in,
     fs_batch_inode(b, ino, in);
     /* a write that only fills held blocks was promised its room (falloc_hold.h) */
     r = used > 0 && in->blocks == old_blocks ? fs_hold_commit(fs, b) : fs_commit(fs, b);
-    if (r == 0)
+    if (r == 0) {
         fs_hold_add(fs, -(int64_t)used);
+        fs_data_assert_counts(fs, ino, in);  /* test builds */
+    }
     /* The kernel caches attributes for attr_timeout and cannot know st_blocks. Without
      * the writeback cache it marks st_blocks (with size, mtime, ctime) stale itself when a
      * WRITE or a page writeback completes, and the next stat asks us: no notification
@@ -360,6 +363,8 @@ void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t 
     if ((r = fs_commit_ex(fs, b, 1)) == 0)
         fs_hold_add(fs, -(int64_t)freed);
 out:
+    if (r == 0)
+        fs_data_assert_counts(fs, ino, &in);  /* test builds */
     fs_iunlock(fs->itab, ino);
     fs_reply_err(req, r);
 }

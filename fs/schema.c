@@ -320,7 +320,9 @@ size_t fs_inode_encode(const fs_inode_t *ino, char *out)
     p = put_le(p, ino->generation, 8);
     p = put_le(p, ino->parent, 8);
     p = put_le(p, ino->blocks, 8);
-    /* never more unwritten blocks than stored ones (the row must decode; fsck recounts) */
+    /* never more unwritten blocks than stored ones: a last defence that keeps the row
+     * decodable (the daemon never stages more: fs_batch_inode asserts it in test builds;
+     * fsck recounts) */
     uint64_t unwritten = ino->unwritten < ino->blocks ? ino->unwritten : ino->blocks;
     if (unwritten > 0 && S_ISREG(ino->mode))
         p = put_le(p, unwritten, 8);

@@ -60,6 +60,9 @@ int fs_inode_load(fs_t *fs, uint64_t ino, fs_inode_t *out)
 
 void fs_batch_inode(lsm_writebatch_t *b, uint64_t ino, const fs_inode_t *in)
 {
+    /* a file never counts more unwritten blocks than stored ones (the encoder caps it,
+     * a last defence that keeps the row decodable: a test build stops here instead) */
+    FS_ASSERT(in->unwritten <= in->blocks);
     fs_row_put_inode(b, ino, in);
 }
 
