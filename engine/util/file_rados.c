@@ -42,6 +42,10 @@ status_t robj_write(const robj_t *o, const char *p, const void *d, size_t n, uin
 { (void)o; (void)d; (void)n; (void)off; return no_rados(p); }
 status_t robj_write_full(const robj_t *o, const char *p, const void *d, size_t n)
 { (void)o; (void)d; (void)n; return no_rados(p); }
+status_t robj_aio_write(const robj_t *o, const char *p, const void *d, size_t n, uint64_t off,
+                        robj_aio_t **out)
+{ (void)o; (void)d; (void)n; (void)off; *out = NULL; return no_rados(p); }
+status_t robj_aio_finish(robj_aio_t *a, const char *p) { (void)a; return no_rados(p); }
 status_t robj_read(const robj_t *o, const char *p, void *b, size_t n, uint64_t off, size_t *got)
 { (void)o; (void)b; (void)n; (void)off; *got = 0; return no_rados(p); }
 status_t robj_stat(const robj_t *o, const char *p, uint64_t *s) { (void)o; (void)s; return no_rados(p); }
@@ -228,6 +232,45 @@ status_t robj_write(const robj_t *o, const char *path, const void *data, size_t 
         n -= k;
     }
     return NULL;
+}
+
+struct robj_aio {
+    rados_completion_t c;
+};
+
+status_t robj_aio_write(const robj_t *o, const char *path, const void *data, size_t n,
+                        uint64_t off, robj_aio_t **out)
+{
+    *out = NULL;
+    if (n > ROBJ_AIO_MAX)
+        return st_io(EINVAL, "%s: asynchronous write of %zu bytes (at most %u)", path, n,
+                     ROBJ_AIO_MAX);
+    robj_aio_t *a = malloc(sizeof(*a));
+    if (!a)
+        return st_io(ENOMEM, "%s: write", path);
+    int r = rados_aio_create_completion2(NULL, NULL, &a->c);
+    if (r < 0) {
+        free(a);
+        return rerr(r, path, "write (completion)");
+    }
+    r = rados_aio_write(o->io, o->oid, a->c, data, n, off);
+    if (r < 0) {
+        rados_aio_release(a->c);
+        free(a);
+        return rerr(r, path, "write");
+    }
+    *out = a;
+    return NULL;
+}
+
+status_t robj_aio_finish(robj_aio_t *a, const char *path)
+{
+    rados_aio_wait_for_complete(a->c);
+    int r = rados_aio_get_return_value(a->c);
+    rados_aio_release(a->c);
+    free(a);
+    return r < 0 ? rerr(r, path, r == -EFBIG ? "write past the object size limit "
+                        "(osd_max_object_size)" : "write") : NULL;
 }
 
 status_t robj_write_full(const robj_t *o, const char *path, const void *data, size_t n)
