@@ -6,6 +6,15 @@
  * continued until done or failed. In LSM_TESTING builds each operation first asks the
  * env's fault hook, which may fail it (on either backend). The backend is chosen per
  * operation by the path alone, so callers never learn which one runs.
+ *
+ * RADOS writes are pipelined without changing what a caller can rely on: the bytes an
+ * append spills from the write buffer go out as asynchronous object writes, up to
+ * WFILE_RADOS_INFLIGHT at once (librados applies one client's writes to one object in
+ * order), and wfile_flush, wfile_sync, wfile_truncate and wfile_close wait for every one
+ * of them. So a flushed byte is still an acknowledged byte (a WAL group returns only after
+ * its flush), while a table or a large record costs about one round trip per
+ * WFILE_RADOS_INFLIGHT chunks instead of one per chunk. A failed write is reported by the
+ * call that waits for it (the next spill, flush, sync or close) - never lost.
  */
 #define _GNU_SOURCE
 #include "util/file.h"
@@ -26,6 +35,7 @@
 #include <unistd.h>
 
 #define WBUF_SIZE (64 * 1024)
+#define WFILE_RADOS_INFLIGHT 8   /* asynchronous RADOS writes one file keeps in flight */
 
 #ifdef LSM_TESTING
 #define FAULT(env, op, path)                                                     \
@@ -56,6 +66,12 @@ struct wfile {
     char *path;
     int remote;        /* a RADOS object (ro) instead of fd */
     robj_t ro;
+    /* remote only: started writes, oldest first (a ring), each with its copy of the bytes */
+    struct {
+        robj_aio_t *aio;
+        char *data;
+    } flight[WFILE_RADOS_INFLIGHT];
+    int nflight, first;
     char buf[WBUF_SIZE];
 };
 
@@ -127,12 +143,68 @@ status_t wfile_open(env_t *env, const char *path, int append, wfile_t **out)
     return NULL;
 }
 
+/* Waits for the oldest started RADOS write and releases it. */
+static status_t land_oldest(wfile_t *f)
+{
+    int i = f->first;
+    status_t s = robj_aio_finish(f->flight[i].aio, f->path);
+    free(f->flight[i].data);
+    f->flight[i].aio = NULL;
+    f->flight[i].data = NULL;
+    f->first = (i + 1) % WFILE_RADOS_INFLIGHT;
+    f->nflight--;
+    return s;
+}
+
+/* Waits for every started RADOS write; the first failure is returned, all are released. */
+static status_t land_all(wfile_t *f)
+{
+    status_t first = NULL;
+    while (f->nflight > 0) {
+        status_t s = land_oldest(f);
+        if (s && !first)
+            first = s;
+        else
+            st_free(s);
+    }
+    return first;
+}
+
+/* Starts the RADOS writes of p[0..n) at off, in chunks of at most ROBJ_AIO_MAX, waiting
+ * for the oldest whenever WFILE_RADOS_INFLIGHT are in flight. */
+static status_t remote_start(wfile_t *f, const char *p, size_t n, uint64_t off)
+{
+    while (n > 0) {
+        size_t k = n > ROBJ_AIO_MAX ? ROBJ_AIO_MAX : n;
+        if (f->nflight == WFILE_RADOS_INFLIGHT)
+            ST_RETURN_IF_ERR(land_oldest(f));
+        char *copy = malloc(k);
+        if (!copy)
+            return st_io(ENOMEM, "%s: write", f->path);
+        memcpy(copy, p, k);
+        robj_aio_t *a;
+        status_t s = robj_aio_write(&f->ro, f->path, copy, k, off, &a);
+        if (s) {
+            free(copy);
+            return s;
+        }
+        int i = (f->first + f->nflight) % WFILE_RADOS_INFLIGHT;
+        f->flight[i].aio = a;
+        f->flight[i].data = copy;
+        f->nflight++;
+        p += k;
+        off += k;
+        n -= k;
+    }
+    return NULL;
+}
+
 static status_t write_all(wfile_t *f, const char *p, size_t n)
 {
     FAULT(f->env, FOP_WRITE, f->path);
     uint64_t off = f->size - f->buffered;
     if (f->remote) {
-        ST_RETURN_IF_ERR(robj_write(&f->ro, f->path, p, n, off));
+        ST_RETURN_IF_ERR(remote_start(f, p, n, off));
         OBSERVE(f->env, FOP_WRITE, f->path, off, n);
         return NULL;
     }
@@ -151,7 +223,8 @@ static status_t write_all(wfile_t *f, const char *p, size_t n)
     return NULL;
 }
 
-status_t wfile_flush(wfile_t *f)
+/* Hands the buffered bytes to the backend (on RADOS: started, not waited for). */
+static status_t spill(wfile_t *f)
 {
     if (f->buffered == 0)
         return NULL;
@@ -160,6 +233,19 @@ status_t wfile_flush(wfile_t *f)
      * must not assume any of it reached the file. */
     f->buffered = 0;
     return s;
+}
+
+status_t wfile_flush(wfile_t *f)
+{
+    status_t s = spill(f);
+    if (!f->remote)
+        return s;
+    status_t l = land_all(f);  /* a flushed byte is an acknowledged byte (see top) */
+    if (s) {
+        st_free(l);
+        return s;
+    }
+    return l;
 }
 
 status_t wfile_append(wfile_t *f, const void *data, size_t n)
@@ -178,7 +264,7 @@ status_t wfile_append(wfile_t *f, const void *data, size_t n)
     f->size += room;
     p += room;
     n -= room;
-    ST_RETURN_IF_ERR(wfile_flush(f));
+    ST_RETURN_IF_ERR(spill(f));
     if (n >= WBUF_SIZE) {
         /* Write first: write_all reports the offset (f->size - f->buffered) to the io
          * observer, which must be where these bytes start. */
@@ -279,6 +365,11 @@ const char *wfile_path(const wfile_t *f) { return f->path; }
 status_t wfile_truncate(wfile_t *f, uint64_t size)
 {
     f->buffered = 0;
+    /* Writes still in flight would land after the truncate: wait for them first. Their
+     * failures do not matter here: whatever they wrote is being cut off (a caller
+     * truncates back after an error it was already given). */
+    if (f->remote)
+        st_free(land_all(f));
     FAULT(f->env, FOP_TRUNCATE, f->path);
     if (f->remote) {
         ST_RETURN_IF_ERR(robj_trunc(&f->ro, f->path, size));

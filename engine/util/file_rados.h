@@ -44,6 +44,16 @@ typedef struct robj {
 status_t robj_get(const char *path, robj_t *o);
 /* Writes n bytes at off (an acknowledged write). */
 status_t robj_write(const robj_t *o, const char *path, const void *data, size_t n, uint64_t off);
+/* The same write, started and not waited for: librados applies the writes one client
+ * sends to one object in the order they were started. data must stay untouched until
+ * robj_aio_finish; n is at most ROBJ_AIO_MAX. On an error nothing was started. */
+#define ROBJ_AIO_MAX (16u << 20)
+typedef struct robj_aio robj_aio_t;
+status_t robj_aio_write(const robj_t *o, const char *path, const void *data, size_t n,
+                        uint64_t off, robj_aio_t **out);
+/* Waits for a started write (acknowledged or failed), returns how it ended and releases
+ * it. Every started write is finished exactly once. */
+status_t robj_aio_finish(robj_aio_t *a, const char *path);
 /* Replaces the whole object atomically. */
 status_t robj_write_full(const robj_t *o, const char *path, const void *data, size_t n);
 /* Reads up to n bytes at off; *got < n only at the object's end. */
