@@ -18,7 +18,8 @@
  * edited in parallel. Meanwhile: one mutex guards it, it only grows (an I/O context stays
  * valid until exit), a lock slot is reused only after its renewal thread was joined, and
  * the settings are read once at the first connect (one cluster per process). At exit the
- * renewal threads are joined and the client is shut down (shutdown_at_exit).
+ * renewal threads are joined and the client is shut down (shutdown_at_exit); a child of
+ * fork() starts with no connection of its own (fork_child).
  */
 #define _GNU_SOURCE
 #include "util/file_rados.h"
@@ -66,6 +67,7 @@ int robj_is_lock_handle(int h) { (void)h; return 0; }
 #else
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -103,7 +105,8 @@ static struct {
     pthread_mutex_t mu;
     rados_t cluster;
     int connected;
-    int exit_hook;      /* shutdown_at_exit registered (once per process) */
+    int exit_hook;      /* shutdown_at_exit registered (once per process, children too) */
+    int fork_hook;      /* the fork handlers registered (inherited by children: once) */
     ioslot_t *ios;
     lockslot_t locks[MAX_LOCKS];
 } g = { .mu = PTHREAD_MUTEX_INITIALIZER };
@@ -159,6 +162,42 @@ static void shutdown_at_exit(void)
     pthread_mutex_unlock(&g.mu);
 }
 
+/* fork(): the child inherits the connection but none of librados' threads, so it must
+ * never use (or shut down) that handle. The prepare/parent handlers hold g.mu across the
+ * fork so the child's copy is consistent; the child forgets the inherited client, its I/O
+ * contexts and lock slots (leaked, not closed: closing needs the threads) and connects
+ * afresh on first use. Locks held by the parent stay the parent's. */
+static void fork_prepare(void) { pthread_mutex_lock(&g.mu); }
+static void fork_parent(void) { pthread_mutex_unlock(&g.mu); }
+static void fork_child(void)
+{
+    g.connected = 0;
+    g.ios = NULL;
+    for (int i = 0; i < MAX_LOCKS; i++)
+        g.locks[i].used = 0;
+    pthread_mutex_unlock(&g.mu);
+}
+
+static void *connect_main(void *arg)
+{
+    rados_t *c = arg;
+    return (void *)(intptr_t)rados_connect(*c);
+}
+
+/* rados_connect on a thread of its own: librados draws the client's address nonce from a
+ * per-thread generator, which a fork() copies; connecting from the forking thread of two
+ * children of one parent would give both the same address, and fencing one (blocklisting
+ * a dead lock holder) would fence the other. A new thread seeds a new generator. */
+static int connect_on_fresh_thread(rados_t c)
+{
+    pthread_t t;
+    void *rv;
+    if (pthread_create(&t, NULL, connect_main, &c) != 0)
+        return rados_connect(c);
+    pthread_join(t, &rv);
+    return (int)(intptr_t)rv;
+}
+
 /* Connects once per process (under g.mu). */
 static status_t connect_locked(const char *path)
 {
@@ -183,7 +222,7 @@ static status_t connect_locked(const char *path)
     rados_conf_set(c, "client_mount_timeout", t);
     rados_conf_set(c, "rados_mon_op_timeout", t);
     rados_conf_set(c, "rados_osd_op_timeout", t);
-    r = rados_connect(c);
+    r = connect_on_fresh_thread(c);
     if (r < 0) {
         rados_shutdown(c);
         return st_io(-r, "%s: cannot reach the Ceph cluster as %s (config %s, timeout %ss)",
@@ -193,6 +232,8 @@ static status_t connect_locked(const char *path)
     g.connected = 1;
     if (!g.exit_hook && atexit(shutdown_at_exit) == 0)
         g.exit_hook = 1;
+    if (!g.fork_hook && pthread_atfork(fork_prepare, fork_parent, fork_child) == 0)
+        g.fork_hook = 1;
     return NULL;
 }
 
