@@ -257,7 +257,7 @@ fs_setup() { # [mkfs options]
     [ "$LSMFS_TARGET" = lsmfs ] && fs_require_lsmfs
     TMPROOT=$(mktemp -d /tmp/lsmfs-it.XXXXXX) || exit 1
     chmod 755 "$TMPROOT"
-    STORE=$TMPROOT/store
+    STORE=${LSMFS_IT_STORE:-$TMPROOT/store}  # e.g. rados://POOL/NAME (test_rados.sh)
     MNT=$TMPROOT/mnt
     trap _fs_cleanup EXIT
     trap _fs_trap_signal INT TERM

@@ -2,8 +2,8 @@
 # test_rados.sh - lsmfs on a store in Ceph RADOS (rados://POOL/NAME), against a one-node
 # cluster this test starts in its temp folder (tests/rados/cluster.sh) and always stops.
 #
-# Checks: mkfs/mount/write/remount/read back/fsck on a RADOS store; posix_ops and a short
-# fsx run on it; a second mount of the
+# Checks: mkfs/mount/write/remount/read back/fsck on a RADOS store; posix_ops, a short fsx
+# run and test_tree.sh (on /usr/include/linux) on it; a second mount of the
 # store is refused while the first holds its lock; a frozen owner is taken over with
 # -o takeover and fenced (its late writes fail, the new owner's data is intact); one-line
 # errors, within the timeout, for an unreachable cluster, a missing pool, a missing store
@@ -53,6 +53,14 @@ if [ -x "$O/tools/posix_ops" ] && [ -x "$O/tools/fsx" ]; then
         -m "$T/fsx.model" "$T/mnt-a/fsx" >"$T/fsx.out" 2>&1 ||
         { fail "fsx on the RADOS store"; tail -20 "$T/fsx.out"; }
     rm -rf "$T/mnt-a/posix" "$T/mnt-a/fsx"
+fi
+# The tree test (a real source tree copied in with cp -a, compared entry by entry, compared
+# again after a remount, hard links and renames, then removed) on a second RADOS store,
+# through the integration library (LSMFS_IT_STORE names the store instead of a folder).
+if [ -d /usr/include/linux ]; then
+    LSMFS_IT_STORE=rados://lsmfs/tree TREE_SRC=/usr/include/linux O="$O" \
+        timeout -k 10 600 bash "$HERE/test_tree.sh" >"$T/tree.out" 2>&1 ||
+        { fail "test_tree on a RADOS store"; tail -20 "$T/tree.out"; }
 fi
 mkdir -p "$T/mnt-a/d/e" && echo hello >"$T/mnt-a/d/e/f" &&
     head -c 3000000 /dev/urandom >"$T/mnt-a/big" && ln -s d/e/f "$T/mnt-a/sl" &&
