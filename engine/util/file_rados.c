@@ -126,6 +126,16 @@ static status_t rerr(int r, const char *path, const char *what)
     return st_io(-r, "%s: %s", path, what);
 }
 
+/* Ends a held lock's renewal thread and waits for it (the lock itself stays). */
+static void stop_renewer(lockslot_t *l)
+{
+    pthread_mutex_lock(&l->mu);
+    l->stop = 1;
+    pthread_cond_signal(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+    pthread_join(l->renewer, NULL);
+}
+
 /* At exit: ends every lock renewal thread (a lock still held is left to its lease, as a
  * crash would), closes the I/O contexts and shuts the client down, so that librados'
  * threads are gone before the C++ runtime destroys librados' static objects under them
@@ -139,11 +149,7 @@ static void shutdown_at_exit(void)
         pthread_mutex_unlock(&g.mu);
         if (!l)
             continue;
-        pthread_mutex_lock(&l->mu);
-        l->stop = 1;
-        pthread_cond_signal(&l->cv);
-        pthread_mutex_unlock(&l->mu);
-        pthread_join(l->renewer, NULL);
+        stop_renewer(l);
         pthread_mutex_lock(&g.mu);
         l->used = 0;
         pthread_mutex_unlock(&g.mu);
@@ -639,11 +645,7 @@ void robj_unlock(int handle)
     if (!robj_is_lock_handle(handle))
         return;
     lockslot_t *l = &g.locks[handle - LOCK_HANDLE_BASE];
-    pthread_mutex_lock(&l->mu);
-    l->stop = 1;
-    pthread_cond_signal(&l->cv);
-    pthread_mutex_unlock(&l->mu);
-    pthread_join(l->renewer, NULL);
+    stop_renewer(l);
     /* A clean release leaves no owner behind to fence. */
     rados_rmxattr(l->io, l->oid, OWNER_XATTR);
     rados_unlock(l->io, l->oid, LOCK_NAME, l->cookie);
