@@ -73,6 +73,7 @@ typedef struct db_stats {
     _Atomic uint64_t user_bytes_written; /* batch bytes accepted */
     _Atomic uint64_t gets, gets_found;
     _Atomic uint64_t wal_files;
+    _Atomic uint64_t wal_file_syncs; /* fdatasyncs run (a syncing group with a clean WAL runs none) */
 } db_stats_t;
 
 struct lsm_t {

@@ -40,6 +40,7 @@ static void stats_text(lsm_t *db, buf_t *b)
     buf_printf(b, "wal.bytes: %llu\n", (unsigned long long)w.wal_bytes);
     buf_printf(b, "wal.syncs: %llu\n", (unsigned long long)w.syncs);
     buf_printf(b, "wal.writes-per-sync: %.2f\n", w.writes_per_sync);
+    buf_printf(b, "wal.file-syncs: %llu\n", (unsigned long long)ld(&s->wal_file_syncs));
     buf_printf(b, "wal.files: %llu\n", (unsigned long long)ld(&s->wal_files));
     buf_printf(b, "write.waits: %llu\n", (unsigned long long)w.waits);
     buf_printf(b, "write.blocks: %llu\n", (unsigned long long)w.blocks);

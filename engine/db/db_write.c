@@ -296,6 +296,7 @@ static status_t cb_wal_write(void *arg, wt_group_t *g)
     if (wrote)
         db->wal_dirty = 1;
     if (g->need_sync && db->wal_dirty) {
+        atomic_fetch_add(&db->stats.wal_file_syncs, 1);
         st = log_writer_sync(w);
         if (st) {
             /* After a failed fdatasync the kernel may have dropped the dirty pages: nothing

@@ -123,7 +123,7 @@ typedef struct wt_stats {
     uint64_t max_group_size;
     uint64_t parallel_groups; /* groups whose members inserted in parallel */
     uint64_t wal_bytes;       /* batch bytes handed to wal_write */
-    uint64_t syncs;           /* groups with need_sync (one fdatasync each) */
+    uint64_t syncs;           /* groups with need_sync (each runs at most one fdatasync) */
     double writes_per_sync;   /* members of syncing groups / syncs */
     uint64_t waits;           /* times a writer had to wait for another thread */
     uint64_t blocks;          /* ... of which it went to sleep in the kernel */

@@ -1,8 +1,10 @@
 /*
  * test_flush_wal.c - lsm_flush_wal honours its `sync` argument: sync = 0 leaves the WAL's
  * bytes in the kernel (the log file already holds them) without a device flush, sync = 1
- * adds exactly one fdatasync (counted by "wal.syncs" in lsm.stats), and both report no
- * error on a healthy store.
+ * adds exactly one fdatasync, and both report no error on a healthy store. lsm.stats
+ * counts syncing write groups ("wal.syncs") apart from the fdatasyncs they ran
+ * ("wal.file-syncs"): a sync of a WAL with nothing new since the last one is a group that
+ * runs none.
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -21,6 +23,7 @@
 #include "testdb.h"
 
 static unsigned long long wal_syncs(lsm_t *db) { return tu_stat(db, "wal.syncs"); }
+static unsigned long long file_syncs(lsm_t *db) { return tu_stat(db, "wal.file-syncs"); }
 
 /* Total size of the *.log files in dir, as the kernel sees them. */
 static long long log_bytes(const char *dir)
@@ -54,16 +57,29 @@ static void test_sync_argument_is_honoured(void **state)
     long long before = log_bytes(dir);
     lsm_put(db, wo, "key", 3, "value", 5, &err);
     assert_null(err);
-    unsigned long long s0 = wal_syncs(db);
+    unsigned long long s0 = wal_syncs(db), f0 = file_syncs(db);
 
     lsm_flush_wal(db, 0, &err);
     assert_null(err);
     assert_int_equal(wal_syncs(db), s0);         /* no device flush */
+    assert_int_equal(file_syncs(db), f0);
     assert_true(log_bytes(dir) > before);        /* the record is in the kernel */
 
     lsm_flush_wal(db, 1, &err);
     assert_null(err);
-    assert_int_equal(wal_syncs(db), s0 + 1);     /* one fdatasync */
+    assert_int_equal(wal_syncs(db), s0 + 1);     /* one syncing group ... */
+    assert_int_equal(file_syncs(db), f0 + 1);    /* ... that ran one fdatasync */
+
+    lsm_flush_wal(db, 1, &err);                  /* nothing new: a group, no fdatasync */
+    assert_null(err);
+    assert_int_equal(wal_syncs(db), s0 + 2);
+    assert_int_equal(file_syncs(db), f0 + 1);
+
+    lsm_put(db, wo, "key2", 4, "value", 5, &err);
+    assert_null(err);
+    lsm_flush_wal(db, 1, &err);                  /* a new record: synced again */
+    assert_null(err);
+    assert_int_equal(file_syncs(db), f0 + 2);
 
     lsm_writeoptions_destroy(wo);
     lsm_close(db);
