@@ -94,6 +94,7 @@ typedef struct fs {
     const lsm_snapshot_t *snap; /* NULL: the live store; set only in snapview's read-only
                                  * views, whose ropt reads at it (data.c's iterators too) */
     struct fs_reclaimq *rq;     /* batch reclaimer (reclaim_queue.h), NULL: reclaim inline */
+    struct fs_read_pool *rpool; /* large READs off the ring workers (read_pool.h), or NULL */
 } fs_t;
 
 /* ---- lifecycle (lifecycle.c) ---- */
@@ -198,6 +199,8 @@ void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
 /* ops_file.c: loads inode ino of fs into *in and reads size bytes at off into a new *buf
  * (free it), *got of them. 0 or -errno (then *buf is NULL). Shared by read and the
  * snapshot view's read. */
+/* Answers READ req of ino (ops_file.c): fs_op_read, or the read pool (read_pool.h). */
+void fs_serve_read(fs_t *fs, fuse_req_t req, uint64_t ino, size_t size, off_t off);
 int fs_read_buf(fs_t *fs, uint64_t ino, size_t size, off_t off, fs_inode_t *in, char **buf,
                 size_t *got);
 void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

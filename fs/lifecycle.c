@@ -13,6 +13,7 @@
 #include "mounts.h"
 #include "inode_count.h"
 #include "log.h"
+#include "read_pool.h"
 #include "reclaim_queue.h"
 #include "reserve.h"
 
@@ -22,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static lsm_t *open_db(fs_opts_t *o, int compression, char **err)
 {
@@ -206,6 +208,8 @@ fs_t *fs_open(fs_opts_t *opts)
         goto fail;
     if (!opts->ro)
         fs->rq = fs_reclaimq_start(fs);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    fs->rpool = fs_read_pool_start(fs, ncpu > 0 ? (unsigned)ncpu : 1);
     return fs;
 fail:
     fs_close(fs);
@@ -218,6 +222,8 @@ void fs_close(fs_t *fs)
         return;
     fs_snapview_destroy(fs->snapview, fs); /* it holds engine snapshots */
     fs->snapview = NULL;
+    fs_read_pool_stop(fs->rpool);  /* after the ring workers were joined (main.c) */
+    fs->rpool = NULL;
     fs_reclaimq_stop(fs->rq);  /* what it still holds is reclaimed before the scan below */
     fs->rq = NULL;
     if (fs->db) {

@@ -25,6 +25,8 @@
 #include "devio.h"
 #include "falloc_hold.h"
 #include "iflags.h"
+#include "read_pool.h"
+#include "uring.h"
 
 /* Drops set-user-ID/set-group-ID after a write or O_TRUNC by a caller without CAP_FSETID:
  * `flagged` when the kernel said so (KILLPRIV_V2, devio.c), and always for a non-root caller
@@ -144,11 +146,8 @@ int fs_read_buf(fs_t *fs, uint64_t ino, size_t size, off_t off, fs_inode_t *in, 
     return r;
 }
 
-void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                struct fuse_file_info *fi)
+void fs_serve_read(fs_t *fs, fuse_req_t req, uint64_t ino, size_t size, off_t off)
 {
-    (void)fi;
-    fs_t *fs = fs_of(req);
     fs_inode_t in;
     char *buf;
     size_t got;
@@ -162,6 +161,18 @@ void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         fs_touch_atime(fs, ino);
     fuse_reply_buf(req, buf, got);
     free(buf);
+}
+
+void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                struct fuse_file_info *fi)
+{
+    (void)fi;
+    fs_t *fs = fs_of(req);
+    /* a readahead-sized READ on a pinned ring worker goes to the unpinned pool (read_pool.h) */
+    if (size >= FS_READ_POOL_MIN && fs->rpool && fs_uring_is_worker(fs->uring) &&
+        fs_read_pool_push(fs->rpool, req, ino, size, off) == 0)
+        return;
+    fs_serve_read(fs, req, ino, size, off);
 }
 
 /* Writes buf at off into inode ino (lock held, inode loaded in *in): one batch.

@@ -25,6 +25,7 @@
 #include "ops_ioctl.h"
 #include "ctl_proto.h"
 #include "fs.h"
+#include "read_pool.h"
 #include "iflags.h"
 #include "snapusage.h"
 
@@ -160,11 +161,12 @@ static void stats(fs_t *fs, struct lsmfs_ctl *c)
     c->len = 0;
     say(c, "fs.reads: %" PRIu64 "\nfs.bytes-read: %" PRIu64
         "\nfs.writes: %" PRIu64 "\nfs.bytes-written: %" PRIu64 "\nfs.fsyncs: %" PRIu64
-        "\nfs.batches: %" PRIu64 "\nfs.errors: %" PRIu64 "\n",
+        "\nfs.reads-pooled: %" PRIu64 "\nfs.batches: %" PRIu64 "\nfs.errors: %" PRIu64 "\n",
         (uint64_t)atomic_load(&fs->stats.reads),
         (uint64_t)atomic_load(&fs->stats.bytes_read), (uint64_t)atomic_load(&fs->stats.writes),
         (uint64_t)atomic_load(&fs->stats.bytes_written), (uint64_t)atomic_load(&fs->stats.fsyncs),
-        (uint64_t)atomic_load(&fs->stats.batches), (uint64_t)atomic_load(&fs->stats.errors));
+        fs_read_pool_served(fs->rpool), (uint64_t)atomic_load(&fs->stats.batches),
+        (uint64_t)atomic_load(&fs->stats.errors));
     uint64_t v = 0;
     if (lsm_property_int(fs->db, "lsm.total-sst-files-size", &v) == 0)
         say(c, "lsm.total-sst-files-size: %" PRIu64 "\n", v);

@@ -482,6 +482,17 @@ ssize_t fs_uring_reply(fs_uring_t *u, const struct iovec *iov, int count)
     return 0;
 }
 
+int fs_uring_is_worker(fs_uring_t *u)
+{
+    if (!u)
+        return 0;
+    pthread_t self = pthread_self();
+    for (unsigned i = 0; i < u->nworkers; i++)
+        if (u->w[i].started && pthread_equal(self, u->w[i].th))
+            return 1;
+    return 0;
+}
+
 void fs_uring_quiesce(fs_uring_t *u)
 {
     if (!u)

@@ -59,6 +59,9 @@ void fs_uring_start(fs_uring_t *u);
  * returns 0 when the reply is not for a ring request (the caller writes it to /dev/fuse). */
 ssize_t fs_uring_reply(fs_uring_t *u, const struct iovec *iov, int count);
 
+/* 1 if the calling thread is one of u's ring workers (NULL u: 0). */
+int fs_uring_is_worker(fs_uring_t *u);
+
 /* Stops and joins the workers (each leaves within IDLE_WAIT_NS, at once when the connection
  * is gone), so no handler runs on a ring afterwards; the rings stay open until
  * fs_uring_stop. Call once the session loop has ended, before the unmount. NULL is fine. */
