@@ -209,7 +209,7 @@ fs_t *fs_open(fs_opts_t *opts)
     if (!opts->ro)
         fs->rq = fs_reclaimq_start(fs);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    fs->rpool = fs_read_pool_start(fs, ncpu > 0 ? (unsigned)ncpu : 1);
+    fs->rpool = fs_read_pool_start(fs, ncpu > 0 ? (unsigned)ncpu : 1, fs_serve_read);
     return fs;
 fail:
     fs_close(fs);

@@ -27,6 +27,7 @@ typedef struct {
 
 struct fs_read_pool {
     fs_t *fs;
+    fs_read_fn serve;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     rp_job_t jobs[RP_SLOTS];
@@ -50,7 +51,7 @@ static void *pool_main(void *arg)
         p->head = (p->head + 1) % RP_SLOTS;
         p->count--;
         pthread_mutex_unlock(&p->mu);
-        fs_serve_read(p->fs, j.req, j.ino, j.size, j.off);
+        p->serve(p->fs, j.req, j.ino, j.size, j.off);
         atomic_fetch_add_explicit(&p->served, 1, memory_order_relaxed);
         pthread_mutex_lock(&p->mu);
     }
@@ -58,17 +59,20 @@ static void *pool_main(void *arg)
     return NULL;
 }
 
-fs_read_pool_t *fs_read_pool_start(fs_t *fs, unsigned nthreads)
+fs_read_pool_t *fs_read_pool_start(fs_t *fs, unsigned nthreads, fs_read_fn serve)
 {
     fs_read_pool_t *p = calloc(1, sizeof(*p));
     if (!p)
         return NULL;
+    if (nthreads == 0)
+        nthreads = 1;
     p->fs = fs;
-    p->th = calloc(nthreads ? nthreads : 1, sizeof(pthread_t));
+    p->serve = serve;
+    p->th = calloc(nthreads, sizeof(pthread_t));
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     atomic_init(&p->served, 0);
-    for (unsigned i = 0; p->th && i < (nthreads ? nthreads : 1); i++) {
+    for (unsigned i = 0; p->th && i < nthreads; i++) {
         if (pthread_create(&p->th[i], NULL, pool_main, p) != 0)
             break;
         p->nthreads++;

@@ -25,8 +25,13 @@
 
 typedef struct fs_read_pool fs_read_pool_t;
 
-/* Starts nthreads (>= 1) pool threads for fs; NULL if it cannot (reads stay inline). */
-fs_read_pool_t *fs_read_pool_start(struct fs *fs, unsigned nthreads);
+/* How a pool thread answers a READ (ops_file.c's fs_serve_read: the pool sits below the
+ * request handlers and is handed the one it calls). */
+typedef void (*fs_read_fn)(fs_t *fs, fuse_req_t req, uint64_t ino, size_t size, off_t off);
+
+/* Starts nthreads (0 counts as 1) pool threads answering with serve; NULL if it cannot
+ * (reads then stay on the ring workers). */
+fs_read_pool_t *fs_read_pool_start(fs_t *fs, unsigned nthreads, fs_read_fn serve);
 /* Queues READ req; 0, or -1 when there is no pool or no room (the caller serves it). */
 int fs_read_pool_push(fs_read_pool_t *p, fuse_req_t req, uint64_t ino, size_t size, off_t off);
 /* READs served by the pool so far. */
