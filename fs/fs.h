@@ -199,10 +199,11 @@ void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
 /* ops_file.c: loads inode ino of fs into *in and reads size bytes at off into a new *buf
  * (free it), *got of them. 0 or -errno (then *buf is NULL). Shared by read and the
  * snapshot view's read. */
-/* Answers READ req of ino (ops_file.c): fs_op_read, or the read pool (read_pool.h). */
-void fs_serve_read(fs_t *fs, fuse_req_t req, uint64_t ino, size_t size, off_t off);
 int fs_read_buf(fs_t *fs, uint64_t ino, size_t size, off_t off, fs_inode_t *in, char **buf,
                 size_t *got);
+/* ops_file.c: answers READ req of ino - from fs_op_read, or from the read pool's threads
+ * (read_pool.h), which lifecycle.c hands this function. */
+void fs_serve_read(fs_t *fs, fuse_req_t req, uint64_t ino, size_t size, off_t off);
 void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                 struct fuse_file_info *fi);
 void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
